@@ -1,0 +1,171 @@
+#include "actors/coordinator.h"
+
+#include <chrono>
+
+#include "evolv/v1/cluster.pb.h"
+#include "spdlog/spdlog.h"
+
+namespace evolv {
+namespace {
+
+struct CoordinatorState {
+  std::shared_ptr<JobEngine> engine;
+  dispatcher_actor dispatcher;
+  caf::actor listener;
+  CoordinatorOptions options;
+  std::chrono::steady_clock::time_point last_progress;
+  bool finished = false;
+};
+
+using Self = caf::stateful_actor<CoordinatorState>*;
+
+void SendProgress(Self self, bool force) {
+  auto& state = self->state;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force &&
+      std::chrono::duration<double>(now - state.last_progress).count() <
+          state.options.progress_every_seconds) {
+    return;
+  }
+  state.last_progress = now;
+  if (state.listener) {
+    self->send(state.listener, progress_atom::value, state.engine->record().id(),
+               state.engine->Progress().SerializeAsString());
+  }
+}
+
+void Finish(Self self, v1::JobState job_state, std::string error) {
+  auto& state = self->state;
+  if (state.finished) return;
+  state.finished = true;
+  absl::Status status = state.engine->Checkpoint(job_state);
+  if (!status.ok()) {
+    spdlog::error("job {}: final checkpoint failed: {}", state.engine->record().id(),
+                  status.ToString());
+    job_state = v1::FAILED_STATE;
+    error = std::string(status.message());
+  }
+  SendProgress(self, true);
+  if (state.listener) {
+    self->send(state.listener, done_atom::value, state.engine->record().id(),
+               static_cast<int32_t>(job_state), error);
+  }
+  self->quit();
+}
+
+void MaybeCheckpoint(Self self) {
+  auto& state = self->state;
+  if (!state.engine->CheckpointDue(state.options.checkpoint_every_results,
+                                   state.options.checkpoint_every_seconds)) {
+    return;
+  }
+  absl::Status status = state.engine->Checkpoint(v1::RUNNING);
+  if (!status.ok()) {
+    spdlog::error("job {}: checkpoint failed: {}", state.engine->record().id(), status.ToString());
+    Finish(self, v1::FAILED_STATE, "checkpoint failed: " + std::string(status.message()));
+  }
+}
+
+void Send(Self self, std::vector<EvalTask> tasks);
+
+void OnResult(Self self, uint64_t index, v1::Evaluation evaluation) {
+  auto& state = self->state;
+  if (state.finished) return;
+  Send(self, state.engine->OnResult(index, std::move(evaluation)));
+  if (state.finished) return;
+  if (state.engine->Finished()) {
+    Finish(self, v1::SUCCEEDED, "");
+    return;
+  }
+  MaybeCheckpoint(self);
+  SendProgress(self, false);
+}
+
+void Send(Self self, std::vector<EvalTask> tasks) {
+  auto& state = self->state;
+  const v1::JobRecord& record = state.engine->record();
+  for (auto& task : tasks) {
+    v1::EvalRequest request;
+    request.set_job_id(record.id());
+    request.set_domain(state.engine->problem().Domain());
+    request.set_priority(record.spec().priority());
+    *request.mutable_spec() = record.spec();
+    request.set_index(task.index);
+    *request.mutable_candidate() = std::move(task.candidate);
+    request.set_seed(task.seed);
+    request.set_repeat(task.repeat);
+    const uint64_t index = task.index;
+    self->request(state.dispatcher, caf::infinite, evaluate_atom::value,
+                  request.SerializeAsString())
+        .then(
+            [self, index](const std::string& bytes) {
+              v1::Evaluation evaluation;
+              if (!evaluation.ParseFromString(bytes)) {
+                evaluation.Clear();
+                evaluation.set_status(v1::FAILED);
+                evaluation.set_error("malformed evaluation from worker");
+              }
+              OnResult(self, index, std::move(evaluation));
+            },
+            [self, index](caf::error& error) {
+              v1::Evaluation evaluation;
+              evaluation.set_status(v1::FAILED);
+              evaluation.set_error("dispatch failed: " + self->system().render(error));
+              OnResult(self, index, std::move(evaluation));
+            });
+  }
+}
+
+caf::behavior CoordinatorBehavior(Self self, std::shared_ptr<JobEngine> engine,
+                                  dispatcher_actor dispatcher, caf::actor listener,
+                                  CoordinatorOptions options) {
+  auto& state = self->state;
+  state.engine = std::move(engine);
+  state.dispatcher = std::move(dispatcher);
+  state.listener = std::move(listener);
+  state.options = options;
+  Send(self, state.engine->Fill());
+  if (state.engine->Finished()) {
+    Finish(self, v1::SUCCEEDED, "");
+  } else {
+    SendProgress(self, true);
+    self->delayed_send(self, std::chrono::milliseconds(500), tick_atom::value);
+  }
+  return {
+      [self](tick_atom) {
+        if (self->state.finished) return;
+        // A time budget may run out while results are pending; asks stop via the engine.
+        if (self->state.engine->Finished()) {
+          Finish(self, v1::SUCCEEDED, "");
+          return;
+        }
+        MaybeCheckpoint(self);
+        SendProgress(self, false);
+        self->delayed_send(self, std::chrono::milliseconds(500), tick_atom::value);
+      },
+      [self](stop_atom) -> bool {
+        if (!self->state.finished) {
+          self->state.finished = true;
+          absl::Status status = self->state.engine->Checkpoint(v1::RUNNING);
+          if (!status.ok()) {
+            spdlog::error("job {}: checkpoint on stop failed: {}",
+                          self->state.engine->record().id(), status.ToString());
+          }
+          self->quit();
+          return status.ok();
+        }
+        return true;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor SpawnCoordinator(caf::actor_system& system, std::shared_ptr<JobEngine> engine,
+                            dispatcher_actor dispatcher, caf::actor listener,
+                            CoordinatorOptions options) {
+  return system.spawn(CoordinatorBehavior, std::move(engine), std::move(dispatcher),
+                      std::move(listener), options);
+}
+
+}  // namespace evolv

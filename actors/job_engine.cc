@@ -1,0 +1,378 @@
+#include "actors/job_engine.h"
+
+#include <cmath>
+#include <limits>
+
+namespace evolv {
+namespace {
+
+constexpr uint32_t kDefaultWindow = 8;
+constexpr uint32_t kDefaultAggregateRepeats = 3;
+// Working-set rows kept after a checkpoint; beyond this they are re-read from the store.
+constexpr size_t kMaxWorkingRows = 100000;
+
+bool SameObjectives(const v1::Evaluation& a, const v1::Evaluation& b) {
+  if (a.status() != b.status() || a.objectives_size() != b.objectives_size()) return false;
+  for (int i = 0; i < a.objectives_size(); ++i) {
+    const double x = a.objectives(i);
+    const double y = b.objectives(i);
+    if (x == y || (std::isnan(x) && std::isnan(y))) continue;
+    if (!(std::abs(x - y) <= 1e-9 * std::max(std::abs(x), std::abs(y)))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::StatusOr<std::unique_ptr<JobEngine>> JobEngine::Create(const v1::JobRecord& job,
+                                                             Store* store,
+                                                             const ProblemRegistry& registry) {
+  auto problem = registry.Create(job.spec());
+  if (!problem.ok()) return problem.status();
+  auto strategy = CreateStrategy(job.spec(), **problem);
+  if (!strategy.ok()) return strategy.status();
+  std::unique_ptr<JobEngine> engine(
+      new JobEngine(job, store, std::move(*problem), std::move(*strategy)));
+  if (absl::Status status = engine->RestoreFromCheckpoint(); !status.ok()) return status;
+  return engine;
+}
+
+JobEngine::JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem> problem,
+                     std::unique_ptr<Strategy> strategy)
+    : record_(std::move(record)),
+      store_(store),
+      problem_(std::move(problem)),
+      strategy_(std::move(strategy)),
+      domain_(problem_->Domain()),
+      canonical_spec_(problem_->CanonicalSpec()),
+      started_(std::chrono::steady_clock::now()),
+      last_checkpoint_(started_) {
+  const v1::JobSpec& spec = record_.spec();
+  spec.SerializeToString(&spec_bytes_);
+  mode_ = spec.cache().mode() == v1::CACHE_MODE_UNSPECIFIED ? v1::CACHE : spec.cache().mode();
+  aggregate_repeats_ =
+      spec.cache().aggregate_repeats() ? spec.cache().aggregate_repeats() : kDefaultAggregateRepeats;
+  window_size_ = spec.window() ? spec.window() : kDefaultWindow;
+}
+
+absl::Status JobEngine::RestoreFromCheckpoint() {
+  auto checkpoint = store_->GetCheckpoint(record_.id());
+  if (absl::IsNotFound(checkpoint.status())) return absl::OkStatus();
+  if (!checkpoint.ok()) return checkpoint.status();
+  if (absl::Status status = strategy_->Restore(checkpoint->strategy()); !status.ok()) {
+    return absl::DataLossError("job " + record_.id() + ": " + std::string(status.message()));
+  }
+  told_ = checkpoint->told();
+  told_at_start_ = told_at_checkpoint_ = told_;
+  next_index_ = told_;
+  counters_ = checkpoint->cache();
+  elapsed_before_ = checkpoint->elapsed_seconds();
+  for (const auto& pending : checkpoint->pending()) {
+    if (pending.index() != next_index_) {
+      return absl::DataLossError("job " + record_.id() + ": checkpoint's pending candidates " +
+                                 "are not contiguous from index " + std::to_string(told_));
+    }
+    Slot& slot = window_[next_index_];
+    slot.candidate = pending.candidate();
+    slot.key = FunctionalKey(*problem_, slot.candidate);
+    ++next_index_;
+  }
+  // The best result so far, for progress reports.
+  auto best = store_->QueryTopByJob(record_.id(), 0, 1);
+  if (best.ok() && !best->empty()) {
+    best_ = best->front().evaluation();
+    has_best_ = true;
+  }
+  return absl::OkStatus();
+}
+
+double JobEngine::ElapsedSeconds() const {
+  return elapsed_before_ +
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+}
+
+bool JobEngine::MayAsk() const {
+  const v1::Budget& budget = record_.spec().budget();
+  if (strategy_->Done()) return false;
+  if (budget.max_evaluations() > 0 && next_index_ >= budget.max_evaluations()) return false;
+  if (budget.max_seconds() > 0 && ElapsedSeconds() >= budget.max_seconds()) return false;
+  return next_index_ < told_ + window_size_;
+}
+
+bool JobEngine::Finished() const {
+  if (!window_.empty()) return false;
+  const v1::Budget& budget = record_.spec().budget();
+  return strategy_->Done() ||
+         (budget.max_evaluations() > 0 && told_ >= budget.max_evaluations()) ||
+         (budget.max_seconds() > 0 && ElapsedSeconds() >= budget.max_seconds());
+}
+
+const v1::CachedEvaluation* JobEngine::FindRow(const CacheKey& key) {
+  auto it = rows_.find(key);
+  if (it != rows_.end()) return &it->second;
+  auto row = store_->GetEvaluation(key.Bytes());
+  if (!row.ok()) return nullptr;  // NotFound, or unreadable: evaluate again
+  return &rows_.emplace(key, std::move(*row)).first->second;
+}
+
+std::optional<EvalTask> JobEngine::Plan(uint64_t index, Slot& slot) {
+  slot.planned = true;
+  uint32_t repeat = 0;
+  switch (mode_) {
+    case v1::CACHE: {
+      auto it = planned_.find(slot.key);
+      if (it != planned_.end()) {
+        ++it->second;  // follows the slot already evaluating this key
+        return std::nullopt;
+      }
+      if (const v1::CachedEvaluation* row = FindRow(slot.key)) {
+        slot.result = row->evaluation();
+        slot.has_result = slot.resolved_hit = true;
+        return std::nullopt;
+      }
+      planned_[slot.key] = 1;
+      break;
+    }
+    case v1::AGGREGATE: {
+      const v1::CachedEvaluation* row = FindRow(slot.key);
+      const uint32_t have = row ? row->repeats() : 0;
+      auto it = planned_.find(slot.key);
+      const uint32_t planned = it == planned_.end() ? 0 : it->second;
+      if (have + planned >= aggregate_repeats_) return std::nullopt;  // the mean, at tell time
+      repeat = have + planned;
+      planned_[slot.key] = planned + 1;
+      break;
+    }
+    case v1::COUNTERFACTUAL:
+    case v1::OFF:
+    default:
+      break;
+  }
+  slot.needs_worker = true;
+  EvalTask task;
+  task.index = index;
+  task.key = slot.key;
+  task.repeat = repeat;
+  task.seed = EvaluationSeed(slot.key, repeat);
+  task.candidate = slot.candidate;
+  return task;
+}
+
+std::vector<EvalTask> JobEngine::Fill() {
+  std::vector<EvalTask> tasks;
+  // Re-issue candidates restored from a checkpoint (planned once).
+  for (auto& [index, slot] : window_) {
+    if (slot.planned) continue;
+    if (auto task = Plan(index, slot)) tasks.push_back(std::move(*task));
+  }
+  // Ask and tell alternate one result at a time, so that candidate k is always asked right after
+  // result k-W is told, whatever order the results arrived in.
+  for (;;) {
+    while (MayAsk()) {
+      const uint64_t index = next_index_++;
+      Slot& slot = window_[index];
+      slot.candidate = strategy_->Ask(index);
+      slot.key = FunctionalKey(domain_, canonical_spec_, problem_->Probe(slot.candidate));
+      if (auto task = Plan(index, slot)) tasks.push_back(std::move(*task));
+    }
+    if (window_.empty() || window_.begin()->first != told_) break;
+    Slot& slot = window_.begin()->second;
+    if (slot.needs_worker && !slot.has_result) break;
+    TellOne(told_, slot);
+    window_.erase(window_.begin());
+  }
+  return tasks;
+}
+
+std::vector<EvalTask> JobEngine::OnResult(uint64_t index, v1::Evaluation evaluation) {
+  auto it = window_.find(index);
+  if (it == window_.end() || !it->second.needs_worker || it->second.has_result) {
+    return {};  // a duplicate or stale result (e.g. from before a restart): ignore
+  }
+  it->second.result = std::move(evaluation);
+  it->second.has_result = true;
+  return Fill();
+}
+
+void JobEngine::TellOne(uint64_t index, Slot& slot) {
+  v1::Evaluation told;
+  bool hit = false;
+  auto settle = [&](const CacheKey& key) {
+    auto p = planned_.find(key);
+    if (p != planned_.end() && --p->second == 0) planned_.erase(p);
+  };
+  auto write_row = [&](const v1::Evaluation& evaluation, uint32_t repeats) {
+    v1::CachedEvaluation& row = rows_[slot.key];
+    *row.mutable_evaluation() = evaluation;
+    if (!row.has_candidate()) {
+      *row.mutable_candidate() = slot.candidate;
+      row.set_domain(domain_);
+      row.set_job_id(record_.id());
+      row.set_created_unix_ms(NowUnixMs());
+    }
+    row.set_repeats(repeats);
+    // Failures may come from the infrastructure (a lost worker): never persisted.
+    if (evaluation.status() != v1::FAILED) dirty_.push_back(slot.key);
+  };
+  auto count_hit = [&](const v1::Evaluation& evaluation) {
+    hit = true;
+    counters_.set_hits(counters_.hits() + 1);
+    counters_.set_eval_seconds_saved(counters_.eval_seconds_saved() + evaluation.eval_seconds());
+  };
+
+  switch (mode_) {
+    case v1::CACHE:
+      if (slot.needs_worker) {
+        told = slot.result;
+        counters_.set_misses(counters_.misses() + 1);
+        write_row(told, 1);
+        settle(slot.key);
+      } else if (slot.resolved_hit) {
+        told = slot.result;
+        count_hit(told);
+      } else {
+        const v1::CachedEvaluation* row = FindRow(slot.key);
+        told = row ? row->evaluation() : v1::Evaluation();
+        if (!row) {
+          told.set_status(v1::FAILED);
+          told.set_error("cache row of the evaluated twin was lost");
+        }
+        count_hit(told);
+        settle(slot.key);
+      }
+      break;
+    case v1::AGGREGATE: {
+      const v1::CachedEvaluation* row = FindRow(slot.key);
+      if (slot.needs_worker) {
+        counters_.set_misses(counters_.misses() + 1);
+        told = slot.result;
+        const uint32_t have = row ? row->repeats() : 0;
+        if (told.status() == v1::OK && row && have > 0 &&
+            row->evaluation().status() == v1::OK &&
+            row->evaluation().objectives_size() == told.objectives_size()) {
+          for (int i = 0; i < told.objectives_size(); ++i) {
+            told.set_objectives(i, (row->evaluation().objectives(i) * have + told.objectives(i)) /
+                                       (have + 1));
+          }
+        }
+        write_row(told, told.status() == v1::OK ? have + 1 : have);
+        settle(slot.key);
+      } else {
+        told = row ? row->evaluation() : v1::Evaluation();
+        count_hit(told);
+      }
+      break;
+    }
+    case v1::COUNTERFACTUAL: {
+      told = slot.result;
+      const v1::CachedEvaluation* row = FindRow(slot.key);
+      if (row) {
+        hit = true;
+        counters_.set_hits(counters_.hits() + 1);
+        if (!SameObjectives(row->evaluation(), told)) {
+          counters_.set_collisions(counters_.collisions() + 1);
+        }
+      } else {
+        counters_.set_misses(counters_.misses() + 1);
+        write_row(told, 1);
+      }
+      break;
+    }
+    case v1::OFF:
+    default:
+      told = slot.result;
+      counters_.set_misses(counters_.misses() + 1);
+      break;
+  }
+
+  v1::HistoryEntry entry;
+  entry.set_index(index);
+  *entry.mutable_candidate() = slot.candidate;
+  entry.set_key(slot.key.Bytes());
+  *entry.mutable_evaluation() = told;
+  entry.set_cache_hit(hit);
+  unflushed_history_.push_back(std::move(entry));
+
+  strategy_->Tell(index, slot.candidate, told);
+  if (told.status() == v1::OK && (!has_best_ || LexicographicallyBetter(told, best_))) {
+    best_ = told;
+    has_best_ = true;
+  }
+  ++told_;
+}
+
+bool JobEngine::CheckpointDue(uint64_t every_results, double every_seconds) const {
+  if (told_ - told_at_checkpoint_ >= every_results) return true;
+  const double since =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_checkpoint_).count();
+  return since >= every_seconds && told_ != told_at_checkpoint_;
+}
+
+v1::JobProgress JobEngine::Progress() const {
+  v1::JobProgress progress;
+  progress.set_evaluations(told_);
+  progress.set_budget_evaluations(record_.spec().budget().max_evaluations());
+  const double elapsed = ElapsedSeconds();
+  progress.set_elapsed_seconds(elapsed);
+  progress.set_best_objective(has_best_ && best_.objectives_size() > 0
+                                  ? best_.objectives(0)
+                                  : std::numeric_limits<double>::infinity());
+  *progress.mutable_cache() = counters_;
+  const double run = elapsed - elapsed_before_;
+  progress.set_evals_per_second(run > 0 ? (told_ - told_at_start_) / run : 0.0);
+  return progress;
+}
+
+absl::Status JobEngine::Checkpoint(v1::JobState state) {
+  CheckpointBatch batch;
+  record_.set_state(state);
+  record_.set_updated_unix_ms(NowUnixMs());
+  *record_.mutable_progress() = Progress();
+  batch.job = record_;
+
+  CheckpointBatch::Snapshot snapshot;
+  snapshot.job_id = record_.id();
+  *snapshot.checkpoint.mutable_strategy() = strategy_->Snapshot();
+  snapshot.checkpoint.set_told(told_);
+  for (const auto& [index, slot] : window_) {
+    auto* pending = snapshot.checkpoint.add_pending();
+    pending->set_index(index);
+    *pending->mutable_candidate() = slot.candidate;
+  }
+  *snapshot.checkpoint.mutable_cache() = counters_;
+  snapshot.checkpoint.set_elapsed_seconds(ElapsedSeconds());
+  batch.snapshot = std::move(snapshot);
+
+  for (auto& entry : unflushed_history_) {
+    batch.history.push_back({record_.id(), std::move(entry)});
+  }
+  for (const CacheKey& key : dirty_) {
+    auto it = rows_.find(key);
+    if (it != rows_.end()) batch.cache.push_back({key.Bytes(), it->second});
+  }
+  absl::Status status = store_->Commit(batch);
+  if (!status.ok()) {
+    // Keep the rows for the next attempt; the history rows were moved into the batch.
+    unflushed_history_.clear();
+    for (auto& row : batch.history) unflushed_history_.push_back(std::move(row.entry));
+    return status;
+  }
+  unflushed_history_.clear();
+  dirty_.clear();
+  if (rows_.size() > kMaxWorkingRows) {
+    for (auto it = rows_.begin(); it != rows_.end();) {
+      it = planned_.count(it->first) ? std::next(it) : rows_.erase(it);
+    }
+  }
+  told_at_checkpoint_ = told_;
+  last_checkpoint_ = std::chrono::steady_clock::now();
+  return absl::OkStatus();
+}
+
+}  // namespace evolv

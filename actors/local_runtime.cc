@@ -1,0 +1,54 @@
+#include "actors/local_runtime.h"
+
+#include <thread>
+
+namespace evolv {
+
+LocalRuntime::LocalRuntime(int workers, const ProblemRegistry& registry)
+    : config_(std::make_unique<caf::actor_system_config>()) {
+  // Coordinators and the dispatcher only move messages; two scheduler threads are plenty.
+  config_->set("scheduler.max-threads", 2);
+  system_ = std::make_unique<caf::actor_system>(*config_);
+  dispatcher_ = SpawnDispatcher(*system_);
+  workers_ = SpawnLocalWorkers(*system_, dispatcher_, workers, registry);
+}
+
+LocalRuntime::~LocalRuntime() {
+  for (auto& worker : workers_) caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dispatcher_, caf::exit_reason::user_shutdown);
+  system_->await_all_actors_done();
+}
+
+LocalRuntime::Outcome LocalRuntime::RunJob(
+    std::shared_ptr<JobEngine> engine, const CoordinatorOptions& options,
+    const std::function<void(const v1::JobProgress&)>& on_progress,
+    const std::function<bool()>& should_stop) {
+  caf::scoped_actor self{*system_};
+  caf::actor coordinator = SpawnCoordinator(*system_, engine, dispatcher_, self, options);
+  Outcome outcome;
+  bool done = false;
+  while (!done) {
+    self->receive(
+        [&](progress_atom, const std::string&, const std::string& bytes) {
+          v1::JobProgress progress;
+          if (on_progress && progress.ParseFromString(bytes)) on_progress(progress);
+        },
+        [&](done_atom, const std::string&, int32_t state, const std::string& error) {
+          outcome.state = static_cast<v1::JobState>(state);
+          outcome.error = error;
+          done = true;
+        },
+        caf::after(std::chrono::milliseconds(100)) >> [&] {
+          if (should_stop && should_stop()) {
+            self->request(coordinator, caf::infinite, stop_atom::value)
+                .receive([&](bool) {}, [&](caf::error&) {});
+            outcome.state = v1::RUNNING;
+            outcome.interrupted = true;
+            done = true;
+          }
+        });
+  }
+  return outcome;
+}
+
+}  // namespace evolv

@@ -1,0 +1,50 @@
+// LocalRuntime: an actor system with one dispatcher and N local worker threads, and a blocking
+// RunJob that drives one coordinator to its end. Used by `evolv run` (one job in-process on an
+// embedded store) and by tests.
+//
+// Not thread-safe: use from one thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/coordinator.h"
+#include "actors/dispatcher.h"
+#include "actors/job_engine.h"
+#include "actors/worker.h"
+
+namespace evolv {
+
+class LocalRuntime {
+ public:
+  // `workers` >= 0 local worker threads (0: none; remote workers must join). `registry` must
+  // outlive the runtime.
+  LocalRuntime(int workers, const ProblemRegistry& registry);
+  // Stops the workers and the dispatcher, then waits for every actor to end.
+  ~LocalRuntime();
+
+  caf::actor_system& system() { return *system_; }
+  const dispatcher_actor& dispatcher() const { return dispatcher_; }
+
+  struct Outcome {
+    v1::JobState state = v1::RUNNING;
+    std::string error;
+    bool interrupted = false;  // stopped by `should_stop`, checkpointed, still RUNNING
+  };
+  // Runs the engine's job until it ends, or until `should_stop` (polled every 100 ms) returns
+  // true, in which case the job is checkpointed and left RUNNING. `on_progress` is called on this
+  // thread with each progress report.
+  Outcome RunJob(std::shared_ptr<JobEngine> engine, const CoordinatorOptions& options,
+                 const std::function<void(const v1::JobProgress&)>& on_progress,
+                 const std::function<bool()>& should_stop);
+
+ private:
+  std::unique_ptr<caf::actor_system_config> config_;
+  std::unique_ptr<caf::actor_system> system_;
+  dispatcher_actor dispatcher_;
+  std::vector<worker_actor> workers_;
+};
+
+}  // namespace evolv

@@ -1,0 +1,443 @@
+#include "evaluators/numerics/numerics_problem.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "evaluators/numerics/baselines.h"
+#include "evaluators/numerics/error_metrics.h"
+#include "evaluators/numerics/fitting.h"
+#include "evaluators/numerics/interpreter.h"
+#include "evaluators/numerics/program.h"
+#include "evaluators/numerics/render.h"
+#include "evaluators/numerics/targets.h"
+#include "evaluators/numerics/verify_float.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace evolv {
+namespace {
+
+using numerics::Instruction;
+using numerics::Op;
+using numerics::Program;
+
+constexpr int kMaxOpsLimit = 64;
+constexpr uint64_t kValidationSeed = 0x76616c6964617465ULL;
+constexpr int kProbePoints = 16;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Makes `value` a new constant; instruction operands are renumbered. Returns its value index.
+uint32_t AddConstant(Program& p, double value) {
+  const uint32_t v = static_cast<uint32_t>(1 + p.constants.size());
+  for (Instruction& in : p.instructions) {
+    for (uint32_t* o : {&in.a, &in.b, &in.c}) {
+      if (*o >= v) ++*o;
+    }
+  }
+  p.constants.push_back(value);
+  return v;
+}
+
+// Inserts `in` (operands already valid at `pos`) before instruction `pos`.
+void InsertInstruction(Program& p, size_t pos, Instruction in) {
+  const uint32_t v = p.value_of(pos);
+  for (size_t i = pos; i < p.instructions.size(); ++i) {
+    Instruction& x = p.instructions[i];
+    for (uint32_t* o : {&x.a, &x.b, &x.c}) {
+      if (*o >= v) ++*o;
+    }
+  }
+  p.instructions.insert(p.instructions.begin() + pos, in);
+}
+
+// Removes instruction `pos`; its users read `replacement` (an earlier value) instead.
+void RemoveInstruction(Program& p, size_t pos, uint32_t replacement) {
+  const uint32_t v = p.value_of(pos);
+  p.instructions.erase(p.instructions.begin() + pos);
+  for (size_t i = pos; i < p.instructions.size(); ++i) {
+    Instruction& x = p.instructions[i];
+    for (uint32_t* o : {&x.a, &x.b, &x.c}) {
+      if (*o == v) {
+        *o = replacement;
+      } else if (*o > v) {
+        --*o;
+      }
+    }
+  }
+}
+
+class NumericsProblem : public Problem {
+ public:
+  NumericsProblem(const v1::NumericsSpec& spec, const numerics::Target& target, std::vector<Op> ops,
+                  int max_ops, int fit_points, int validation_points)
+      : spec_(spec),
+        target_(target),
+        ops_(std::move(ops)),
+        max_ops_(max_ops),
+        fit_points_(fit_points),
+        validation_points_(validation_points),
+        float32_(spec.mode() == v1::FLOAT32),
+        fit_(numerics::MakeFitPoints(target, spec.lower(), spec.upper(), fit_points, float32_)),
+        validation_(numerics::MakeValidationPoints(target, spec.lower(), spec.upper(),
+                                                   validation_points, kValidationSeed, float32_)) {
+    // Probe inputs: golden-ratio fractions of the interval (irregular, fixed).
+    for (int k = 1; k <= kProbePoints; ++k) {
+      const long double frac = fmodl(k * 0.6180339887498948482L, 1.0L);
+      probe_x_.push_back(spec.lower() +
+                         (static_cast<long double>(spec.upper()) - spec.lower()) * frac);
+    }
+  }
+
+  std::string Domain() const override { return "numerics"; }
+
+  std::string CanonicalSpec() const override {
+    std::vector<std::string> names;
+    for (Op op : ops_) names.push_back(numerics::OpName(op));
+    return absl::StrFormat(
+        "numerics/v1;target=%s;lower=%a;upper=%a;mode=%s;ops=%s;max_ops=%d;fit=%d;val=%d",
+        target_.name, spec_.lower(), spec_.upper(), float32_ ? "float32" : "real",
+        absl::StrJoin(names, ","), max_ops_, fit_points_, validation_points_);
+  }
+
+  std::vector<std::string> ObjectiveNames() const override { return {"log10_error", "cost"}; }
+
+  v1::Candidate Random(Rng& rng) const override {
+    Program p;
+    p.constants.push_back(rng.Normal());
+    v1::Candidate c;
+    *c.mutable_program() = numerics::ToProto(p);
+    return c;
+  }
+
+  v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const override {
+    auto parsed = numerics::FromProto(parent.program());
+    Program p = parsed.ok() ? *parsed : Program{};
+    if (p.instructions.size() > static_cast<size_t>(4 * max_ops_ + 8) || p.constants.size() > 32) {
+      p = numerics::Compact(p);
+    }
+    MutateInPlace(p, rng);
+    v1::Candidate c;
+    *c.mutable_program() = numerics::ToProto(p);
+    return c;
+  }
+
+  ProbeBytes Probe(const v1::Candidate& candidate) const override {
+    auto parsed = numerics::FromProto(candidate.program());
+    if (!parsed.ok()) return "invalid";
+    const numerics::CompiledProgram<long double> compiled(*parsed);
+    std::vector<long double> y(probe_x_.size());
+    compiled.Run(probe_x_.data(), y.data(), y.size());
+    ProbeBytes out;
+    for (long double v : y) {
+      double d = static_cast<double>(v);
+      uint64_t bits;
+      if (std::isnan(d)) d = std::numeric_limits<double>::quiet_NaN();
+      std::memcpy(&bits, &d, sizeof bits);
+      if (std::isfinite(d)) bits &= ~((uint64_t{1} << 28) - 1);  // keep 24 of 52 mantissa bits
+      for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>(bits >> (8 * b)));
+    }
+    return out;
+  }
+
+  v1::Evaluation Evaluate(const v1::Candidate& candidate,
+                          const EvalContext& context) const override {
+    const auto start = std::chrono::steady_clock::now();
+    v1::Evaluation ev;
+    auto fail = [&](v1::EvaluationStatus status, std::string error) {
+      ev.set_status(status);
+      ev.set_error(std::move(error));
+      ev.clear_objectives();
+      ev.add_objectives(kInf);
+      ev.add_objectives(kInf);
+      return ev;
+    };
+    if (candidate.kind_case() != v1::Candidate::kProgram) {
+      return fail(v1::FAILED, "candidate holds no numerics program");
+    }
+    auto parsed = numerics::FromProto(candidate.program());
+    if (!parsed.ok()) return fail(v1::FAILED, std::string(parsed.status().message()));
+    const Program& p = *parsed;
+    const int cost = numerics::Cost(p);
+    (*ev.mutable_metrics())["cost"] = cost;
+    (*ev.mutable_metrics())["instructions"] = numerics::LiveInstructions(p);
+    if (cost > max_ops_) {
+      return fail(v1::INFEASIBLE,
+                  absl::StrCat("cost ", cost, " exceeds numerics.max_ops ", max_ops_));
+    }
+    for (Op op : UsedOps(p)) {
+      if (std::find(ops_.begin(), ops_.end(), op) == ops_.end()) {
+        return fail(v1::INFEASIBLE,
+                    absl::StrCat("op '", numerics::OpName(op), "' is not in numerics.ops"));
+      }
+    }
+    const numerics::FitResult fit = numerics::FitConstants(p, fit_, context.seed);
+    const double fit_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rel = static_cast<double>(numerics::MaxRelativeError(fit.program, validation_));
+    double log10_error;
+    (*ev.mutable_metrics())["max_rel_error"] = rel;
+    if (float32_) {
+      const double ulp = numerics::MaxUlpError(fit.program, validation_).max_ulp;
+      (*ev.mutable_metrics())["max_ulp"] = ulp;
+      log10_error = std::log10(ulp + 1e-3);
+    } else {
+      log10_error = std::log10(std::max(rel, 1e-300));
+    }
+    ev.set_status(v1::OK);
+    ev.add_objectives(std::isnan(log10_error) ? kInf : log10_error);
+    ev.add_objectives(cost);
+    (*ev.mutable_metrics())["fit_seconds"] = fit_seconds;
+    *ev.mutable_refined()->mutable_program() = numerics::ToProto(fit.program);
+    return ev;
+  }
+
+  std::string Render(const v1::Candidate& candidate, RenderFormat format) const override {
+    if (format == RenderFormat::kJson) {
+      std::string json;
+      (void)google::protobuf::util::MessageToJsonString(candidate, &json);
+      return json;
+    }
+    auto parsed = numerics::FromProto(candidate.program());
+    if (!parsed.ok()) return absl::StrCat("invalid program: ", parsed.status().message());
+    if (format == RenderFormat::kText) return numerics::RenderText(*parsed);
+    const bool use_float = format == RenderFormat::kCFloat || float32_;
+    return numerics::RenderC(*parsed, absl::StrCat("approx_", target_.name), use_float);
+  }
+
+  std::string Report(const std::vector<v1::HistoryEntry>& history) const override;
+
+ private:
+  static std::vector<Op> UsedOps(const Program& p) {
+    const std::vector<bool> live = numerics::LiveValues(p);
+    std::vector<Op> used;
+    for (size_t i = 0; i < p.instructions.size(); ++i) {
+      if (live[p.value_of(i)]) used.push_back(p.instructions[i].op);
+    }
+    return used;
+  }
+
+  // An operand for an instruction placed before value `limit`: biased toward x, recent values.
+  uint32_t RandomOperand(const Program& p, uint32_t limit, Rng& rng) const {
+    const uint32_t first_instr = static_cast<uint32_t>(1 + p.constants.size());
+    const double u = rng.Uniform();
+    if (u < 0.35 || limit <= 1) return 0;
+    if ((u < 0.55 || limit <= first_instr) && !p.constants.empty()) {
+      return 1 +
+             static_cast<uint32_t>(rng.Below(std::min<uint32_t>(p.constants.size(), limit - 1)));
+    }
+    if (limit <= first_instr) return 0;
+    uint32_t v = limit - 1;  // geometric walk back from the most recent value
+    while (v > first_instr && rng.Bernoulli(0.4)) --v;
+    return v;
+  }
+
+  Instruction RandomInstruction(const Program& p, uint32_t limit, Rng& rng) const {
+    Instruction in;
+    in.op = ops_[rng.Below(ops_.size())];
+    in.a = RandomOperand(p, limit, rng);
+    in.b = RandomOperand(p, limit, rng);
+    in.c = in.op == Op::kFma ? RandomOperand(p, limit, rng) : 0;
+    return in;
+  }
+
+  void MutateInPlace(Program& p, Rng& rng) const {
+    const double u = rng.Uniform();
+    const size_t n = p.instructions.size();
+    if (u < 0.10 && n > 0) {  // remove an instruction, rewiring its users to an operand
+      const size_t pos = rng.Below(n);
+      const Instruction& in = p.instructions[pos];
+      RemoveInstruction(p, pos, rng.Bernoulli(0.5) ? in.a : in.b);
+    } else if (u < 0.25 && n > 0) {  // change an operand
+      const size_t pos = rng.Below(n);
+      Instruction& in = p.instructions[pos];
+      const uint32_t v = RandomOperand(p, p.value_of(pos), rng);
+      const int slot = static_cast<int>(rng.Below(numerics::Arity(in.op)));
+      (slot == 0 ? in.a : slot == 1 ? in.b : in.c) = v;
+    } else if (u < 0.35 && n > 0) {  // change an op
+      const size_t pos = rng.Below(n);
+      Instruction& in = p.instructions[pos];
+      in.op = ops_[rng.Below(ops_.size())];
+      in.c = in.op == Op::kFma ? RandomOperand(p, p.value_of(pos), rng) : 0;
+    } else if (u < 0.55 && !p.constants.empty()) {  // perturb a constant
+      double& c = p.constants[rng.Below(p.constants.size())];
+      c = c * (1 + 0.2 * rng.Normal()) + (rng.Bernoulli(0.1) ? rng.Normal() : 0.0);
+    } else if (u < 0.65 && n > 0) {  // add a constant and use it somewhere
+      const uint32_t v = AddConstant(p, rng.Normal());
+      Instruction& in = p.instructions[rng.Below(n)];
+      (rng.Bernoulli(0.5) ? in.a : in.b) = v;
+    } else {  // insert an instruction
+      if (rng.Bernoulli(0.25)) AddConstant(p, rng.Normal());
+      const bool append = n == 0 || rng.Bernoulli(0.6);
+      const size_t pos = append ? n : rng.Below(n);
+      InsertInstruction(p, pos, RandomInstruction(p, p.value_of(pos), rng));
+      if (!append) {  // make a later instruction read it, so it is not dead on arrival
+        const size_t user = pos + 1 + rng.Below(p.instructions.size() - pos - 1);
+        (rng.Bernoulli(0.5) ? p.instructions[user].a : p.instructions[user].b) = p.value_of(pos);
+      }
+    }
+  }
+
+  v1::NumericsSpec spec_;
+  const numerics::Target& target_;
+  std::vector<Op> ops_;
+  int max_ops_;
+  int fit_points_;
+  int validation_points_;
+  bool float32_;
+  numerics::Samples fit_;
+  numerics::Samples validation_;
+  std::vector<long double> probe_x_;
+};
+
+std::string NumericsProblem::Report(const std::vector<v1::HistoryEntry>& history) const {
+  struct Row {
+    double error;
+    int cost;
+    int instructions;
+    Program program;
+  };
+  const char* error_name = float32_ ? "max_ulp" : "max_rel_error";
+  std::vector<Row> rows;
+  for (const v1::HistoryEntry& h : history) {
+    const v1::Evaluation& ev = h.evaluation();
+    if (ev.status() != v1::OK) continue;
+    const v1::Candidate& c = ev.refined().has_program() ? ev.refined() : h.candidate();
+    auto parsed = numerics::FromProto(c.program());
+    auto it = ev.metrics().find(error_name);
+    if (!parsed.ok() || it == ev.metrics().end() || !std::isfinite(it->second)) continue;
+    rows.push_back(
+        {it->second, numerics::Cost(*parsed), numerics::LiveInstructions(*parsed), *parsed});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.cost != b.cost ? a.cost < b.cost : a.error < b.error;
+  });
+  std::string out =
+      absl::StrFormat("AutoNumerics report: %s on [%.17g, %.17g], %s, max_ops %d\n", target_.name,
+                      spec_.lower(), spec_.upper(), float32_ ? "float32" : "real", max_ops_);
+  absl::StrAppend(&out, "\nPareto front (", rows.size(), " OK evaluations)\n",
+                  absl::StrFormat("%6s  %14s  %12s\n", "cost", error_name, "instructions"));
+  double best_so_far = kInf;
+  const Row* best = nullptr;
+  for (const Row& r : rows) {
+    if (r.error < best_so_far) {
+      best_so_far = r.error;
+      absl::StrAppend(&out,
+                      absl::StrFormat("%6d  %14.4g  %12d\n", r.cost, r.error, r.instructions));
+    }
+    if (r.cost <= max_ops_ && (best == nullptr || r.error < best->error)) best = &r;
+  }
+
+  const numerics::Samples float_samples =
+      float32_ ? validation_
+               : numerics::MakeValidationPoints(target_, spec_.lower(), spec_.upper(),
+                                                validation_points_, kValidationSeed, true);
+  absl::StrAppend(&out, "\nBaselines (Horner form, ops = 2 x degree; Taylor at x = ",
+                  absl::StrFormat("%.17g", spec_.lower()), ")\n",
+                  absl::StrFormat("%-8s  %6s  %4s  %14s  %10s\n", "method", "degree", "ops",
+                                  "max_rel_error", "max_ulp"));
+  for (const numerics::BaselineRow& b : numerics::ComputeBaselines(
+           target_, spec_.lower(), spec_.upper(), max_ops_, validation_, float_samples)) {
+    absl::StrAppend(&out, absl::StrFormat("%-8s  %6d  %4d  %14.4g  %10.4g\n", b.method, b.degree,
+                                          b.ops, static_cast<double>(b.rel_error), b.max_ulp));
+  }
+  if (float32_) {
+    const int d =
+        numerics::SmallestFloatMinimaxDegree(target_, spec_.lower(), spec_.upper(), float_samples);
+    absl::StrAppend(&out, "Smallest float32 minimax degree within 1 ULP: ",
+                    d < 0 ? std::string("none up to 16") : absl::StrCat(d, " (", 2 * d, " ops)"),
+                    "\n");
+  }
+
+  if (best == nullptr) {
+    absl::StrAppend(&out, "\nNo OK candidate with cost <= ", max_ops_, ".\n");
+    return out;
+  }
+  absl::StrAppend(
+      &out, "\nBest program (cost ", best->cost, ", ", error_name, " ",
+      absl::StrFormat("%.4g", best->error), ")\n",
+      numerics::RenderC(best->program, absl::StrCat("approx_", target_.name), float32_));
+  if (float32_) {
+    const numerics::ExhaustiveResult v =
+        numerics::VerifyAllFloats(best->program, target_, static_cast<float>(spec_.lower()),
+                                  static_cast<float>(spec_.upper()));
+    absl::StrAppend(
+        &out, absl::StrFormat("\nExhaustive float32 check: %llu floats, max %g ULP at x = %.9g "
+                              "(%llu near-midpoint references in long double, %.2f s)\n",
+                              static_cast<unsigned long long>(v.checked), v.max_ulp, v.worst_x,
+                              static_cast<unsigned long long>(v.slow_path), v.seconds));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Problem>> CreateNumericsProblem(const v1::JobSpec& spec) {
+  if (spec.problem_case() != v1::JobSpec::kNumerics) {
+    return absl::InvalidArgumentError("numerics: the job spec has no numerics problem");
+  }
+  const v1::NumericsSpec& n = spec.numerics();
+  const numerics::Target* target = numerics::FindTarget(n.target());
+  if (target == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("numerics.target: unknown target '", n.target(),
+                                                   "' (one of ", numerics::TargetNames(), ")"));
+  }
+  if (!std::isfinite(n.lower())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("numerics.lower: must be finite, got ", n.lower()));
+  }
+  if (!std::isfinite(n.upper())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("numerics.upper: must be finite, got ", n.upper()));
+  }
+  if (!(n.lower() < n.upper())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("numerics.lower: interval is empty or reversed (lower ", n.lower(),
+                     " >= upper ", n.upper(), ")"));
+  }
+  if (!(n.lower() > target->domain_lower)) {
+    return absl::InvalidArgumentError(absl::StrCat("numerics.lower: ", target->name,
+                                                   " is undefined on [", n.lower(), ", ", n.upper(),
+                                                   "] (needs ", target->domain_text, ")"));
+  }
+  if (n.mode() != v1::ARITHMETIC_MODE_UNSPECIFIED && n.mode() != v1::REAL &&
+      n.mode() != v1::FLOAT32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("numerics.mode: unknown mode ", static_cast<int>(n.mode())));
+  }
+  std::vector<Op> ops;
+  for (int i = 0; i < n.ops_size(); ++i) {
+    Op op;
+    if (!numerics::ParseOpName(n.ops(i), &op)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "numerics.ops[", i, "]: unknown op '", n.ops(i), "' (one of add, sub, mul, div, fma)"));
+    }
+    if (std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+  }
+  if (ops.empty()) ops = {Op::kAdd, Op::kSub, Op::kMul, Op::kDiv};
+  std::sort(ops.begin(), ops.end());
+  const uint32_t max_ops = n.max_ops() == 0 ? 10 : n.max_ops();
+  if (max_ops > kMaxOpsLimit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("numerics.max_ops: ", max_ops, " exceeds the limit ", kMaxOpsLimit));
+  }
+  const uint32_t fit_points = n.fit_points() == 0 ? 1024 : n.fit_points();
+  if (fit_points < 16 || fit_points > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("numerics.fit_points: ", fit_points, " is outside 16..65536"));
+  }
+  const uint32_t validation_points = n.validation_points() == 0 ? 10000 : n.validation_points();
+  if (validation_points < 10000 || validation_points > 1000000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "numerics.validation_points: ", validation_points, " is outside 10000..1000000"));
+  }
+  return std::unique_ptr<Problem>(
+      new NumericsProblem(n, *target, std::move(ops), static_cast<int>(max_ops),
+                          static_cast<int>(fit_points), static_cast<int>(validation_points)));
+}
+
+}  // namespace evolv

@@ -1,0 +1,32 @@
+// Validation and identity of job specs, shared by every way a job enters evolv (the CLI's
+// `evolv run`, the gRPC service).
+//
+// Limits (documented in docs/limits.md):
+//   name            at most 200 bytes
+//   window          1..4096 (0 means 8)
+//   budget          max_evaluations and/or max_seconds must be > 0;
+//                   max_evaluations <= 1e12, max_seconds <= 1e7 (about 115 days)
+//   cache           aggregate_repeats <= 100
+//   priority        -100..100
+//   strategy        see ValidateStrategy; problem: see each domain's factory
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "evolv/v1/job.pb.h"
+#include "search/problem_registry.h"
+
+namespace evolv {
+
+// OK, or InvalidArgument whose message starts with the offending field, e.g.
+// "budget: zero budget; set budget.max_evaluations or budget.max_seconds".
+// Builds (and discards) the problem to validate the domain's part of the spec.
+absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& registry);
+
+// A stable id for a spec: "j" + 16 hex digits of the hash of its deterministic serialization.
+// The same spec (same seed included) always gets the same id, which is how `evolv run SPEC`
+// finds the job to resume.
+std::string JobIdFor(const v1::JobSpec& spec);
+
+}  // namespace evolv

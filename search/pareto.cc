@@ -1,0 +1,100 @@
+#include "search/pareto.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace evolv {
+namespace {
+
+// NaN is mapped to +inf so that it is dominated by everything finite.
+double Sanitize(double v) { return std::isnan(v) ? std::numeric_limits<double>::infinity() : v; }
+
+}  // namespace
+
+bool Dominates(const Objectives& a, const Objectives& b) {
+  bool strictly_better = false;
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const double x = Sanitize(a[i]);
+    const double y = Sanitize(b[i]);
+    if (x > y) return false;
+    if (x < y) strictly_better = true;
+  }
+  return strictly_better;
+}
+
+std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>& points) {
+  const size_t n = points.size();
+  std::vector<std::vector<size_t>> dominated_by(n);
+  std::vector<size_t> domination_count(n, 0);
+  std::vector<std::vector<size_t>> fronts(1);
+  for (size_t p = 0; p < n; ++p) {
+    for (size_t q = 0; q < n; ++q) {
+      if (p == q) continue;
+      if (Dominates(points[p], points[q])) {
+        dominated_by[p].push_back(q);
+      } else if (Dominates(points[q], points[p])) {
+        ++domination_count[p];
+      }
+    }
+    if (domination_count[p] == 0) fronts[0].push_back(p);
+  }
+  while (!fronts.back().empty()) {
+    std::vector<size_t> next;
+    for (size_t p : fronts.back()) {
+      for (size_t q : dominated_by[p]) {
+        if (--domination_count[q] == 0) next.push_back(q);
+      }
+    }
+    std::sort(next.begin(), next.end());
+    fronts.push_back(std::move(next));
+  }
+  fronts.pop_back();
+  return fronts;
+}
+
+std::vector<double> CrowdingDistance(const std::vector<Objectives>& points,
+                                     const std::vector<size_t>& front) {
+  const size_t n = front.size();
+  std::vector<double> distance(n, 0.0);
+  if (n == 0) return distance;
+  const double inf = std::numeric_limits<double>::infinity();
+  const size_t dims = points[front[0]].size();
+  std::vector<size_t> order(n);
+  for (size_t m = 0; m < dims; ++m) {
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return Sanitize(points[front[a]][m]) < Sanitize(points[front[b]][m]);
+    });
+    const double lo = Sanitize(points[front[order.front()]][m]);
+    const double hi = Sanitize(points[front[order.back()]][m]);
+    distance[order.front()] = inf;
+    distance[order.back()] = inf;
+    const double range = hi - lo;
+    if (!(range > 0) || !std::isfinite(range)) continue;
+    for (size_t i = 1; i + 1 < n; ++i) {
+      const double gap =
+          Sanitize(points[front[order[i + 1]]][m]) - Sanitize(points[front[order[i - 1]]][m]);
+      if (std::isfinite(gap)) distance[order[i]] += gap / range;
+    }
+  }
+  return distance;
+}
+
+std::vector<size_t> ParetoFront(const std::vector<Objectives>& points) {
+  std::vector<size_t> front;
+  for (size_t i = 0; i < points.size(); ++i) {
+    bool keep = true;
+    for (size_t j = 0; j < points.size() && keep; ++j) {
+      if (i == j) continue;
+      if (Dominates(points[j], points[i])) keep = false;
+      if (j < i && points[j] == points[i]) keep = false;
+    }
+    if (keep) front.push_back(i);
+  }
+  return front;
+}
+
+}  // namespace evolv

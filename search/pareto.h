@@ -1,0 +1,29 @@
+// Pareto utilities for minimized objective vectors: dominance, non-dominated sorting and
+// crowding distance (NSGA-II, Deb et al. 2002).
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace evolv {
+
+using Objectives = std::vector<double>;
+
+// True when `a` is no worse than `b` in every objective and better in at least one.
+// NaN compares as worse than anything.
+bool Dominates(const Objectives& a, const Objectives& b);
+
+// Fronts of indices into `points`: front 0 is non-dominated, front 1 is non-dominated once front
+// 0 is removed, and so on. Every index appears in exactly one front; order within a front follows
+// the input order.
+std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>& points);
+
+// Crowding distance of each member of `front` (indices into `points`), in the front's order.
+// Boundary points of each objective get +infinity.
+std::vector<double> CrowdingDistance(const std::vector<Objectives>& points,
+                                     const std::vector<size_t>& front);
+
+// Indices of the non-dominated points, in input order; among exact duplicates only the first.
+std::vector<size_t> ParetoFront(const std::vector<Objectives>& points);
+
+}  // namespace evolv

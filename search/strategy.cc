@@ -1,0 +1,90 @@
+#include "search/strategy.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "search/nsga2.h"
+#include "search/regularized_evolution.h"
+
+namespace evolv {
+namespace {
+
+constexpr uint32_t kMaxPopulation = 100000;
+
+double Key(const v1::Evaluation& e, int i) {
+  if (e.status() != v1::OK || i >= e.objectives_size() || std::isnan(e.objectives(i))) {
+    return std::numeric_limits<double>::infinity();
+  }
+  return e.objectives(i);
+}
+
+absl::Status OutOfRange(const std::string& field, const std::string& reason) {
+  return absl::InvalidArgumentError("strategy." + field + ": " + reason);
+}
+
+}  // namespace
+
+bool LexicographicallyBetter(const v1::Evaluation& a, const v1::Evaluation& b) {
+  const bool a_ok = a.status() == v1::OK;
+  const bool b_ok = b.status() == v1::OK;
+  if (a_ok != b_ok) return a_ok;
+  const int n = std::max(a.objectives_size(), b.objectives_size());
+  for (int i = 0; i < n; ++i) {
+    const double x = Key(a, i);
+    const double y = Key(b, i);
+    if (x != y) return x < y;
+  }
+  return false;
+}
+
+absl::Status ValidateStrategy(const v1::StrategySpec& spec) {
+  switch (spec.config_case()) {
+    case v1::StrategySpec::kRegularizedEvolution: {
+      const auto& c = spec.regularized_evolution();
+      if (c.population_size() > kMaxPopulation) {
+        return OutOfRange("regularized_evolution.population_size",
+                          "exceeds the limit " + std::to_string(kMaxPopulation));
+      }
+      const uint32_t population = c.population_size() ? c.population_size() : 100;
+      if (c.tournament_size() > population) {
+        return OutOfRange("regularized_evolution.tournament_size",
+                          "must not exceed population_size " + std::to_string(population));
+      }
+      if (!(c.mutate_prob() >= 0.0 && c.mutate_prob() <= 1.0)) {
+        return OutOfRange("regularized_evolution.mutate_prob", "must be in [0, 1]");
+      }
+      return absl::OkStatus();
+    }
+    case v1::StrategySpec::kNsga2: {
+      const auto& c = spec.nsga2();
+      if (c.parents() > kMaxPopulation) {
+        return OutOfRange("nsga2.parents", "exceeds the limit " + std::to_string(kMaxPopulation));
+      }
+      if (c.children() > kMaxPopulation) {
+        return OutOfRange("nsga2.children", "exceeds the limit " + std::to_string(kMaxPopulation));
+      }
+      if (!(c.crossover_prob() >= 0.0 && c.crossover_prob() <= 1.0)) {
+        return OutOfRange("nsga2.crossover_prob", "must be in [0, 1]");
+      }
+      return absl::OkStatus();
+    }
+    case v1::StrategySpec::CONFIG_NOT_SET:
+      return absl::OkStatus();  // NSGA-II with defaults
+  }
+  return OutOfRange("config", "unknown strategy");
+}
+
+absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec,
+                                                         const Problem& problem) {
+  if (absl::Status status = ValidateStrategy(spec.strategy()); !status.ok()) return status;
+  // The strategy's stream is derived from, not equal to, the job seed.
+  const uint64_t seed = Mix64(spec.seed() ^ 0x5eed5eed5eed5eedULL);
+  if (spec.strategy().has_regularized_evolution()) {
+    return std::make_unique<RegularizedEvolution>(spec.strategy().regularized_evolution(), problem,
+                                                  seed);
+  }
+  return std::make_unique<Nsga2>(spec.strategy().nsga2(), problem, seed);
+}
+
+}  // namespace evolv

@@ -1,0 +1,51 @@
+// The Strategy interface: a domain-free ask/tell search (like Optuna, Nevergrad, Vizier).
+//
+// The coordinator asks for candidate k, has it evaluated (or found in the cache), and tells the
+// result back; results are told strictly in index order, and candidate k is asked only after
+// results 0..k-W were told (W = the job's window). Under that discipline a strategy's choices are
+// a pure function of (spec, seed, W), which Snapshot/Restore preserve across restarts.
+//
+// Not thread-safe: owned and driven by one coordinator.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "evolv/v1/checkpoint.pb.h"
+#include "evolv/v1/job.pb.h"
+#include "search/problem.h"
+#include "search/rng.h"
+
+namespace evolv {
+
+class Strategy {
+ public:
+  virtual ~Strategy() = default;
+
+  // The next candidate to evaluate; `index` is its history index (0, 1, 2, ...).
+  virtual v1::Candidate Ask(uint64_t index) = 0;
+  // The result for candidate `index`; called in index order, once per asked index.
+  virtual void Tell(uint64_t index, const v1::Candidate& candidate,
+                    const v1::Evaluation& evaluation) = 0;
+  // True when the strategy itself has nothing more to ask (most never finish on their own; the
+  // job's budget stops them).
+  virtual bool Done() const { return false; }
+
+  virtual v1::StrategySnapshot Snapshot() const = 0;
+  // Fails with InvalidArgument when the snapshot is of another strategy or malformed.
+  virtual absl::Status Restore(const v1::StrategySnapshot& snapshot) = 0;
+};
+
+// Builds the strategy a job spec names, over `problem` (which must outlive it), seeded from the
+// spec's seed. InvalidArgument (naming the field) for an unknown or out-of-range configuration.
+absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec,
+                                                         const Problem& problem);
+
+// Validates the spec's strategy block without building anything.
+absl::Status ValidateStrategy(const v1::StrategySpec& spec);
+
+// Strict "a is better than b" for minimized objectives: non-OK is worst, then lexicographic.
+bool LexicographicallyBetter(const v1::Evaluation& a, const v1::Evaluation& b);
+
+}  // namespace evolv

@@ -1,0 +1,203 @@
+#include "services/evolv/run_command.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "actors/local_runtime.h"
+#include "search/job_spec.h"
+#include "services/spec_io.h"
+
+namespace evolv {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSignal(int) { g_interrupted = true; }
+
+std::string FormatDuration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+  const long s = static_cast<long>(seconds);
+  char buffer[32];
+  if (s >= 3600) {
+    std::snprintf(buffer, sizeof(buffer), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%02ld:%02ld", s / 60, s % 60);
+  }
+  return buffer;
+}
+
+// One line: evaluations (of budget), best first objective, cache hit rate, evals/s.
+std::string ProgressLine(const v1::JobProgress& p, const std::string& objective, bool bar) {
+  const auto& c = p.cache();
+  const double lookups = static_cast<double>(c.hits() + c.misses());
+  const double hit_rate = lookups > 0 ? 100.0 * c.hits() / lookups : 0.0;
+  char buffer[256];
+  std::string head;
+  if (p.budget_evaluations() > 0) {
+    const double fraction =
+        std::min(1.0, static_cast<double>(p.evaluations()) / p.budget_evaluations());
+    if (bar) {
+      const int width = 24;
+      const int filled = static_cast<int>(fraction * width);
+      head = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
+    }
+    std::snprintf(buffer, sizeof(buffer), "%llu/%llu evals",
+                  static_cast<unsigned long long>(p.evaluations()),
+                  static_cast<unsigned long long>(p.budget_evaluations()));
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%llu evals",
+                  static_cast<unsigned long long>(p.evaluations()));
+  }
+  head += buffer;
+  std::snprintf(buffer, sizeof(buffer), "  best %s %.4g  cache hits %.1f%%  %.0f evals/s  %s",
+                objective.c_str(), p.best_objective(), hit_rate, p.evals_per_second(),
+                FormatDuration(p.elapsed_seconds()).c_str());
+  return head + buffer;
+}
+
+void PrintSummary(const v1::JobRecord& record, const Problem& problem, Store& store) {
+  const v1::JobProgress& p = record.progress();
+  const auto& c = p.cache();
+  std::printf("\njob %s (%s): %s after %llu evaluations in %s\n", record.id().c_str(),
+              record.spec().name().c_str(), v1::JobState_Name(record.state()).c_str(),
+              static_cast<unsigned long long>(p.evaluations()),
+              FormatDuration(p.elapsed_seconds()).c_str());
+  std::printf("cache: %llu hits, %llu misses, %llu collisions, %.1f evaluation-seconds saved\n\n",
+              static_cast<unsigned long long>(c.hits()),
+              static_cast<unsigned long long>(c.misses()),
+              static_cast<unsigned long long>(c.collisions()), c.eval_seconds_saved());
+  auto history = store.ReadHistory(record.id());
+  if (!history.ok()) {
+    std::fprintf(stderr, "evolv: reading the history failed: %s\n",
+                 history.status().ToString().c_str());
+    return;
+  }
+  std::cout << problem.Report(*history) << std::flush;
+}
+
+}  // namespace
+
+int RunCommand(const RunOptions& options) {
+  auto spec = LoadJobSpec(options.spec_path);
+  if (!spec.ok()) {
+    std::fprintf(stderr, "evolv: %s\n", std::string(spec.status().message()).c_str());
+    return 2;
+  }
+  const ProblemRegistry& registry = BuiltinProblems();
+  if (absl::Status status = ValidateJobSpec(*spec, registry); !status.ok()) {
+    std::fprintf(stderr, "evolv: %s: %s\n", options.spec_path.c_str(),
+                 std::string(status.message()).c_str());
+    return 2;
+  }
+
+  auto store = Store::Open(options.data_dir);
+  if (!store.ok()) {
+    std::fprintf(stderr, "evolv: %s\n", std::string(store.status().message()).c_str());
+    return 1;
+  }
+  const std::string job_id = JobIdFor(*spec);
+  v1::JobRecord record;
+  auto existing = (*store)->GetJob(job_id);
+  if (existing.ok()) {
+    record = *existing;
+    if (record.state() == v1::RUNNING || record.state() == v1::PAUSED) {
+      std::fprintf(stderr, "evolv: resuming job %s at %llu evaluations\n", job_id.c_str(),
+                   static_cast<unsigned long long>(record.progress().evaluations()));
+    }
+  } else if (absl::IsNotFound(existing.status())) {
+    record.set_id(job_id);
+    *record.mutable_spec() = *spec;
+    record.set_state(v1::RUNNING);
+    record.set_created_unix_ms(NowUnixMs());
+    record.set_updated_unix_ms(record.created_unix_ms());
+    if (absl::Status status = (*store)->PutJob(record); !status.ok()) {
+      std::fprintf(stderr, "evolv: %s\n", status.ToString().c_str());
+      return 1;
+    }
+  } else {
+    std::fprintf(stderr, "evolv: %s\n", existing.status().ToString().c_str());
+    return 1;
+  }
+
+  auto engine_or = JobEngine::Create(record, store->get(), registry);
+  if (!engine_or.ok()) {
+    std::fprintf(stderr, "evolv: job %s: %s\n", job_id.c_str(),
+                 engine_or.status().ToString().c_str());
+    return 1;
+  }
+  std::shared_ptr<JobEngine> engine = std::move(*engine_or);
+
+  if (record.state() == v1::SUCCEEDED || record.state() == v1::CANCELLED ||
+      record.state() == v1::FAILED_STATE) {
+    std::fprintf(stderr, "evolv: job %s had already ended; showing its results\n",
+                 job_id.c_str());
+    PrintSummary(record, engine->problem(), **store);
+    return record.state() == v1::FAILED_STATE ? 1 : 0;
+  }
+
+  const int workers = options.workers > 0
+                          ? options.workers
+                          : std::max(1u, std::thread::hardware_concurrency());
+  const bool tty = isatty(STDERR_FILENO);
+  const std::string objective = engine->problem().ObjectiveNames().empty()
+                                    ? "objective"
+                                    : engine->problem().ObjectiveNames().front();
+  std::fprintf(stderr, "evolv: job %s (%s) on %d local workers, data in %s\n", job_id.c_str(),
+               spec->name().c_str(), workers, options.data_dir.c_str());
+
+  g_interrupted = false;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  CoordinatorOptions coordinator_options;
+  coordinator_options.checkpoint_every_results = options.checkpoint_every_results;
+  coordinator_options.checkpoint_every_seconds = options.checkpoint_every_seconds;
+  LocalRuntime::Outcome outcome;
+  {
+    LocalRuntime runtime(workers, registry);
+    auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    outcome = runtime.RunJob(
+        engine, coordinator_options,
+        [&](const v1::JobProgress& progress) {
+          if (!options.progress) return;
+          const auto now = std::chrono::steady_clock::now();
+          if (tty) {
+            std::fprintf(stderr, "\r%s\033[K", ProgressLine(progress, objective, true).c_str());
+          } else if (now - last_line >= std::chrono::seconds(2)) {
+            std::fprintf(stderr, "%s\n", ProgressLine(progress, objective, false).c_str());
+            last_line = now;
+          }
+        },
+        [] { return g_interrupted.load(); });
+  }
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (tty && options.progress) std::fprintf(stderr, "\n");
+
+  auto final_record = (*store)->GetJob(job_id);
+  if (!final_record.ok()) {
+    std::fprintf(stderr, "evolv: %s\n", final_record.status().ToString().c_str());
+    return 1;
+  }
+  if (outcome.interrupted && final_record->state() == v1::RUNNING) {
+    std::fprintf(stderr,
+                 "evolv: interrupted; job %s checkpointed at %llu evaluations. Run the same "
+                 "command again to resume.\n",
+                 job_id.c_str(),
+                 static_cast<unsigned long long>(final_record->progress().evaluations()));
+    return 130;
+  }
+  PrintSummary(*final_record, engine->problem(), **store);
+  if (final_record->state() == v1::FAILED_STATE) {
+    std::fprintf(stderr, "evolv: job failed: %s\n", outcome.error.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace evolv

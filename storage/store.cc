@@ -1,0 +1,542 @@
+#include "storage/store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <queue>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "storage/key_encoding.h"
+
+namespace evolv {
+namespace {
+
+namespace keys = storage_keys;
+
+absl::string_view AV(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// Converts a RocksDB error into the store's error type, naming the store and the operation.
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& dir, std::string_view what) {
+  absl::StatusCode code = absl::StatusCode::kInternal;
+  if (s.IsNotFound()) {
+    code = absl::StatusCode::kNotFound;
+  } else if (s.IsCorruption()) {
+    code = absl::StatusCode::kDataLoss;
+  } else if (s.IsNoSpace()) {
+    code = absl::StatusCode::kResourceExhausted;
+  } else if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    code = absl::StatusCode::kUnavailable;
+  } else if (s.IsInvalidArgument()) {
+    code = absl::StatusCode::kInvalidArgument;
+  }
+  return absl::Status(code, absl::StrCat("store at ", dir, ": ", AV(what), ": ", s.ToString()));
+}
+
+template <typename Message>
+absl::Status ParseValue(const rocksdb::Slice& value, const char* column_family,
+                        std::string_view key, const std::string& dir, Message* out) {
+  if (value.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !out->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError(absl::StrCat("store at ", dir, ": value of ", column_family, "/\"",
+                                            keys::PrintableKey(key), "\" (", value.size(),
+                                            " bytes) does not parse as ", out->GetTypeName()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckCacheKey(std::string_view key) {
+  if (key.size() != keys::kCacheKeySize) {
+    return absl::InvalidArgumentError(absl::StrCat("cache key must be ", keys::kCacheKeySize,
+                                                   " bytes, got ", key.size(), " (\"",
+                                                   keys::PrintableKey(key), "\")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckJobId(std::string_view job_id, std::string_view what) {
+  if (job_id.empty()) return absl::InvalidArgumentError(absl::StrCat(AV(what), ": empty job id"));
+  return absl::OkStatus();
+}
+
+absl::Status VersionMismatch(const std::string& dir, std::string_view stored) {
+  return absl::FailedPreconditionError(absl::StrCat("store at ", dir, " has schema version ",
+                                                    AV(stored), "; this evolv reads version ",
+                                                    Store::kSchemaVersion));
+}
+
+// Discards RocksDB's info log, so that probing a store writes no LOG file into it.
+class NullLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+rocksdb::ColumnFamilyOptions TunedColumnFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                                      bool point_lookups) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  table.data_block_hash_table_util_ratio = 0.75;
+  table.format_version = 5;
+
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.level_compaction_dynamic_level_bytes = true;
+  if (point_lookups) {
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.02;
+  }
+  return cf;
+}
+
+// Reads meta/schema_version without taking the store's lock or writing anything to `dir`.
+// Returns nullopt when the key is absent.
+absl::StatusOr<std::optional<std::string>> ProbeSchemaVersion(const std::string& dir) {
+  rocksdb::Options options;
+  options.info_log = std::make_shared<NullLogger>();
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {keys::kMetaColumnFamily, rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, dir, families, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, dir, "cannot read the schema version");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), handles[1], keys::kSchemaVersionKey, &value);
+  for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s, dir, "cannot read the schema version");
+  return std::optional<std::string>(std::move(value));
+}
+
+bool IsLockError(const rocksdb::Status& s) {
+  return s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK");
+}
+
+}  // namespace
+
+Store::Store(std::string dir, const StoreOptions& options)
+    : dir_(std::move(dir)), options_(options) {}
+
+Store::~Store() {
+  if (db_ == nullptr) return;
+  for (auto* handle : handles_) db_->DestroyColumnFamilyHandle(handle);
+  db_->Close().PermitUncheckedError();
+}
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
+                                                   const StoreOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store at ", dir,
+                     ": cannot create the directory: ", ec ? ec.message() : "not a directory"));
+  }
+
+  // Inspect an existing directory read-only first: a store this evolv cannot read must be left
+  // exactly as it was, and a read-write open already rewrites the MANIFEST and OPTIONS files.
+  std::vector<std::string> existing;
+  const bool has_db = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (has_db) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &existing);
+    if (!s.ok()) {
+      absl::Status status = FromRocks(s, dir, "not a readable RocksDB database");
+      if (!absl::IsDataLoss(status)) {
+        status = absl::FailedPreconditionError(status.message());
+      }
+      return status;
+    }
+    if (std::find(existing.begin(), existing.end(), keys::kMetaColumnFamily) == existing.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store at ", dir, " is a RocksDB database but not an evolv store (no \"",
+          keys::kMetaColumnFamily, "\" column family; has: ", absl::StrJoin(existing, ", "), ")"));
+    }
+    absl::StatusOr<std::optional<std::string>> version = ProbeSchemaVersion(dir);
+    if (!version.ok()) return version.status();
+    if (version->has_value() && **version != absl::StrCat(kSchemaVersion)) {
+      return VersionMismatch(dir, **version);
+    }
+  } else if (!fs::is_empty(dir, ec)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store at ", dir,
+                     ": the directory is not empty and is not an evolv store (no RocksDB CURRENT "
+                     "file)"));
+  }
+
+  auto store = std::unique_ptr<Store>(new Store(dir, options));
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_total_wal_size = 256 << 20;
+  db_options.keep_log_file_num = 5;
+
+  // Column families a newer evolv may have added must be opened too; RocksDB refuses otherwise.
+  std::vector<std::string> names = {
+      rocksdb::kDefaultColumnFamilyName, keys::kMetaColumnFamily,
+      keys::kJobsColumnFamily,           keys::kSnapshotsColumnFamily,
+      keys::kHistoryColumnFamily,        keys::kEvaluationsColumnFamily};
+  for (const auto& name : existing) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const auto& name : names) {
+    families.emplace_back(name,
+                          TunedColumnFamilyOptions(cache, name == keys::kEvaluationsColumnFamily));
+  }
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
+  if (!s.ok()) {
+    if (IsLockError(s)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store at ", dir,
+          " is in use by another process (or another Store in this process): ", s.ToString()));
+    }
+    return FromRocks(s, dir, "cannot open");
+  }
+  store->db_.reset(raw);
+  store->meta_ = store->handles_[1];
+  store->jobs_ = store->handles_[2];
+  store->snapshots_ = store->handles_[3];
+  store->history_ = store->handles_[4];
+  store->evaluations_ = store->handles_[5];
+
+  std::string version;
+  s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, keys::kSchemaVersionKey, &version);
+  if (s.ok()) {
+    if (version != absl::StrCat(kSchemaVersion)) return VersionMismatch(dir, version);
+    return store;
+  }
+  if (!s.IsNotFound()) return FromRocks(s, dir, "cannot read the schema version");
+
+  // No version: a new store, or one whose creation was interrupted before the version was
+  // written. Anything holding data without a version was not written by evolv.
+  for (auto* handle : {store->jobs_, store->snapshots_, store->history_, store->evaluations_}) {
+    std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions(), handle));
+    it->SeekToFirst();
+    if (it->Valid() || !it->status().ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store at ", dir, " holds data but no schema version; it is not an evolv store"));
+    }
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  s = store->db_->Put(sync, store->meta_, keys::kSchemaVersionKey, absl::StrCat(kSchemaVersion));
+  if (!s.ok()) return FromRocks(s, dir, "cannot write the schema version");
+  return store;
+}
+
+absl::Status Store::Write(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions write_options;
+  write_options.disableWAL = options_.durability == Durability::kNoWal;
+  write_options.sync = options_.durability == Durability::kWalSync;
+  rocksdb::Status s = db_->Write(write_options, batch);
+  if (!s.ok()) return FromRocks(s, dir_, "write failed");
+  return absl::OkStatus();
+}
+
+// --- Jobs -------------------------------------------------------------------------------------
+
+absl::Status Store::PutJob(const v1::JobRecord& job) {
+  CheckpointBatch batch;
+  batch.job = job;
+  return Commit(batch);
+}
+
+absl::StatusOr<v1::JobRecord> Store::GetJob(std::string_view job_id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), jobs_, ToSlice(job_id), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("no job \"", keys::PrintableKey(job_id), "\""));
+  }
+  if (!s.ok()) return FromRocks(s, dir_, absl::StrCat("reading job ", AV(job_id)));
+  v1::JobRecord job;
+  if (absl::Status st = ParseValue(value, keys::kJobsColumnFamily, job_id, dir_, &job); !st.ok()) {
+    return st;
+  }
+  return job;
+}
+
+absl::StatusOr<std::vector<v1::JobRecord>> Store::ListJobs() const {
+  std::vector<v1::JobRecord> jobs;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), jobs_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::JobRecord& job = jobs.emplace_back();
+    const rocksdb::Slice key = it->key();
+    if (absl::Status st = ParseValue(it->value(), keys::kJobsColumnFamily,
+                                     std::string_view(key.data(), key.size()), dir_, &job);
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), dir_, "listing jobs");
+  std::stable_sort(jobs.begin(), jobs.end(), [](const v1::JobRecord& a, const v1::JobRecord& b) {
+    return a.created_unix_ms() < b.created_unix_ms();  // keys are ids: ties stay in id order
+  });
+  return jobs;
+}
+
+absl::Status Store::DeleteJob(std::string_view job_id) {
+  if (absl::Status st = CheckJobId(job_id, "DeleteJob"); !st.ok()) return st;
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.Delete(jobs_, ToSlice(job_id));
+  if (s.ok()) s = batch.Delete(snapshots_, ToSlice(job_id));
+  if (s.ok()) {
+    s = batch.DeleteRange(history_, keys::HistoryBegin(job_id), keys::HistoryEnd(job_id));
+  }
+  if (!s.ok()) return FromRocks(s, dir_, "building the delete batch");
+  return Write(&batch);
+}
+
+// --- Checkpoints ------------------------------------------------------------------------------
+
+absl::Status Store::Commit(const CheckpointBatch& batch) {
+  // Validate everything before writing anything.
+  if (batch.job.has_value()) {
+    if (absl::Status st = CheckJobId(batch.job->id(), "job record"); !st.ok()) return st;
+  }
+  if (batch.snapshot.has_value()) {
+    if (absl::Status st = CheckJobId(batch.snapshot->job_id, "snapshot"); !st.ok()) return st;
+  }
+  for (const auto& row : batch.history) {
+    if (absl::Status st = CheckJobId(row.job_id, "history row"); !st.ok()) return st;
+  }
+  for (const auto& row : batch.cache) {
+    if (absl::Status st = CheckCacheKey(row.key); !st.ok()) return st;
+  }
+
+  rocksdb::WriteBatch write;
+  std::string value;
+  rocksdb::Status s;
+  auto put = [&](rocksdb::ColumnFamilyHandle* cf, const rocksdb::Slice& key,
+                 const google::protobuf::MessageLite& message) {
+    if (!s.ok()) return;
+    value.clear();
+    if (!message.SerializeToString(&value)) {
+      s = rocksdb::Status::InvalidArgument("cannot serialize " + message.GetTypeName());
+      return;
+    }
+    s = write.Put(cf, key, value);
+  };
+  if (batch.job.has_value()) put(jobs_, batch.job->id(), *batch.job);
+  if (batch.snapshot.has_value()) {
+    put(snapshots_, batch.snapshot->job_id, batch.snapshot->checkpoint);
+  }
+  for (const auto& row : batch.history) {
+    put(history_, keys::HistoryKey(row.job_id, row.entry.index()), row.entry);
+  }
+  for (const auto& row : batch.cache) put(evaluations_, row.key, row.value);
+  if (!s.ok()) return FromRocks(s, dir_, "building the checkpoint batch");
+  return Write(&write);
+}
+
+absl::StatusOr<v1::CoordinatorCheckpoint> Store::GetCheckpoint(std::string_view job_id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), snapshots_, ToSlice(job_id), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(
+        absl::StrCat("no checkpoint for job \"", keys::PrintableKey(job_id), "\""));
+  }
+  if (!s.ok()) return FromRocks(s, dir_, absl::StrCat("reading checkpoint of ", AV(job_id)));
+  v1::CoordinatorCheckpoint checkpoint;
+  if (absl::Status st = ParseValue(value, keys::kSnapshotsColumnFamily, job_id, dir_, &checkpoint);
+      !st.ok()) {
+    return st;
+  }
+  return checkpoint;
+}
+
+// --- History ----------------------------------------------------------------------------------
+
+namespace {
+
+// Calls `visit(entry)` for each history row of `job_id` from `from_index` on, in index order,
+// until it returns false. Checks that each row's stored index matches its key.
+template <typename Visit>
+absl::Status ScanHistory(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* history,
+                         const std::string& dir, std::string_view job_id, uint64_t from_index,
+                         bool fill_cache, Visit visit) {
+  const std::string end = keys::HistoryEnd(job_id);
+  const rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_bound;
+  read_options.fill_cache = fill_cache;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read_options, history));
+  for (it->Seek(keys::HistoryKey(job_id, from_index)); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    std::string_view key_job;
+    uint64_t index = 0;
+    v1::HistoryEntry entry;
+    if (!keys::ParseHistoryKey(key, &key_job, &index) || key_job != job_id) {
+      return absl::DataLossError(absl::StrCat("store at ", dir, ": malformed key ",
+                                              keys::kHistoryColumnFamily, "/\"",
+                                              keys::PrintableKey(key), "\""));
+    }
+    if (absl::Status st = ParseValue(it->value(), keys::kHistoryColumnFamily, key, dir, &entry);
+        !st.ok()) {
+      return st;
+    }
+    if (entry.index() != index) {
+      return absl::DataLossError(absl::StrCat("store at ", dir, ": ", keys::kHistoryColumnFamily,
+                                              "/\"", keys::PrintableKey(key), "\" is row ", index,
+                                              " but holds index ", entry.index()));
+    }
+    if (!visit(std::move(entry))) break;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), dir, "reading history");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::HistoryEntry>> Store::ReadHistory(std::string_view job_id,
+                                                                 uint64_t from_index,
+                                                                 size_t limit) const {
+  std::vector<v1::HistoryEntry> rows;
+  if (limit == 0) return rows;
+  absl::Status st = ScanHistory(db_.get(), history_, dir_, job_id, from_index, /*fill_cache=*/true,
+                                [&](v1::HistoryEntry entry) {
+                                  rows.push_back(std::move(entry));
+                                  return rows.size() < limit;
+                                });
+  if (!st.ok()) return st;
+  return rows;
+}
+
+absl::StatusOr<uint64_t> Store::CountHistory(std::string_view job_id) const {
+  const std::string end = keys::HistoryEnd(job_id);
+  const rocksdb::Slice upper_bound(end);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_upper_bound = &upper_bound;
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, history_));
+  uint64_t count = 0;
+  for (it->Seek(keys::HistoryBegin(job_id)); it->Valid(); it->Next()) ++count;
+  if (!it->status().ok()) return FromRocks(it->status(), dir_, "counting history");
+  return count;
+}
+
+absl::StatusOr<std::vector<v1::HistoryEntry>> Store::QueryTopByJob(std::string_view job_id,
+                                                                   int objective_index,
+                                                                   size_t k) const {
+  if (objective_index < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("objective index must be >= 0, got ", objective_index));
+  }
+  struct Ranked {
+    double value;
+    v1::HistoryEntry entry;
+  };
+  // Better = smaller objective, then smaller index. The heap keeps the worst of the best k on top.
+  auto better = [](const Ranked& a, const Ranked& b) {
+    if (a.value != b.value) return a.value < b.value;
+    return a.entry.index() < b.entry.index();
+  };
+  std::priority_queue<Ranked, std::vector<Ranked>, decltype(better)> best(better);
+  if (k == 0) return std::vector<v1::HistoryEntry>();
+  absl::Status st = ScanHistory(
+      db_.get(), history_, dir_, job_id, 0, /*fill_cache=*/false, [&](v1::HistoryEntry entry) {
+        const v1::Evaluation& eval = entry.evaluation();
+        if (eval.status() != v1::OK || objective_index >= eval.objectives_size()) return true;
+        const double value = eval.objectives(objective_index);
+        if (std::isnan(value)) return true;
+        if (best.size() == k && !better(Ranked{value, entry}, best.top())) return true;
+        best.push(Ranked{value, std::move(entry)});
+        if (best.size() > k) best.pop();
+        return true;
+      });
+  if (!st.ok()) return st;
+  std::vector<v1::HistoryEntry> rows(best.size());
+  for (size_t i = rows.size(); i-- > 0;) {
+    rows[i] = std::move(const_cast<Ranked&>(best.top()).entry);
+    best.pop();
+  }
+  return rows;
+}
+
+// --- Evaluation cache -------------------------------------------------------------------------
+
+absl::StatusOr<v1::CachedEvaluation> Store::GetEvaluation(std::string_view key) const {
+  if (absl::Status st = CheckCacheKey(key); !st.ok()) return st;
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), evaluations_, ToSlice(key), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(
+        absl::StrCat("no cached evaluation under \"", keys::PrintableKey(key), "\""));
+  }
+  if (!s.ok()) return FromRocks(s, dir_, "reading the evaluation cache");
+  v1::CachedEvaluation row;
+  if (absl::Status st = ParseValue(value, keys::kEvaluationsColumnFamily, key, dir_, &row);
+      !st.ok()) {
+    return st;
+  }
+  return row;
+}
+
+absl::StatusOr<std::vector<std::optional<v1::CachedEvaluation>>> Store::GetEvaluations(
+    const std::vector<std::string>& keys) const {
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const auto& key : keys) {
+    if (absl::Status st = CheckCacheKey(key); !st.ok()) return st;
+    slices.emplace_back(key);
+  }
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), evaluations_, keys.size(), slices.data(), values.data(),
+                statuses.data());
+  std::vector<std::optional<v1::CachedEvaluation>> rows(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return FromRocks(statuses[i], dir_, "reading the evaluation cache");
+    if (absl::Status st = ParseValue(values[i], keys::kEvaluationsColumnFamily, keys[i], dir_,
+                                     &rows[i].emplace());
+        !st.ok()) {
+      return st;
+    }
+  }
+  return rows;
+}
+
+absl::StatusOr<uint64_t> Store::CountEvaluations() const {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, evaluations_));
+  uint64_t count = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++count;
+  if (!it->status().ok()) return FromRocks(it->status(), dir_, "counting the evaluation cache");
+  return count;
+}
+
+// --- Maintenance ------------------------------------------------------------------------------
+
+absl::Status Store::Flush() {
+  rocksdb::FlushOptions flush_options;
+  flush_options.wait = true;
+  rocksdb::Status s = db_->Flush(flush_options, handles_);
+  if (!s.ok()) return FromRocks(s, dir_, "flush failed");
+  return absl::OkStatus();
+}
+
+}  // namespace evolv

@@ -1,0 +1,215 @@
+#include "actors/job_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "tests/support/temp_dir.h"
+#include "tests/support/toy_problem.h"
+
+namespace evolv {
+namespace {
+
+v1::JobRecord ToyJob(const std::string& id, uint64_t evaluations, uint32_t window,
+                     v1::CacheMode mode = v1::CACHE) {
+  v1::JobRecord record;
+  record.set_id(id);
+  auto* spec = record.mutable_spec();
+  spec->mutable_numerics()->set_max_ops(2);
+  spec->mutable_budget()->set_max_evaluations(evaluations);
+  spec->set_window(window);
+  spec->set_seed(11);
+  spec->mutable_cache()->set_mode(mode);
+  spec->mutable_strategy()->mutable_regularized_evolution()->set_population_size(10);
+  record.set_state(v1::RUNNING);
+  return record;
+}
+
+// Runs the engine to the end, evaluating tasks in an order scrambled by `shuffle_seed`
+// (0: in order), checkpointing every `checkpoint_every` results.
+void Drive(JobEngine& engine, const Problem& problem, uint64_t shuffle_seed,
+           uint64_t checkpoint_every = 1000000) {
+  std::vector<EvalTask> pending = engine.Fill();
+  std::mt19937_64 shuffle(shuffle_seed);
+  while (!pending.empty()) {
+    size_t pick = shuffle_seed ? shuffle() % pending.size() : 0;
+    EvalTask task = pending[pick];
+    pending.erase(pending.begin() + pick);
+    EvalContext context{task.seed, task.repeat};
+    auto more = engine.OnResult(task.index, problem.Evaluate(task.candidate, context));
+    pending.insert(pending.end(), more.begin(), more.end());
+    if (engine.CheckpointDue(checkpoint_every, 1e9)) ASSERT_TRUE(engine.Checkpoint(v1::RUNNING).ok());
+  }
+  ASSERT_TRUE(engine.Finished());
+  ASSERT_TRUE(engine.Checkpoint(v1::SUCCEEDED).ok());
+}
+
+std::vector<std::string> HistoryFingerprint(Store& store, const std::string& job) {
+  std::vector<std::string> rows;
+  auto history = store.ReadHistory(job);
+  EXPECT_TRUE(history.ok());
+  for (const auto& e : *history) {
+    std::string row = e.candidate().SerializeAsString();
+    for (double o : e.evaluation().objectives()) row += "|" + std::to_string(o);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(JobEngineTest, HistoryIsIndependentOfResultOrder) {
+  TempDir dir_a, dir_b;
+  auto store_a = Store::Open(dir_a.path());
+  auto store_b = Store::Open(dir_b.path());
+  ASSERT_TRUE(store_a.ok() && store_b.ok());
+  const auto& registry = testing::ToyRegistry();
+  auto a = JobEngine::Create(ToyJob("j", 300, 6), store_a->get(), registry);
+  auto b = JobEngine::Create(ToyJob("j", 300, 6), store_b->get(), registry);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Drive(**a, (*a)->problem(), 0);
+  Drive(**b, (*b)->problem(), 12345);
+  const auto ha = HistoryFingerprint(**store_a, "j");
+  EXPECT_EQ(ha.size(), 300u);
+  EXPECT_EQ(ha, HistoryFingerprint(**store_b, "j"));
+}
+
+TEST(JobEngineTest, WindowBoundsTasksInFlight) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(ToyJob("j", 100, 5, v1::OFF), store->get(),
+                                  testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  auto tasks = (*engine)->Fill();
+  EXPECT_EQ(tasks.size(), 5u);
+  EXPECT_EQ((*engine)->in_flight(), 5u);
+  // A result out of order tells nothing and asks nothing new.
+  const Problem& p = (*engine)->problem();
+  auto more = (*engine)->OnResult(tasks[3].index, p.Evaluate(tasks[3].candidate, {}));
+  EXPECT_TRUE(more.empty());
+  EXPECT_EQ((*engine)->told(), 0u);
+  more = (*engine)->OnResult(tasks[0].index, p.Evaluate(tasks[0].candidate, {}));
+  EXPECT_EQ((*engine)->told(), 1u);
+  EXPECT_EQ(more.size(), 1u);
+}
+
+TEST(JobEngineTest, ResumeFromCheckpointReachesTheSameHistory) {
+  const auto& registry = testing::ToyRegistry();
+  TempDir whole_dir, split_dir;
+  auto whole = Store::Open(whole_dir.path());
+  {
+    auto engine = JobEngine::Create(ToyJob("j", 400, 7), whole->get(), registry);
+    Drive(**engine, (*engine)->problem(), 0);
+  }
+  {
+    auto split = Store::Open(split_dir.path());
+    auto engine = JobEngine::Create(ToyJob("j", 400, 7), split->get(), registry);
+    // Run part way, checkpoint, then drop the engine with tasks in flight (a crash).
+    std::vector<EvalTask> pending = (*engine)->Fill();
+    for (int i = 0; i < 150 && !pending.empty(); ++i) {
+      EvalTask task = pending.front();
+      pending.erase(pending.begin());
+      auto more = (*engine)->OnResult(
+          task.index, (*engine)->problem().Evaluate(task.candidate, {task.seed, task.repeat}));
+      pending.insert(pending.end(), more.begin(), more.end());
+      if (i == 120) ASSERT_TRUE((*engine)->Checkpoint(v1::RUNNING).ok());
+    }
+  }
+  auto split = Store::Open(split_dir.path());
+  auto resumed = JobEngine::Create(ToyJob("j", 400, 7), split->get(), registry);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_GT((*resumed)->told(), 100u);
+  Drive(**resumed, (*resumed)->problem(), 77);
+  EXPECT_EQ(HistoryFingerprint(**whole, "j"), HistoryFingerprint(**split, "j"));
+}
+
+TEST(JobEngineTest, CacheHitsAcrossJobsAndRestarts) {
+  const auto& registry = testing::ToyRegistry();
+  TempDir dir;
+  {
+    auto store = Store::Open(dir.path());
+    auto first = JobEngine::Create(ToyJob("first", 200, 4), store->get(), registry);
+    Drive(**first, (*first)->problem(), 0);
+    EXPECT_GT((*first)->Progress().cache().misses(), 0u);
+  }
+  // Same search under another job id after reopening the store: every key is in the cache.
+  auto store = Store::Open(dir.path());
+  auto second = JobEngine::Create(ToyJob("second", 200, 4), store->get(), registry);
+  std::vector<EvalTask> tasks = (*second)->Fill();
+  EXPECT_TRUE(tasks.empty());  // all answered from the cache, no worker needed
+  EXPECT_TRUE((*second)->Finished());
+  const auto progress = (*second)->Progress();
+  EXPECT_EQ(progress.cache().hits(), 200u);
+  EXPECT_EQ(progress.cache().misses(), 0u);
+  EXPECT_GE(progress.cache().eval_seconds_saved(), 0.0);
+  ASSERT_TRUE((*second)->Checkpoint(v1::SUCCEEDED).ok());
+  EXPECT_EQ(HistoryFingerprint(**store, "first"), HistoryFingerprint(**store, "second"));
+}
+
+TEST(JobEngineTest, CacheModeOffEvaluatesEverything) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(ToyJob("j", 200, 4, v1::OFF), store->get(),
+                                  testing::ToyRegistry());
+  Drive(**engine, (*engine)->problem(), 0);
+  EXPECT_EQ((*engine)->Progress().cache().misses(), 200u);
+  EXPECT_EQ((*engine)->Progress().cache().hits(), 0u);
+  EXPECT_EQ(*(*store)->CountEvaluations(), 0u);
+}
+
+TEST(JobEngineTest, CounterfactualCountsCollisionsOfFunctionalTwins) {
+  // A coarse probe (grid 1.0) gives different vectors one key: re-found keys with different
+  // fitness are collisions; exact copies (mutate_prob 0.5) are hits without collisions.
+  v1::JobRecord job = ToyJob("j", 300, 4, v1::COUNTERFACTUAL);
+  job.mutable_spec()->mutable_numerics()->set_upper(1.0);
+  job.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_mutate_prob(0.5);
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(job, store->get(), testing::ToyRegistry());
+  Drive(**engine, (*engine)->problem(), 0);
+  const auto c = (*engine)->Progress().cache();
+  EXPECT_EQ(c.hits() + c.misses(), 300u);  // everything evaluated: counterfactual
+  EXPECT_GT(c.collisions(), 10u);
+  EXPECT_LT(c.collisions(), c.hits());
+  EXPECT_EQ(c.eval_seconds_saved(), 0.0);
+
+  // With an exact probe the same search re-finds keys only through copies: no collisions.
+  v1::JobRecord exact = ToyJob("k", 300, 4, v1::COUNTERFACTUAL);
+  exact.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_mutate_prob(0.5);
+  TempDir dir2;
+  auto store2 = Store::Open(dir2.path());
+  auto engine2 = JobEngine::Create(exact, store2->get(), testing::ToyRegistry());
+  Drive(**engine2, (*engine2)->problem(), 0);
+  EXPECT_GT((*engine2)->Progress().cache().hits(), 50u);
+  EXPECT_EQ((*engine2)->Progress().cache().collisions(), 0u);
+}
+
+TEST(JobEngineTest, AggregateAveragesRepeatsThenReuses) {
+  v1::JobRecord job = ToyJob("j", 60, 1, v1::AGGREGATE);
+  job.mutable_spec()->mutable_numerics()->set_lower(1.0);  // noise
+  job.mutable_spec()->mutable_cache()->set_aggregate_repeats(3);
+  job.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_mutate_prob(
+      1e-9);  // children are copies: the same key over and over
+  job.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_population_size(1);
+  job.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_tournament_size(1);
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(job, store->get(), testing::ToyRegistry());
+  Drive(**engine, (*engine)->problem(), 0);
+  const auto c = (*engine)->Progress().cache();
+  EXPECT_EQ(c.misses(), 3u);  // one key, evaluated three times
+  EXPECT_EQ(c.hits(), 57u);
+  auto history = (*store)->ReadHistory("j");
+  ASSERT_EQ(history->size(), 60u);
+  const double d0 = (*history)[0].evaluation().objectives(0);
+  const double d1 = (*history)[1].evaluation().objectives(0);
+  const double d2 = (*history)[2].evaluation().objectives(0);
+  EXPECT_NE(d0, d1);  // running means of noisy evaluations
+  EXPECT_EQ((*history)[3].evaluation().objectives(0), d2);  // then the 3-sample mean is reused
+  EXPECT_EQ((*history)[59].evaluation().objectives(0), d2);
+  auto row = (*store)->GetEvaluation((*history)[0].key());
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->repeats(), 3u);
+}
+
+}  // namespace
+}  // namespace evolv

@@ -1,0 +1,89 @@
+#include "evaluators/numerics/interpreter.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tests/evaluators/numerics/test_programs.h"
+
+namespace evolv::numerics {
+namespace {
+
+// Reference: evaluate one instruction at a time in T.
+template <typename T>
+T Naive(const Program& p, T x) {
+  std::vector<T> v(p.num_values());
+  v[0] = x;
+  for (size_t k = 0; k < p.constants.size(); ++k) v[1 + k] = static_cast<T>(p.constants[k]);
+  for (size_t i = 0; i < p.instructions.size(); ++i) {
+    const Instruction& in = p.instructions[i];
+    T r;
+    switch (in.op) {
+      case Op::kAdd:
+        r = v[in.a] + v[in.b];
+        break;
+      case Op::kSub:
+        r = v[in.a] - v[in.b];
+        break;
+      case Op::kMul:
+        r = v[in.a] * v[in.b];
+        break;
+      case Op::kDiv:
+        r = v[in.a] / v[in.b];
+        break;
+      default:
+        r = std::fma(v[in.a], v[in.b], v[in.c]);
+        break;
+    }
+    v[p.value_of(i)] = r;
+  }
+  return v[p.result()];
+}
+
+Program Mixed() {
+  Program p = testing::EvenOddRational();
+  p.constants[0] = 1.1;
+  p.instructions.push_back({Op::kFma, 13, 0, 2});   // 14: fma(r, x, c1)
+  p.instructions.push_back({Op::kSub, 3, 14, 0});   // 15: c2 - v14 (const-reg)
+  p.instructions.push_back({Op::kMul, 1, 2, 0});    // 16: constant only
+  p.instructions.push_back({Op::kDiv, 15, 16, 0});  // 17: reg-const
+  return p;
+}
+
+TEST(InterpreterTest, FloatMatchesInstructionByInstructionBitExactly) {
+  const Program p = Mixed();
+  const CompiledProgram<float> c(p);
+  std::vector<float> x(1000), y(1000);
+  for (int i = 0; i < 1000; ++i) x[i] = -2.0f + 0.0041f * i;
+  c.Run(x.data(), y.data(), x.size());  // crosses block boundaries (256)
+  for (int i = 0; i < 1000; ++i) {
+    const float want = Naive<float>(p, x[i]);
+    EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
+  }
+  EXPECT_EQ(c.num_steps(), 12);  // 13 instructions, the constant-only one folded
+}
+
+TEST(InterpreterTest, LongDoubleMatchesInstructionByInstruction) {
+  const Program p = Mixed();
+  const CompiledProgram<long double> c(p);
+  for (long double x : {-1.5L, 0.0L, 0.25L, 3.0L}) EXPECT_EQ(c.RunOne(x), Naive<long double>(p, x));
+}
+
+TEST(InterpreterTest, ConstantsAreRoundedToFloatInFloatMode) {
+  Program p;
+  p.constants = {0.1};
+  p.instructions = {{Op::kMul, 0, 1, 0}};
+  EXPECT_EQ(CompiledProgram<float>(p).RunOne(1.0f), 0.1f);
+  EXPECT_EQ(CompiledProgram<long double>(p).RunOne(1.0L), static_cast<long double>(0.1));
+}
+
+TEST(InterpreterTest, EmptyAndConstantPrograms) {
+  Program p;
+  p.constants = {2.0};
+  EXPECT_EQ(CompiledProgram<float>(p).RunOne(3.0f), 3.0f);
+  p.instructions = {{Op::kAdd, 1, 1, 0}};
+  EXPECT_EQ(CompiledProgram<float>(p).RunOne(3.0f), 4.0f);
+}
+
+}  // namespace
+}  // namespace evolv::numerics
