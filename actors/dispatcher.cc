@@ -130,8 +130,10 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
   self->set_down_handler([self](caf::down_msg& down) {
     auto it = self->state.workers.find(down.source);
     if (it == self->state.workers.end()) return;
-    spdlog::warn("dispatcher: worker {} is down ({}); its tasks are re-queued",
-                 it->second.status.info().id(), self->system().render(down.reason));
+    const bool shutdown = down.reason == caf::exit_reason::user_shutdown;
+    spdlog::log(shutdown ? spdlog::level::debug : spdlog::level::warn,
+                "dispatcher: worker {} is down ({}); its tasks are re-queued",
+                it->second.status.info().id(), self->system().render(down.reason));
     self->state.workers.erase(it);
     // Pending requests to it fail and re-queue themselves (see Run).
   });

@@ -155,6 +155,7 @@ int RunCommand(const RunOptions& options) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   CoordinatorOptions coordinator_options;
+  coordinator_options.progress_every_seconds = std::min(0.25, options.progress_every_seconds);
   coordinator_options.checkpoint_every_results = options.checkpoint_every_results;
   coordinator_options.checkpoint_every_seconds = options.checkpoint_every_seconds;
   LocalRuntime::Outcome outcome;
@@ -168,7 +169,8 @@ int RunCommand(const RunOptions& options) {
           const auto now = std::chrono::steady_clock::now();
           if (tty) {
             std::fprintf(stderr, "\r%s\033[K", ProgressLine(progress, objective, true).c_str());
-          } else if (now - last_line >= std::chrono::seconds(2)) {
+          } else if (now - last_line >=
+                     std::chrono::duration<double>(options.progress_every_seconds)) {
             std::fprintf(stderr, "%s\n", ProgressLine(progress, objective, false).c_str());
             last_line = now;
           }

@@ -12,6 +12,7 @@ struct RunOptions {
   uint64_t checkpoint_every_results = 200;
   double checkpoint_every_seconds = 5.0;
   bool progress = true;
+  double progress_every_seconds = 2.0;  // interval of plain progress lines (not on a TTY)
 };
 
 // Exit codes: 0 the job finished (or had finished), 1 a runtime or storage error,

@@ -1,14 +1,16 @@
 // A small problem for engine tests: minimize (sum (x_i - 1)^2, sum |x_i|) over a vector kept in
 // NumericsProgram.constants. Probe is the vector floored to a grid of `grid` (0: exact, so only
-// copies share a key; > 0: different vectors in one cell share a key, a functional collision). `noise` adds seeded noise to the first objective (for AGGREGATE);
-// `sleep_ms` makes Evaluate take time (for farming). Registered under the numerics case of
-// JobSpec.problem in ToyRegistry(); spec.numerics.max_ops sets the dimension (default 4).
+// copies share a key; > 0: different vectors in one cell share a key, a functional collision).
+// `noise` adds seeded noise to the first objective (for AGGREGATE); `work_ms` makes Evaluate
+// busy-spin that long, like real CPU-bound work (for farming). Registered under the numerics case
+// of JobSpec.problem in ToyRegistry(); spec.numerics.max_ops sets the dimension (default 4).
 #pragma once
+
+#include <time.h>
 
 #include <chrono>
 #include <cmath>
 #include <sstream>
-#include <thread>
 
 #include "search/problem_registry.h"
 
@@ -16,8 +18,8 @@ namespace evolv::testing {
 
 class ToyProblem : public Problem {
  public:
-  ToyProblem(int dims, double noise, int sleep_ms, double grid = 0)
-      : dims_(dims), noise_(noise), sleep_ms_(sleep_ms), grid_(grid) {}
+  ToyProblem(int dims, double noise, double work_ms, double grid = 0)
+      : dims_(dims), noise_(noise), work_ms_(work_ms), grid_(grid) {}
 
   std::string Domain() const override { return "toy"; }
   std::string CanonicalSpec() const override {
@@ -46,7 +48,7 @@ class ToyProblem : public Problem {
     return bytes;
   }
   v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext& context) const override {
-    if (sleep_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms_));
+    if (work_ms_ > 0) SpinCpu(work_ms_);
     double distance = 0, norm = 0;
     for (double v : c.program().constants()) {
       distance += (v - 1) * (v - 1);
@@ -72,13 +74,25 @@ class ToyProblem : public Problem {
   }
 
  private:
+  // Busy-works until this thread has used `ms` of CPU time (robust to being descheduled).
+  static void SpinCpu(double ms) {
+    auto cpu_ns = [] {
+      timespec t;
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+      return t.tv_sec * 1000000000LL + t.tv_nsec;
+    };
+    const long long until = cpu_ns() + static_cast<long long>(ms * 1e6);
+    while (cpu_ns() < until) {
+    }
+  }
+
   int dims_;
   double noise_;
-  int sleep_ms_;
+  double work_ms_;
   double grid_;
 };
 
-// noise, sleep and grid come from numerics.lower, numerics.fit_points (ms), numerics.upper.
+// noise, work and grid come from numerics.lower, numerics.fit_points (ms), numerics.upper.
 inline const ProblemRegistry& ToyRegistry() {
   static const ProblemRegistry* registry = [] {
     auto* r = new ProblemRegistry;
@@ -86,7 +100,8 @@ inline const ProblemRegistry& ToyRegistry() {
                 [](const v1::JobSpec& spec) -> absl::StatusOr<std::unique_ptr<Problem>> {
                   const auto& n = spec.numerics();
                   return std::make_unique<ToyProblem>(n.max_ops() ? n.max_ops() : 4, n.lower(),
-                                                      static_cast<int>(n.fit_points()), n.upper());
+                                                      static_cast<double>(n.fit_points()),
+                                                      n.upper());
                 });
     return r;
   }();
