@@ -14,6 +14,7 @@ namespace evolv {
 namespace {
 
 struct Task {
+  std::string job_id;
   std::string request;  // EvalRequest bytes
   std::string domain;
   caf::typed_response_promise<std::string> promise;
@@ -23,6 +24,7 @@ struct Task {
 struct Worker {
   worker_actor handle;
   v1::WorkerStatus status;
+  bool heartbeats = false;  // remote workers send them; stale ones are dropped
 
   bool Runs(const std::string& domain) const {
     const auto& domains = status.info().domains();
@@ -40,10 +42,17 @@ struct JobQueue {
   uint64_t served = 0;
 };
 
+struct InFlight {
+  caf::actor_addr worker;
+  Task task;
+};
+
 struct DispatcherState {
   DispatcherOptions options;
   std::map<caf::actor_addr, Worker> workers;
   std::map<std::string, JobQueue> queues;  // by job id
+  std::map<uint64_t, InFlight> in_flight;  // by dispatch number
+  uint64_t next_dispatch = 0;
 };
 
 using Self = dispatcher_actor::stateful_pointer<DispatcherState>;
@@ -58,55 +67,73 @@ v1::Evaluation Failure(const std::string& reason) {
 void Dispatch(Self self);
 
 // Picks the job queue that is furthest behind its fair share and has a task `worker` can run.
-std::pair<const std::string, JobQueue>* NextQueue(Self self, const Worker& worker) {
-  std::pair<const std::string, JobQueue>* best = nullptr;
+JobQueue* NextQueue(Self self, const Worker& worker) {
+  JobQueue* best = nullptr;
   double best_share = std::numeric_limits<double>::infinity();
-  for (auto& entry : self->state.queues) {
-    const JobQueue& queue = entry.second;
+  for (auto& [job, queue] : self->state.queues) {
     if (queue.tasks.empty() || !worker.Runs(queue.tasks.front().domain)) continue;
     const double share = static_cast<double>(queue.served) / queue.weight;
     if (share < best_share) {
       best_share = share;
-      best = &entry;
+      best = &queue;
     }
   }
   return best;
 }
 
-void Run(Self self, Worker& worker, const std::string& job_id, Task task) {
+// Retries `task` (at the head of its queue) or, after max_attempts, answers it as failed.
+void Retry(Self self, Task task, const std::string& reason) {
+  ++task.attempts;
+  if (task.attempts >= self->state.options.max_attempts) {
+    spdlog::warn("dispatcher: a task of job {} failed {} times ({}); recorded as failed",
+                 task.job_id, task.attempts, reason);
+    task.promise.deliver(Failure("evaluation failed " + std::to_string(task.attempts) +
+                                 " times; last: " + reason)
+                             .SerializeAsString());
+    return;
+  }
+  spdlog::info("dispatcher: re-queueing a task of job {} ({})", task.job_id, reason);
+  self->state.queues[task.job_id].tasks.push_front(std::move(task));
+}
+
+// Takes dispatch `id` out of flight; false when it was already re-queued (a late answer).
+bool Land(Self self, uint64_t id, InFlight* landed) {
+  auto it = self->state.in_flight.find(id);
+  if (it == self->state.in_flight.end()) return false;
+  *landed = std::move(it->second);
+  self->state.in_flight.erase(it);
+  auto worker = self->state.workers.find(landed->worker);
+  if (worker != self->state.workers.end()) {
+    worker->second.status.set_busy(worker->second.status.busy() - 1);
+  }
+  return true;
+}
+
+void Run(Self self, Worker& worker, Task task) {
   worker.status.set_busy(worker.status.busy() + 1);
-  const caf::actor_addr address = worker.handle.address();
+  const uint64_t id = self->state.next_dispatch++;
   const std::string request = task.request;
-  self->request(worker.handle, caf::infinite, evaluate_atom::value, request)
+  self->state.in_flight[id] = InFlight{worker.handle.address(), std::move(task)};
+  const auto timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(self->state.options.task_timeout_seconds * 1000));
+  self->request(worker.handle, timeout, evaluate_atom::value, request)
       .then(
-          [self, address, task](const std::string& result) mutable {
-            auto it = self->state.workers.find(address);
-            if (it != self->state.workers.end()) {
-              it->second.status.set_busy(it->second.status.busy() - 1);
-              it->second.status.set_evaluations(it->second.status.evaluations() + 1);
-              it->second.status.set_last_seen_unix_ms(NowUnixMs());
+          [self, id](const std::string& result) {
+            InFlight landed;
+            if (!Land(self, id, &landed)) return;
+            auto worker = self->state.workers.find(landed.worker);
+            if (worker != self->state.workers.end()) {
+              auto& status = worker->second.status;
+              status.set_evaluations(status.evaluations() + 1);
+              status.set_last_seen_unix_ms(NowUnixMs());
             }
-            task.promise.deliver(result);
+            landed.task.promise.deliver(result);
             Dispatch(self);
           },
-          [self, address, job_id, task](caf::error& error) mutable {
-            auto it = self->state.workers.find(address);
-            if (it != self->state.workers.end()) {
-              it->second.status.set_busy(it->second.status.busy() - 1);
-            }
-            ++task.attempts;
-            const std::string reason = self->system().render(error);
-            if (task.attempts >= self->state.options.max_attempts) {
-              spdlog::warn("dispatcher: task of job {} failed {} times ({}); giving up", job_id,
-                           task.attempts, reason);
-              task.promise.deliver(
-                  Failure("evaluation failed " + std::to_string(task.attempts) +
-                          " times; last: " + reason)
-                      .SerializeAsString());
-            } else {
-              spdlog::info("dispatcher: re-queueing a task of job {} ({})", job_id, reason);
-              self->state.queues[job_id].tasks.push_front(std::move(task));
-            }
+          [self, id](caf::error& error) {
+            InFlight landed;
+            if (!Land(self, id, &landed)) return;
+            Retry(self, std::move(landed.task), self->system().render(error));
             Dispatch(self);
           });
 }
@@ -114,31 +141,48 @@ void Run(Self self, Worker& worker, const std::string& job_id, Task task) {
 void Dispatch(Self self) {
   for (auto& [address, worker] : self->state.workers) {
     while (worker.status.busy() < worker.status.info().slots()) {
-      auto* entry = NextQueue(self, worker);
-      if (entry == nullptr) break;
-      JobQueue& queue = entry->second;
-      Task task = std::move(queue.tasks.front());
-      queue.tasks.pop_front();
-      ++queue.served;
-      Run(self, worker, entry->first, std::move(task));
+      JobQueue* queue = NextQueue(self, worker);
+      if (queue == nullptr) break;
+      Task task = std::move(queue->tasks.front());
+      queue->tasks.pop_front();
+      ++queue->served;
+      Run(self, worker, std::move(task));
     }
   }
+}
+
+// Forgets a worker and re-queues everything it was running.
+void DropWorker(Self self, const caf::actor_addr& address, const std::string& reason) {
+  auto it = self->state.workers.find(address);
+  if (it == self->state.workers.end()) return;
+  spdlog::log(reason == "shutdown" ? spdlog::level::debug : spdlog::level::warn,
+              "dispatcher: worker {} is gone ({}); its tasks are re-queued",
+              it->second.status.info().id(), reason);
+  self->state.workers.erase(it);
+  for (auto flight = self->state.in_flight.begin(); flight != self->state.in_flight.end();) {
+    if (flight->second.worker == address) {
+      Task task = std::move(flight->second.task);
+      flight = self->state.in_flight.erase(flight);
+      // A lost worker is not the task's fault: no attempt is counted.
+      self->state.queues[task.job_id].tasks.push_front(std::move(task));
+    } else {
+      ++flight;
+    }
+  }
+  Dispatch(self);
 }
 
 dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions options) {
   self->state.options = options;
   self->set_down_handler([self](caf::down_msg& down) {
-    auto it = self->state.workers.find(down.source);
-    if (it == self->state.workers.end()) return;
     const bool shutdown = down.reason == caf::exit_reason::user_shutdown;
-    spdlog::log(shutdown ? spdlog::level::debug : spdlog::level::warn,
-                "dispatcher: worker {} is down ({}); its tasks are re-queued",
-                it->second.status.info().id(), self->system().render(down.reason));
-    self->state.workers.erase(it);
-    // Pending requests to it fail and re-queue themselves (see Run).
+    DropWorker(self, down.source, shutdown ? "shutdown" : self->system().render(down.reason));
   });
+  self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
   return {
-      [self](join_atom, const worker_actor& worker, const std::string& info_bytes) {
+      [self](join_atom, const caf::actor& handle, const std::string& info_bytes) {
+        const auto worker = caf::actor_cast<worker_actor>(handle);
+        if (!worker || self->state.workers.count(worker.address()) > 0) return;
         Worker entry;
         entry.handle = worker;
         if (!entry.status.mutable_info()->ParseFromString(info_bytes) ||
@@ -147,30 +191,53 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
           return;
         }
         entry.status.set_last_seen_unix_ms(NowUnixMs());
-        spdlog::info("dispatcher: worker {} joined ({} slots, {})", entry.status.info().id(),
-                     entry.status.info().slots(), entry.status.info().device());
+        spdlog::info("dispatcher: worker {} joined ({} slots, {}, {})", entry.status.info().id(),
+                     entry.status.info().slots(), entry.status.info().device(),
+                     entry.status.info().host());
         self->monitor(worker);
         self->state.workers[worker.address()] = std::move(entry);
         Dispatch(self);
+      },
+      [self](heartbeat_atom, const caf::actor& handle) {
+        auto it = self->state.workers.find(handle.address());
+        if (it == self->state.workers.end()) return;
+        it->second.heartbeats = true;
+        it->second.status.set_last_seen_unix_ms(NowUnixMs());
+      },
+      [self](tick_atom) {
+        const int64_t now = NowUnixMs();
+        const auto stale_ms = static_cast<int64_t>(self->state.options.stale_after_seconds * 1000);
+        std::vector<caf::actor_addr> stale;
+        for (const auto& [address, worker] : self->state.workers) {
+          if (worker.heartbeats && now - worker.status.last_seen_unix_ms() > stale_ms) {
+            stale.push_back(address);
+          }
+        }
+        for (const auto& address : stale) DropWorker(self, address, "missed heartbeats");
+        self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
       },
       [self](evaluate_atom, const std::string& request_bytes) -> caf::result<std::string> {
         v1::EvalRequest request;
         if (!request.ParseFromString(request_bytes)) {
           return Failure("malformed evaluation request").SerializeAsString();
         }
-        auto promise = self->make_response_promise<std::string>();
         auto [it, inserted] = self->state.queues.try_emplace(request.job_id());
         JobQueue& queue = it->second;
+        if (queue.tasks.size() >= self->state.options.max_queued) {
+          return Failure("dispatcher queue full for job " + request.job_id())
+              .SerializeAsString();
+        }
         queue.weight = 1.0 + std::max(0, request.priority());
         if (inserted) {
-          // A new job starts level with the least-served job, not ahead of everyone.
           double least = std::numeric_limits<double>::infinity();
           for (const auto& [id, other] : self->state.queues) {
             if (&other != &queue) least = std::min(least, other.served / other.weight);
           }
           if (std::isfinite(least)) queue.served = static_cast<uint64_t>(least * queue.weight);
         }
+        auto promise = self->make_response_promise<std::string>();
         Task task;
+        task.job_id = request.job_id();
         task.request = request_bytes;
         task.domain = request.domain();
         task.promise = promise;

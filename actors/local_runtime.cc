@@ -4,16 +4,27 @@
 
 namespace evolv {
 
-LocalRuntime::LocalRuntime(int workers, const ProblemRegistry& registry)
+LocalRuntime::LocalRuntime(int workers, const ProblemRegistry& registry, const TlsOptions& tls)
     : config_(std::make_unique<caf::actor_system_config>()) {
   // Coordinators and the dispatcher only move messages; two scheduler threads are plenty.
   config_->set("scheduler.max-threads", 2);
+  ConfigureCluster(*config_, tls);
   system_ = std::make_unique<caf::actor_system>(*config_);
   dispatcher_ = SpawnDispatcher(*system_);
   workers_ = SpawnLocalWorkers(*system_, dispatcher_, workers, registry);
 }
 
+absl::StatusOr<uint16_t> LocalRuntime::OpenClusterPort(const ClusterServerOptions& options) {
+  auto published = PublishCluster(*system_, dispatcher_, options);
+  if (!published.ok()) return published.status();
+  gatekeepers_.push_back(published->gatekeeper);
+  return published->port;
+}
+
 LocalRuntime::~LocalRuntime() {
+  for (auto& gatekeeper : gatekeepers_) {
+    caf::anon_send_exit(gatekeeper, caf::exit_reason::user_shutdown);
+  }
   for (auto& worker : workers_) caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(dispatcher_, caf::exit_reason::user_shutdown);
   system_->await_all_actors_done();

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/cluster.h"
 #include "actors/coordinator.h"
 #include "actors/dispatcher.h"
 #include "actors/job_engine.h"
@@ -20,8 +21,11 @@ namespace evolv {
 class LocalRuntime {
  public:
   // `workers` >= 0 local worker threads (0: none; remote workers must join). `registry` must
-  // outlive the runtime.
-  LocalRuntime(int workers, const ProblemRegistry& registry);
+  // outlive the runtime. With `tls`, the system can carry a TLS cluster link (see cluster.h).
+  LocalRuntime(int workers, const ProblemRegistry& registry, const TlsOptions& tls = {});
+
+  // Opens the cluster port for remote workers (evolv-worker); returns the bound port.
+  absl::StatusOr<uint16_t> OpenClusterPort(const ClusterServerOptions& options);
   // Stops the workers and the dispatcher, then waits for every actor to end.
   ~LocalRuntime();
 
@@ -45,6 +49,7 @@ class LocalRuntime {
   std::unique_ptr<caf::actor_system> system_;
   dispatcher_actor dispatcher_;
   std::vector<worker_actor> workers_;
+  std::vector<gatekeeper_actor> gatekeepers_;
 };
 
 }  // namespace evolv

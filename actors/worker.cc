@@ -77,7 +77,8 @@ std::vector<worker_actor> SpawnLocalWorkers(caf::actor_system& system,
     info.set_host("localhost");
     info.set_device("cpu");
     info.set_slots(1);
-    caf::anon_send(dispatcher, join_atom::value, worker, info.SerializeAsString());
+    caf::anon_send(dispatcher, join_atom::value, caf::actor_cast<caf::actor>(worker),
+                   info.SerializeAsString());
   }
   return workers;
 }

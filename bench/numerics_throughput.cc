@@ -3,19 +3,31 @@
 // The program is a 10-op rational approximation of 2^x on [0, 1]
 // (x2 = x*x; E = c0 + c2*x2; O = x*(c1 + c3*x2); r = (E+O)/(E-O); r * c4), run over 65,536
 // floats. Target: interpreted >= 0.5x native. After the benchmarks, main prints the ratio.
+//
+// Also measures fitting constants (fitting.h), the cost of one numerics evaluation: BM_Fit* for
+// two fixed structures, and after the ratio the median and 90th percentile fit time over programs
+// of cost <= 10 reached by random mutation walks from the empty program.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
 
+#include "evaluators/numerics/baselines.h"
+#include "evaluators/numerics/error_metrics.h"
+#include "evaluators/numerics/fitting.h"
 #include "evaluators/numerics/interpreter.h"
+#include "evaluators/numerics/numerics_problem.h"
+#include "evaluators/numerics/targets.h"
 
 namespace {
 
 using evolv::numerics::CompiledProgram;
+using evolv::numerics::FitConstants;
 using evolv::numerics::Op;
 using evolv::numerics::Program;
+using evolv::numerics::Samples;
 
 constexpr int kN = 65536;
 constexpr float kC[5] = {1.0f, 0.34657359f, 0.040037781f, 0.000962f, 1.0000001f};
@@ -89,6 +101,53 @@ void BM_InterpretedLongDouble(benchmark::State& state) {
 }
 BENCHMARK(BM_InterpretedLongDouble);
 
+const Samples& FitSamples() {
+  static const Samples s =
+      evolv::numerics::MakeFitPoints(*evolv::numerics::FindTarget("exp2"), 0, 1, 1024, false);
+  return s;
+}
+
+void BM_FitHornerDegree5(benchmark::State& state) {
+  const Program p = evolv::numerics::HornerProgram(evolv::numerics::Polynomial(6, 0.5L));
+  for (auto _ : state) benchmark::DoNotOptimize(FitConstants(p, FitSamples(), 1));
+}
+BENCHMARK(BM_FitHornerDegree5)->Unit(benchmark::kMillisecond);
+
+void BM_FitTenOpRational(benchmark::State& state) {
+  const Program p = TenOps();
+  for (auto _ : state) benchmark::DoNotOptimize(FitConstants(p, FitSamples(), 1));
+}
+BENCHMARK(BM_FitTenOpRational)->Unit(benchmark::kMillisecond);
+
+// Fit time over programs met by mutation walks (as a search meets them): median and p90, ms.
+void PrintFitTimes() {
+  evolv::v1::JobSpec spec;
+  spec.mutable_numerics()->set_target("exp2");
+  spec.mutable_numerics()->set_upper(1);
+  auto problem = evolv::CreateNumericsProblem(spec);
+  if (!problem.ok()) return;
+  evolv::Rng rng(11);
+  std::vector<double> ms;
+  for (int walk = 0; walk < 20; ++walk) {
+    evolv::v1::Candidate c = (*problem)->Random(rng);
+    for (int step = 0; step < 30; ++step) {
+      c = (*problem)->Mutate(c, rng);
+      auto p = evolv::numerics::FromProto(c.program());
+      if (!p.ok() || evolv::numerics::Cost(*p) > 10) break;
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto fit = FitConstants(*p, FitSamples(), step);
+      benchmark::DoNotOptimize(fit);
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      *c.mutable_program() = evolv::numerics::ToProto(fit.program);
+    }
+  }
+  std::sort(ms.begin(), ms.end());
+  if (ms.empty()) return;
+  std::printf("fit time over %zu walk programs (cost <= 10): median %.3f ms, p90 %.3f ms\n",
+              ms.size(), ms[ms.size() / 2], ms[ms.size() * 9 / 10]);
+}
+
 // Best-of-50 wall time per call, for the ratio line.
 template <typename F>
 double BestSeconds(F f) {
@@ -125,5 +184,6 @@ int main(int argc, char** argv) {
       "native %.1f us, interpreted %.1f us per 65536 floats: interpreted/native speed "
       "= %.2fx (target >= 0.5x); %d result mismatches\n",
       native * 1e6, interp * 1e6, native / interp, mismatches);
+  PrintFitTimes();
   return 0;
 }

@@ -1,4 +1,5 @@
 #include "evaluators/numerics/numerics_problem.h"
+#include "evaluators/solver/solver_problem.h"
 #include "search/problem_registry.h"
 
 namespace evolv {
@@ -7,6 +8,7 @@ const ProblemRegistry& BuiltinProblems() {
   static const ProblemRegistry* registry = [] {
     auto* r = new ProblemRegistry;
     r->Register(v1::JobSpec::kNumerics, "numerics", CreateNumericsProblem);
+    r->Register(v1::JobSpec::kSolver, "solver", CreateSolverProblem);
     return r;
   }();
   return *registry;

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "search/bandits/bandit_strategy.h"
 #include "search/nsga2.h"
 #include "search/regularized_evolution.h"
 
@@ -69,8 +70,10 @@ absl::Status ValidateStrategy(const v1::StrategySpec& spec) {
       }
       return absl::OkStatus();
     }
+    case v1::StrategySpec::kBandit:
+      return ValidateBanditConfig(spec.bandit());
     case v1::StrategySpec::CONFIG_NOT_SET:
-      return absl::OkStatus();  // NSGA-II with defaults
+      return absl::OkStatus();  // NSGA-II with defaults (the bandit for a solver problem)
   }
   return OutOfRange("config", "unknown strategy");
 }
@@ -83,6 +86,12 @@ absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec
   if (spec.strategy().has_regularized_evolution()) {
     return std::make_unique<RegularizedEvolution>(spec.strategy().regularized_evolution(), problem,
                                                   seed);
+  }
+  if (spec.strategy().has_bandit() ||
+      (!spec.strategy().has_nsga2() && dynamic_cast<const BanditSequence*>(&problem))) {
+    auto bandit = BanditStrategy::Create(spec.strategy().bandit(), problem, seed);
+    if (!bandit.ok()) return bandit.status();
+    return std::unique_ptr<Strategy>(*std::move(bandit));
   }
   return std::make_unique<Nsga2>(spec.strategy().nsga2(), problem, seed);
 }

@@ -10,15 +10,20 @@
 namespace evolv::numerics {
 namespace {
 
-using Matrix = Eigen::Matrix<long double, Eigen::Dynamic, Eigen::Dynamic>;
-using Vector = Eigen::Matrix<long double, Eigen::Dynamic, 1>;
-constexpr long double kInf = std::numeric_limits<long double>::infinity();
+using Matrix = Eigen::MatrixXd;
+using Vector = Eigen::VectorXd;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr long double kPi = 3.141592653589793238462643383279502884L;
 
 // Residuals and their Jacobian with respect to the free constants, by forward-mode
-// differentiation through the live instructions.
+// differentiation through the live instructions, in arithmetic S (double while fitting, long
+// double for the reported error).
+template <typename S>
 class ResidualModel {
  public:
-  ResidualModel(const Program& p, const Samples& s) : program_(p), samples_(s) {
+  // Uses the samples with the given indices (all when empty).
+  ResidualModel(const Program& p, const Samples& s, const std::vector<int>& subset = {})
+      : program_(p) {
     const std::vector<bool> live = LiveValues(p);
     for (size_t k = 0; k < p.constants.size(); ++k) {
       if (live[1 + k]) free_.push_back(k);
@@ -26,11 +31,20 @@ class ResidualModel {
     for (size_t i = 0; i < p.instructions.size(); ++i) {
       if (live[p.value_of(i)]) steps_.push_back(i);
     }
-    for (long double y : s.y) scale_.push_back(y != 0 ? 1.0L / fabsl(y) : 1.0L);
+    auto add = [&](size_t i) {
+      x_.push_back(static_cast<S>(s.x[i]));
+      y_.push_back(static_cast<S>(s.y[i]));
+      scale_.push_back(s.y[i] != 0 ? static_cast<S>(1.0L / fabsl(s.y[i])) : S(1));
+    };
+    if (subset.empty()) {
+      for (size_t i = 0; i < s.x.size(); ++i) add(i);
+    } else {
+      for (int i : subset) add(i);
+    }
   }
 
   int num_params() const { return static_cast<int>(free_.size()); }
-  int num_points() const { return static_cast<int>(samples_.x.size()); }
+  int num_points() const { return static_cast<int>(x_.size()); }
 
   Vector Initial() const {
     Vector c(num_params());
@@ -40,7 +54,7 @@ class ResidualModel {
 
   Program WithConstants(const Vector& c) const {
     Program p = program_;
-    for (int j = 0; j < num_params(); ++j) p.constants[free_[j]] = static_cast<double>(c[j]);
+    for (int j = 0; j < num_params(); ++j) p.constants[free_[j]] = c[j];
     return p;
   }
 
@@ -50,22 +64,25 @@ class ResidualModel {
     const size_t nv = program_.num_values();
     r->resize(n);
     if (jac) jac->resize(n, m);
-    std::vector<long double> val(nv, 0.0L);
-    std::vector<long double> d(jac ? nv * m : 0, 0.0L);  // d[v * m + j] = dval[v]/dc_j
-    for (size_t k = 0; k < program_.constants.size(); ++k) val[1 + k] = program_.constants[k];
-    for (int j = 0; j < m; ++j) {
-      val[1 + free_[j]] = c[j];
-      if (jac) d[(1 + free_[j]) * m + j] = 1.0L;
+    std::vector<S> val(nv, S(0));
+    std::vector<S> d(jac ? nv * m : 0, S(0));  // d[v * m + j] = dval[v]/dc_j
+    for (size_t k = 0; k < program_.constants.size(); ++k) {
+      val[1 + k] = static_cast<S>(program_.constants[k]);
     }
+    for (int j = 0; j < m; ++j) {
+      val[1 + free_[j]] = static_cast<S>(c[j]);
+      if (jac) d[(1 + free_[j]) * m + j] = S(1);
+    }
+    const size_t res = program_.result();
     for (int i = 0; i < n; ++i) {
-      val[0] = samples_.x[i];
+      val[0] = x_[i];
       for (size_t idx : steps_) {
         const Instruction& in = program_.instructions[idx];
         const size_t v = program_.value_of(idx);
-        const long double a = val[in.a], b = val[in.b];
-        long double* dv = jac ? &d[v * m] : nullptr;
-        const long double* da = jac ? &d[in.a * m] : nullptr;
-        const long double* db = jac ? &d[in.b * m] : nullptr;
+        const S a = val[in.a], b = val[in.b];
+        S* dv = jac ? &d[v * m] : nullptr;
+        const S* da = jac ? &d[in.a * m] : nullptr;
+        const S* db = jac ? &d[in.b * m] : nullptr;
         switch (in.op) {
           case Op::kAdd:
             val[v] = a + b;
@@ -80,82 +97,86 @@ class ResidualModel {
             for (int j = 0; dv && j < m; ++j) dv[j] = da[j] * b + a * db[j];
             break;
           case Op::kDiv: {
-            const long double q = a / b;
+            const S q = a / b;
             val[v] = q;
             for (int j = 0; dv && j < m; ++j) dv[j] = (da[j] - q * db[j]) / b;
             break;
           }
           case Op::kFma: {
-            val[v] = fmal(a, b, val[in.c]);
-            const long double* dc = jac ? &d[in.c * m] : nullptr;
+            val[v] = std::fma(a, b, val[in.c]);
+            const S* dc = jac ? &d[in.c * m] : nullptr;
             for (int j = 0; dv && j < m; ++j) dv[j] = da[j] * b + a * db[j] + dc[j];
             break;
           }
         }
       }
-      const size_t res = program_.result();
-      const long double ri = (val[res] - samples_.y[i]) * scale_[i];
+      const S ri = (val[res] - y_[i]) * scale_[i];
       if (!std::isfinite(ri)) return false;
-      (*r)[i] = ri;
+      (*r)[i] = static_cast<double>(ri);
       if (jac) {
-        for (int j = 0; j < m; ++j) (*jac)(i, j) = d[res * m + j] * scale_[i];
+        for (int j = 0; j < m; ++j) (*jac)(i, j) = static_cast<double>(d[res * m + j] * scale_[i]);
       }
     }
     return true;
   }
 
-  long double MaxAbs(const Vector& c) const {
+  // max |r_i| (+inf when a residual is not finite), computed in S.
+  S MaxAbs(const Vector& c) const {
     Vector r;
-    if (!Evaluate(c, &r, nullptr)) return kInf;
-    return r.size() ? r.cwiseAbs().maxCoeff() : 0.0L;
+    if (!Evaluate(c, &r, nullptr)) return std::numeric_limits<S>::infinity();
+    S worst = 0;
+    for (int i = 0; i < r.size(); ++i) worst = std::max<S>(worst, std::fabs(r[i]));
+    return worst;
   }
 
  private:
   const Program& program_;
-  const Samples& samples_;
   std::vector<size_t> free_;
   std::vector<size_t> steps_;
-  std::vector<long double> scale_;
+  std::vector<S> x_, y_, scale_;
 };
 
-long double WeightedSse(const Vector& r, const Vector& w) {
+using FastModel = ResidualModel<double>;
+
+double WeightedSse(const Vector& r, const Vector& w) {
   return (r.array().square() * w.array()).sum();
 }
 
 // Levenberg-Marquardt on sum w_i r_i^2; the damped step solves the augmented least-squares
 // problem [sqrt(W) J; sqrt(lambda) D] delta = [-sqrt(W) r; 0] by QR (no normal equations).
-Vector LevenbergMarquardt(const ResidualModel& model, Vector c, const Vector& w, int iterations,
-                          long double* lambda_io) {
+// Stops after `iterations` or once accepted steps improve the sum by less than `stall_tol`
+// (relative) twice in a row.
+Vector LevenbergMarquardt(const FastModel& model, Vector c, const Vector& w, int iterations,
+                          double stall_tol, double* lambda_io) {
   const int n = model.num_points(), m = model.num_params();
-  Vector r;
-  Matrix jac;
+  Vector r, tr;
+  Matrix jac, tj;
   if (!model.Evaluate(c, &r, &jac)) return c;
-  long double sse = WeightedSse(r, w);
-  long double lambda = lambda_io ? *lambda_io : 1e-3L;
+  double sse = WeightedSse(r, w);
+  double lambda = lambda_io ? *lambda_io : 1e-3;
   const Vector sw = w.array().sqrt();
+  Matrix a(n + m, m);
+  Vector rhs(n + m);
   int stalls = 0;
-  for (int it = 0; it < iterations && lambda < 1e16L; ++it) {
-    Matrix a(n + m, m);
-    Vector rhs(n + m);
+  for (int it = 0; it < iterations && lambda < 1e16; ++it) {
     a.topRows(n) = sw.asDiagonal() * jac;
     rhs.head(n) = -(sw.array() * r.array()).matrix();
     Vector diag = a.topRows(n).colwise().norm().transpose();
-    for (int j = 0; j < m; ++j) diag[j] = std::max(diag[j], 1e-30L);
+    for (int j = 0; j < m; ++j) diag[j] = std::max(diag[j], 1e-300);
     a.bottomRows(m) = (std::sqrt(lambda) * diag).asDiagonal();
     rhs.tail(m).setZero();
-    const Vector delta = a.colPivHouseholderQr().solve(rhs);
+    const Vector delta = a.householderQr().solve(rhs);
     const Vector trial = c + delta;
-    Vector tr;
-    Matrix tj;
-    if (delta.allFinite() && model.Evaluate(trial, &tr, &tj) && WeightedSse(tr, w) < sse) {
-      const long double new_sse = WeightedSse(tr, w);
-      stalls = (sse - new_sse) <= 1e-10L * sse ? stalls + 1 : 0;
+    double new_sse = kInf;
+    if (delta.allFinite() && model.Evaluate(trial, &tr, &tj)) new_sse = WeightedSse(tr, w);
+    if (new_sse < sse) {
+      stalls = (sse - new_sse) <= stall_tol * sse ? stalls + 1 : 0;
       c = trial;
-      r = tr;
-      jac = tj;
+      r.swap(tr);
+      jac.swap(tj);
       sse = new_sse;
-      lambda = std::max(lambda / 5, 1e-12L);
-      if (stalls >= 3 || sse == 0) break;
+      lambda = std::max(lambda / 5, 1e-12);
+      if (stalls >= 2 || sse == 0) break;
     } else {
       lambda *= 8;
     }
@@ -164,63 +185,108 @@ Vector LevenbergMarquardt(const ResidualModel& model, Vector c, const Vector& w,
   return c;
 }
 
+// Lawson rounds from `c`: reweights toward the points of largest error. Returns the constants
+// with the smallest max |r_i| seen (starting with `c`, whose error is *best_err on entry).
+Vector Lawson(const FastModel& model, const Vector& c0, int rounds, int patience,
+              double* best_err) {
+  const int n = model.num_points();
+  Vector c = c0, best = c0, w = Vector::Constant(n, 1.0 / n), r;
+  double lambda = 1e-6;
+  int since_best = 0;
+  for (int it = 0; it<rounds&& * best_err> 0 && since_best < patience; ++it) {
+    if (!model.Evaluate(c, &r, nullptr)) break;
+    Vector nw = (w.array() * r.array().abs()).matrix();
+    const double total = nw.sum();
+    if (!(total > 0) || !std::isfinite(total)) break;
+    nw /= total;
+    const double floor = nw.maxCoeff() * 1e-12;
+    w = nw.array().max(floor).matrix();
+    c = LevenbergMarquardt(model, c, w, 3, 0, &lambda);
+    lambda = std::max(lambda, 1e-9);
+    const double e = model.MaxAbs(c);
+    if (e < *best_err) {
+      since_best = e < 0.999 * *best_err ? 0 : since_best + 1;
+      *best_err = e;
+      best = c;
+    } else {
+      ++since_best;
+    }
+  }
+  return best;
+}
+
+// Indices of the samples nearest to `count` Chebyshev nodes of [x.front(), x.back()], plus both
+// ends; all indices when there are few samples. x is sorted.
+std::vector<int> ScreeningSubset(const std::vector<long double>& x, int count) {
+  std::vector<int> out;
+  const int n = static_cast<int>(x.size());
+  if (n <= count + 2) return out;  // empty: use everything
+  const long double lo = x.front(), hi = x.back();
+  const long double mid = 0.5L * (lo + hi), half = 0.5L * (hi - lo);
+  out.push_back(0);
+  for (int k = 0; k < count; ++k) {
+    const long double t = mid - half * cosl(kPi * (k + 0.5L) / count);
+    int i = static_cast<int>(std::lower_bound(x.begin(), x.end(), t) - x.begin());
+    if (i == n || (i > 0 && t - x[i - 1] < x[i] - t)) --i;
+    out.push_back(i);
+  }
+  out.push_back(n - 1);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace
 
 FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
                        const FitOptions& options) {
-  ResidualModel model(p, fit);
-  const int n = model.num_points(), m = model.num_params();
-  FitResult out{p, model.MaxAbs(model.Initial())};
-  if (m == 0 || n == 0) return out;
+  const ResidualModel<long double> exact(p, fit);
+  FitResult out{p, exact.MaxAbs(exact.Initial())};
+  const int m = exact.num_params();
+  if (m == 0 || exact.num_points() == 0) return out;
 
-  const Vector uniform = Vector::Constant(n, 1.0L / n);
+  const std::vector<int> subset = ScreeningSubset(fit.x, options.screen_points);
+  const FastModel screen(p, fit, subset);
+  const int n = screen.num_points();
+  const Vector uniform = Vector::Constant(n, 1.0 / n);
   Rng rng(Mix64(seed ^ 0x9e3779b97f4a7c15ULL));
-  std::vector<Vector> starts = {model.Initial()};
-  for (int k = 0; k < options.restarts; ++k) {
-    Vector s = model.Initial();
+  std::vector<Vector> starts = {screen.Initial()};
+  for (int k = 0; m >= 2 && k < options.restarts; ++k) {
+    Vector s = screen.Initial();
     for (int j = 0; j < m; ++j) {
       s[j] = (k % 2 == 0) ? s[j] * (1 + 0.5 * rng.Normal()) + 0.1 * rng.Normal() : rng.Normal();
     }
     starts.push_back(s);
   }
   // Least squares from every start; keep the best by max error.
-  Vector best = model.Initial();
-  long double best_err = model.MaxAbs(best);
+  Vector best = screen.Initial();
+  double best_err = screen.MaxAbs(best);
   for (const Vector& s : starts) {
-    const Vector c = LevenbergMarquardt(model, s, uniform, options.lm_iterations, nullptr);
-    const long double e = model.MaxAbs(c);
+    const Vector c = LevenbergMarquardt(screen, s, uniform, options.lm_iterations, 1e-4, nullptr);
+    const double e = screen.MaxAbs(c);
     if (e < best_err) {
       best_err = e;
       best = c;
     }
   }
   if (!std::isfinite(best_err)) return out;
+  best = Lawson(screen, best, options.lawson_iterations, options.lawson_patience, &best_err);
 
-  // Lawson: reweight toward the points of largest error.
-  Vector c = best;
-  Vector w = uniform;
-  long double lambda = 1e-6L;
-  for (int it = 0; it < options.lawson_iterations && best_err > 0; ++it) {
-    Vector r;
-    if (!model.Evaluate(c, &r, nullptr)) break;
-    Vector nw = (w.array() * r.array().abs()).matrix();
-    const long double total = nw.sum();
-    if (!(total > 0)) break;
-    nw /= total;
-    const long double floor = nw.maxCoeff() * 1e-12L;
-    w = nw.array().max(floor).matrix();
-    c = LevenbergMarquardt(model, c, w, 4, &lambda);
-    lambda = std::max(lambda, 1e-9L);
-    const long double e = model.MaxAbs(c);
-    if (e < best_err) {
-      best_err = e;
-      best = c;
+  if (!subset.empty() && options.polish_iterations > 0) {
+    const FastModel all(p, fit);
+    double all_err = all.MaxAbs(best);
+    if (all_err > 1.25 * best_err) {
+      best = Lawson(all, best, options.polish_iterations, options.polish_iterations, &all_err);
     }
   }
-  out.program = model.WithConstants(best);
-  // Re-measure with the constants as stored (rounded to double).
-  out.max_rel_error =
-      ResidualModel(out.program, fit).MaxAbs(ResidualModel(out.program, fit).Initial());
+  // Keep the program's own constants when the fit made things worse (measured exactly below).
+  Program fitted = screen.WithConstants(best);
+  const ResidualModel<long double> check(fitted, fit);
+  const long double fitted_err = check.MaxAbs(check.Initial());
+  if (fitted_err <= out.max_rel_error || !std::isfinite(out.max_rel_error)) {
+    out.program = std::move(fitted);
+    out.max_rel_error = fitted_err;
+  }
   return out;
 }
 

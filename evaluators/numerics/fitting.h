@@ -1,14 +1,19 @@
 // Fitting a program's constants to a target (the inner loop of AutoNumerics-Zero's search).
 //
 // The fit minimizes the relative residuals r_i = (f(x_i) - y_i) / |y_i| (absolute where
-// y_i == 0) on the fit samples, in long double:
-//   1. Levenberg-Marquardt on sum r_i^2 from the program's own constants and from a few
-//      deterministic restarts (derived from `seed`), derivatives by forward-mode
-//      differentiation through the program; the best start is kept.
+// y_i == 0). It runs in double on a screening subset of the fit samples (the samples nearest to
+// `screen_points` Chebyshev nodes of their range, endpoints included), where a 10-op program's
+// Jacobian costs microseconds:
+//   1. Levenberg-Marquardt on sum r_i^2 from the program's own constants and, when there are at
+//      least two free constants, from a few deterministic restarts (derived from `seed`), each
+//      stopped once its relative improvement stalls; the best start is kept.
 //   2. Lawson's iteratively reweighted least squares toward the minimax solution
-//      (w_i <- w_i |r_i|, each round a few damped Gauss-Newton steps), keeping the constants with
-//      the smallest max |r_i| seen.
-// Only constants that reach the result are changed. The result is a pure function of
+//      (w_i <- w_i |r_i|, each round a few damped Gauss-Newton steps), keeping the constants
+//      with the smallest max |r_i| seen, stopped after `lawson_patience` rounds without gain.
+//   3. When the error on all fit samples exceeds the screening error by more than 25% (the
+//      subset missed an extremum), a few Lawson rounds on all samples.
+// The reported error is measured in long double on all fit samples with the constants rounded to
+// double. Only constants that reach the result are changed. The result is a pure function of
 // (program, samples, seed, options). Thread-safe.
 #pragma once
 
@@ -20,9 +25,12 @@
 namespace evolv::numerics {
 
 struct FitOptions {
-  int lm_iterations = 60;      // per start
+  int screen_points = 160;     // Chebyshev nodes the fit runs on (all samples when fewer)
+  int lm_iterations = 40;      // per start, at most
   int restarts = 2;            // extra starting points besides the program's constants
-  int lawson_iterations = 40;  // minimax refinement rounds
+  int lawson_iterations = 40;  // minimax refinement rounds, at most
+  int lawson_patience = 8;     // rounds without a better max error before Lawson stops
+  int polish_iterations = 6;   // Lawson rounds on all samples when the subset missed the max
 };
 
 struct FitResult {

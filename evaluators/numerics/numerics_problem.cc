@@ -120,7 +120,21 @@ class NumericsProblem : public Problem {
     if (p.instructions.size() > static_cast<size_t>(4 * max_ops_ + 8) || p.constants.size() > 32) {
       p = numerics::Compact(p);
     }
-    MutateInPlace(p, rng);
+    // A child over the op budget would only be rejected: retry (deterministically) a few times.
+    // When every try is over, the child is the parent with one constant restarted.
+    Program child;
+    bool within = false;
+    for (int attempt = 0; attempt < 8 && !within; ++attempt) {
+      child = p;
+      MutateInPlace(child, rng);
+      within = numerics::Cost(child) <= max_ops_;
+    }
+    if (!within) {
+      child = numerics::Compact(p);
+      if (!child.constants.empty())
+        child.constants[rng.Below(child.constants.size())] = rng.Normal();
+    }
+    p = std::move(child);
     v1::Candidate c;
     *c.mutable_program() = numerics::ToProto(p);
     return c;
@@ -178,7 +192,11 @@ class NumericsProblem : public Problem {
     const numerics::FitResult fit = numerics::FitConstants(p, fit_, context.seed);
     const double fit_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double rel = static_cast<double>(numerics::MaxRelativeError(fit.program, validation_));
+    // FLOAT32 jobs are scored in ULPs; their relative error (a metric only) is the fit's, which
+    // spares a long double pass over what may be many validation points.
+    const double rel =
+        float32_ ? static_cast<double>(fit.max_rel_error)
+                 : static_cast<double>(numerics::MaxRelativeError(fit.program, validation_));
     double log10_error;
     (*ev.mutable_metrics())["max_rel_error"] = rel;
     if (float32_) {
@@ -245,40 +263,105 @@ class NumericsProblem : public Problem {
     return in;
   }
 
-  void MutateInPlace(Program& p, Rng& rng) const {
+  Op RandomOp(Rng& rng) const { return ops_[rng.Below(ops_.size())]; }
+  // `preferred` when the job allows it, else a random allowed op.
+  Op OpOr(Op preferred, Rng& rng) const {
+    return std::find(ops_.begin(), ops_.end(), preferred) != ops_.end() ? preferred : RandomOp(rng);
+  }
+
+  // A second operand for a new instruction before value `limit` that combines with `v`: v itself
+  // (squaring, doubling), x, a new constant, or an earlier value. May add a constant, which
+  // renumbers values >= 1 + constants.size(); `*v` and `*limit` are updated.
+  uint32_t Partner(Program& p, uint32_t* v, uint32_t* limit, Rng& rng) const {
     const double u = rng.Uniform();
+    if (u < 0.2) return *v;
+    if (u < 0.45) return 0;
+    if (u < 0.75) {
+      const uint32_t first = static_cast<uint32_t>(1 + p.constants.size());
+      const uint32_t c = AddConstant(p, rng.Normal());
+      if (*v >= first) ++*v;
+      ++*limit;
+      return c;
+    }
+    return RandomOperand(p, *limit, rng);
+  }
+
+  // Mutations, all keeping the program valid. Dead code is dropped first, so every mutation
+  // touches the function; constants are refitted by Evaluate, so most mutations change structure:
+  // growing the result (r op z), growing an inner value on one edge (Horner-like nesting),
+  // sharing x*x, mirroring the result into a quotient (P(x)/P(-x) forms), rewiring, op changes
+  // and removals.
+  void MutateInPlace(Program& p, Rng& rng) const {
+    p = numerics::Compact(p);
     const size_t n = p.instructions.size();
-    if (u < 0.10 && n > 0) {  // remove an instruction, rewiring its users to an operand
-      const size_t pos = rng.Below(n);
-      const Instruction& in = p.instructions[pos];
-      RemoveInstruction(p, pos, rng.Bernoulli(0.5) ? in.a : in.b);
-    } else if (u < 0.25 && n > 0) {  // change an operand
+    const double u = rng.Uniform();
+    if (n == 0 || u < 0.25) {  // extend the result: r' = r op z or z op r
+      uint32_t r = p.result(), limit = p.num_values();
+      const uint32_t z = Partner(p, &r, &limit, rng);
+      const bool left = rng.Bernoulli(0.7);
+      p.instructions.push_back({RandomOp(rng), left ? r : z, left ? z : r, 0});
+    } else if (u < 0.37) {  // extend the result by a new subexpression: t = a op b; r' = r op t
+      uint32_t limit = p.num_values();
+      uint32_t a = rng.Bernoulli(0.6) ? 0 : RandomOperand(p, limit, rng);
+      const uint32_t b = Partner(p, &a, &limit, rng);
+      const uint32_t r = p.result();
+      p.instructions.push_back({RandomOp(rng), a, b, 0});
+      p.instructions.push_back({RandomOp(rng), r, p.result(), 0});
+    } else if (u < 0.55) {  // grow one edge: instruction i reads w = v op z instead of v
+      const size_t i = rng.Below(n);
+      const int slot = static_cast<int>(rng.Below(numerics::Arity(p.instructions[i].op)));
+      uint32_t v = slot == 0   ? p.instructions[i].a
+                   : slot == 1 ? p.instructions[i].b
+                               : p.instructions[i].c;
+      uint32_t limit = p.value_of(i);
+      const uint32_t z = Partner(p, &v, &limit, rng);
+      const bool left = rng.Bernoulli(0.6);
+      InsertInstruction(p, i, {RandomOp(rng), left ? v : z, left ? z : v, 0});
+      Instruction& reader = p.instructions[i + 1];
+      (slot == 0 ? reader.a : slot == 1 ? reader.b : reader.c) = p.value_of(i);
+    } else if (u < 0.63) {  // share x*x: some operand reading x reads x*x instead
+      size_t sq = n;
+      for (size_t i = 0; i < n && sq == n; ++i) {
+        const Instruction& in = p.instructions[i];
+        if (in.op == Op::kMul && in.a == 0 && in.b == 0) sq = i;
+      }
+      if (sq == n) {
+        InsertInstruction(p, 0, {OpOr(Op::kMul, rng), 0, 0, 0});
+        sq = 0;
+      }
+      std::vector<std::pair<size_t, int>> readers;
+      for (size_t i = sq + 1; i < p.instructions.size(); ++i) {
+        const Instruction& in = p.instructions[i];
+        if (in.a == 0) readers.push_back({i, 0});
+        if (in.b == 0) readers.push_back({i, 1});
+      }
+      if (!readers.empty()) {
+        const auto [i, slot] = readers[rng.Below(readers.size())];
+        (slot == 0 ? p.instructions[i].a : p.instructions[i].b) = p.value_of(sq);
+      }
+    } else if (u < 0.69) {  // mirror: r = A op B becomes (A op B) / (A op' B)
+      const Instruction last = p.instructions.back();
+      const uint32_t r = p.result();
+      const Op mirrored = OpOr(last.op == Op::kSub ? Op::kAdd : Op::kSub, rng);
+      p.instructions.push_back({mirrored, last.a, last.b, mirrored == Op::kFma ? last.c : 0});
+      p.instructions.push_back({OpOr(Op::kDiv, rng), r, p.result(), 0});
+    } else if (u < 0.80) {  // rewire an operand to another earlier value
       const size_t pos = rng.Below(n);
       Instruction& in = p.instructions[pos];
       const uint32_t v = RandomOperand(p, p.value_of(pos), rng);
       const int slot = static_cast<int>(rng.Below(numerics::Arity(in.op)));
       (slot == 0 ? in.a : slot == 1 ? in.b : in.c) = v;
-    } else if (u < 0.35 && n > 0) {  // change an op
+    } else if (u < 0.88) {  // change an op
       const size_t pos = rng.Below(n);
       Instruction& in = p.instructions[pos];
-      in.op = ops_[rng.Below(ops_.size())];
+      in.op = RandomOp(rng);
       in.c = in.op == Op::kFma ? RandomOperand(p, p.value_of(pos), rng) : 0;
-    } else if (u < 0.55 && !p.constants.empty()) {  // perturb a constant
-      double& c = p.constants[rng.Below(p.constants.size())];
-      c = c * (1 + 0.2 * rng.Normal()) + (rng.Bernoulli(0.1) ? rng.Normal() : 0.0);
-    } else if (u < 0.65 && n > 0) {  // add a constant and use it somewhere
-      const uint32_t v = AddConstant(p, rng.Normal());
-      Instruction& in = p.instructions[rng.Below(n)];
-      (rng.Bernoulli(0.5) ? in.a : in.b) = v;
-    } else {  // insert an instruction
-      if (rng.Bernoulli(0.25)) AddConstant(p, rng.Normal());
-      const bool append = n == 0 || rng.Bernoulli(0.6);
-      const size_t pos = append ? n : rng.Below(n);
-      InsertInstruction(p, pos, RandomInstruction(p, p.value_of(pos), rng));
-      if (!append) {  // make a later instruction read it, so it is not dead on arrival
-        const size_t user = pos + 1 + rng.Below(p.instructions.size() - pos - 1);
-        (rng.Bernoulli(0.5) ? p.instructions[user].a : p.instructions[user].b) = p.value_of(pos);
-      }
+    } else if (u < 0.96) {  // remove an instruction, rewiring its users to an operand
+      const size_t pos = rng.Below(n);
+      const Instruction& in = p.instructions[pos];
+      RemoveInstruction(p, pos, rng.Bernoulli(0.5) ? in.a : in.b);
+    } else if (!p.constants.empty()) {  // restart a constant (the fit starts from it)
+      p.constants[rng.Below(p.constants.size())] = rng.Normal();
     }
   }
 

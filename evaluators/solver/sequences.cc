@@ -71,11 +71,10 @@ double HeatEquationSequence::Kappa(double t) {
   return std::max(0.1 * s, -10.0 * s);
 }
 
-absl::StatusOr<LinearSystem> HeatEquationSequence::Next() {
-  if (Done()) return absl::OutOfRangeError("heat equation sequence: no more steps");
+LinearSystem HeatEquationSequence::SystemAt(int step, const Eigen::VectorXd& u) const {
   const int n = nx_ * nx_;
   const double h = 1.0 / (nx_ + 1);
-  const double t_mid = (step_ + 0.5) * dt_;
+  const double t_mid = (step + 0.5) * dt_;
   const double kappa = Kappa(t_mid);
   SparseMatrix identity(n, n);
   identity.setIdentity();
@@ -92,8 +91,14 @@ absl::StatusOr<LinearSystem> HeatEquationSequence::Next() {
       forcing[i * nx_ + j] = std::exp(-(dx * dx + dy * dy) / (2.0 * 0.01));
     }
   }
-  system.b = u_ + (0.5 * kappa * dt_) * (laplacian_ * u_) + dt_ * forcing;
-  system.x0 = u_;
+  system.b = u + (0.5 * kappa * dt_) * (laplacian_ * u) + dt_ * forcing;
+  system.x0 = u;
+  return system;
+}
+
+absl::StatusOr<LinearSystem> HeatEquationSequence::Next() {
+  if (Done()) return absl::OutOfRangeError("heat equation sequence: no more steps");
+  LinearSystem system = SystemAt(step_, u_);
   // Advance with an accurate direct solve so the next system does not depend on any policy.
   Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt(system.a);
   u_ = ldlt.solve(system.b);

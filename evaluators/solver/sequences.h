@@ -81,6 +81,11 @@ class HeatEquationSequence : public SystemSequence {
   std::pair<double, double> ContextRange() const override { return {0.0, 10.0}; }
 
   static double Kappa(double t);
+  // The system of step `step` (0-based) given the solution u^step it starts from (= its x0);
+  // Next() is SystemAt(step, u) followed by the direct solve for u^{step+1}.
+  LinearSystem SystemAt(int step, const Eigen::VectorXd& u) const;
+  // kappa of step `step`: Kappa((step + 0.5) dt), the step's context.
+  double StepKappa(int step) const { return Kappa((step + 0.5) * dt_); }
 
  private:
   int nx_;
@@ -109,6 +114,8 @@ class MatrixMarketSequence : public SystemSequence {
   absl::StatusOr<LinearSystem> Next() override;
   std::pair<double, double> ContextRange() const override { return context_range_; }
   size_t size() const { return matrices_.size(); }
+  // The path of the i-th matrix file (i < size()).
+  const std::string& matrix_path(size_t i) const { return matrices_[i]; }
 
  private:
   MatrixMarketSequence() = default;

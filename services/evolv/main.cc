@@ -1,13 +1,20 @@
 // evolv: the command-line tool.
 //
 //   evolv run SPEC [--data-dir DIR] [--workers N]   one job in-process on an embedded store
+//   evolv submit|list|status|watch|cancel|pause|resume|best|export|cache ...
+//                                                  a client of evolvd (services/client/commands.h)
 //
 // Exit codes: 0 ok, 1 runtime or server error, 2 bad usage or input, 130 interrupted.
 #include <CLI/CLI.hpp>
 
+#include "services/client/commands.h"
 #include "services/evolv/run_command.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
+  // Logs go to stderr; stdout carries results (reports, JSON, C code).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("evolv"));
   CLI::App app{"evolv: evolutionary and bandit search with a functional-equivalence cache"};
   app.require_subcommand(1);
 
@@ -17,8 +24,21 @@ int main(int argc, char** argv) {
       ->required();
   run_cmd->add_option("--data-dir", run.data_dir, "embedded store directory")
       ->capture_default_str();
-  run_cmd->add_option("--workers", run.workers, "local worker threads (0: one per core)")
+  run_cmd->add_option("--workers", run.workers,
+                      "local worker threads (default: one per core; 0: remote workers only)")
       ->check(CLI::Range(0, 1024));
+  run_cmd->add_option("--cluster-port", run.cluster_port,
+                      "let evolv-worker processes join on this port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  run_cmd->add_option("--cluster-bind", run.cluster_bind, "address of the cluster port")
+      ->capture_default_str();
+  run_cmd->add_option("--cluster-secret-file", run.cluster_secret_file,
+                      "file holding the cluster secret (default: $EVOLV_CLUSTER_SECRET)");
+  run_cmd->add_option("--cluster-port-file", run.cluster_port_file,
+                      "write the bound cluster port to this file");
+  run_cmd->add_option("--tls-cert", run.tls.certificate, "PEM certificate: TLS on the cluster link");
+  run_cmd->add_option("--tls-key", run.tls.key, "PEM private key for --tls-cert");
+  run_cmd->add_option("--tls-ca", run.tls.ca_file, "CA bundle to verify workers' certificates");
   run_cmd->add_option("--checkpoint-results", run.checkpoint_every_results,
                       "checkpoint after this many results")
       ->check(CLI::Range(1, 1000000))
@@ -27,8 +47,14 @@ int main(int argc, char** argv) {
                       "checkpoint at least this often (seconds)")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  run_cmd->add_option("--progress-every", run.progress_every_seconds,
+                      "seconds between progress lines when stderr is not a terminal")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
   bool no_progress = false;
   run_cmd->add_flag("--no-progress", no_progress, "print no progress lines");
+
+  evolv::ClientCommands client_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -38,5 +64,6 @@ int main(int argc, char** argv) {
   }
   run.progress = !no_progress;
   if (*run_cmd) return evolv::RunCommand(run);
+  if (auto code = client_commands.Run()) return *code;
   return 2;
 }

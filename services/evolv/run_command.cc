@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <fstream>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -141,9 +142,21 @@ int RunCommand(const RunOptions& options) {
     return record.state() == v1::FAILED_STATE ? 1 : 0;
   }
 
-  const int workers = options.workers > 0
+  const int workers = options.workers >= 0
                           ? options.workers
-                          : std::max(1u, std::thread::hardware_concurrency());
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::string secret;
+  if (options.cluster_port >= 0) {
+    auto loaded = LoadClusterSecret(options.cluster_secret_file);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "evolv: %s\n", std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    secret = *loaded;
+  } else if (workers == 0) {
+    std::fprintf(stderr, "evolv: --workers 0 needs --cluster-port for remote workers\n");
+    return 2;
+  }
   const bool tty = isatty(STDERR_FILENO);
   const std::string objective = engine->problem().ObjectiveNames().empty()
                                     ? "objective"
@@ -160,7 +173,24 @@ int RunCommand(const RunOptions& options) {
   coordinator_options.checkpoint_every_seconds = options.checkpoint_every_seconds;
   LocalRuntime::Outcome outcome;
   {
-    LocalRuntime runtime(workers, registry);
+    LocalRuntime runtime(workers, registry, options.tls);
+    if (options.cluster_port >= 0) {
+      ClusterServerOptions cluster;
+      cluster.bind = options.cluster_bind;
+      cluster.port = static_cast<uint16_t>(options.cluster_port);
+      cluster.secret = secret;
+      cluster.tls = options.tls;
+      auto port = runtime.OpenClusterPort(cluster);
+      if (!port.ok()) {
+        std::fprintf(stderr, "evolv: %s\n", std::string(port.status().message()).c_str());
+        return 1;
+      }
+      std::fprintf(stderr, "evolv: remote workers may join on %s:%u\n",
+                   options.cluster_bind.c_str(), *port);
+      if (!options.cluster_port_file.empty()) {
+        std::ofstream(options.cluster_port_file) << *port << "\n";
+      }
+    }
     auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
     outcome = runtime.RunJob(
         engine, coordinator_options,

@@ -34,6 +34,30 @@ TEST(FitConstantsTest, NineOpRationalForExp2BeatsThePolynomial) {
   EXPECT_LE(err, 2e-8L) << static_cast<double>(err);
 }
 
+TEST(FitConstantsTest, ScreeningSubsetLosesLittlePrecision) {
+  // The default fit runs on ~160 Chebyshev-nearest samples; fitting on all 1024 must not be much
+  // better on the validation points.
+  const Target& t = *FindTarget("exp2");
+  const Samples fit = MakeFitPoints(t, 0, 1, 1024, false);
+  const Samples val = MakeValidationPoints(t, 0, 1, 10000, 7, false);
+  FitOptions all;
+  all.screen_points = 4096;
+  for (const Program& p : {HornerProgram(Polynomial(6, 0.5L)), EvenOddRational()}) {
+    const long double screened = MaxRelativeError(FitConstants(p, fit, 1).program, val);
+    const long double full = MaxRelativeError(FitConstants(p, fit, 1, all).program, val);
+    EXPECT_LE(screened, 1.3L * full)
+        << static_cast<double>(screened) << " vs " << static_cast<double>(full);
+  }
+}
+
+TEST(FitConstantsTest, ReportsTheErrorOfTheReturnedConstants) {
+  const Target& t = *FindTarget("exp2");
+  const Samples fit = MakeFitPoints(t, 0, 1, 1024, false);
+  const FitResult r = FitConstants(EvenOddRational(), fit, 3);
+  const long double measured = MaxRelativeError(r.program, fit);
+  EXPECT_NEAR(static_cast<double>(r.max_rel_error / measured), 1.0, 1e-9);
+}
+
 TEST(FitConstantsTest, IsDeterministic) {
   const Target& t = *FindTarget("exp2");
   const Samples fit = MakeFitPoints(t, 0, 1, 256, false);

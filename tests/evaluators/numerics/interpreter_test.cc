@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
+#include "evaluators/numerics/baselines.h"
 #include "tests/evaluators/numerics/test_programs.h"
 
 namespace evolv::numerics {
@@ -61,6 +63,34 @@ TEST(InterpreterTest, FloatMatchesInstructionByInstructionBitExactly) {
     EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
   }
   EXPECT_EQ(c.num_steps(), 12);  // 13 instructions, the constant-only one folded
+}
+
+TEST(InterpreterTest, FusesSingleUseChainsWithoutChangingResults) {
+  // Horner of degree 5: each product is read once, by the next sum, so the 10 instructions run
+  // as 5 fused kernels; every intermediate must still be rounded to float.
+  const Program p = HornerProgram({1.0L, 0.693L, 0.24L, 0.0555L, 0.0096L, 0.0013L});
+  const CompiledProgram<float> c(p);
+  EXPECT_EQ(c.num_steps(), 10);
+  EXPECT_EQ(c.num_kernels(), 5);
+  std::vector<float> x(700), y(700);
+  for (int i = 0; i < 700; ++i) x[i] = 1.0f / 3.0f + 0.0013f * i;
+  c.Run(x.data(), y.data(), x.size());
+  for (int i = 0; i < 700; ++i) {
+    const float want = Naive<float>(p, x[i]);
+    EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
+  }
+  // The rational reads x*x and E twice: those stay separate kernels.
+  EXPECT_EQ(CompiledProgram<float>(testing::EvenOddRational()).num_kernels(), 6);
+}
+
+TEST(InterpreterTest, OutputMayAliasTheInput) {
+  const Program p = Mixed();
+  std::vector<float> x(300), y(300);
+  for (int i = 0; i < 300; ++i) x[i] = 0.01f * i;
+  const CompiledProgram<float> c(p);
+  c.Run(x.data(), y.data(), x.size());
+  c.Run(x.data(), x.data(), x.size());
+  EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0);
 }
 
 TEST(InterpreterTest, LongDoubleMatchesInstructionByInstruction) {

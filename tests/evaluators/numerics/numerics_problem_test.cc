@@ -172,6 +172,57 @@ TEST(NumericsProblemTest, RandomIsEmptyAndMutationsStayValidAndGrow) {
   EXPECT_GT(probes.size(), 100u);  // mutations change the function
 }
 
+// Random mutation walks from the empty program, as a search takes them.
+std::vector<Program> Walks(const Problem& problem, int walks, int steps) {
+  Rng rng(5);
+  std::vector<Program> out;
+  for (int w = 0; w < walks; ++w) {
+    v1::Candidate c = problem.Random(rng);
+    for (int s = 0; s < steps; ++s) {
+      c = problem.Mutate(c, rng);
+      auto p = numerics::FromProto(c.program());
+      EXPECT_TRUE(p.ok()) << p.status();
+      if (p.ok()) out.push_back(*p);
+    }
+  }
+  return out;
+}
+
+TEST(NumericsProblemTest, MutationsStayWithinMaxOps) {
+  v1::JobSpec spec = Spec("exp2", 0, 1);
+  spec.mutable_numerics()->set_max_ops(6);
+  auto problem = Make(spec);
+  int at_budget = 0;
+  for (const Program& p : Walks(*problem, 20, 40)) {
+    EXPECT_LE(numerics::Cost(p), 6);
+    at_budget += numerics::Cost(p) == 6;
+  }
+  EXPECT_GT(at_budget, 50);
+}
+
+TEST(NumericsProblemTest, MutationsReachQuotientsSquaringAndSharedSquares) {
+  auto problem = Make(Spec("exp2", 0, 1));
+  int quotients = 0, squarings = 0, shared_squares = 0;
+  for (const Program& p : Walks(*problem, 40, 12)) {
+    const std::vector<bool> dep = numerics::DependsOnX(p);
+    for (size_t i = 0; i < p.instructions.size(); ++i) {
+      const numerics::Instruction& in = p.instructions[i];
+      quotients += in.op == Op::kDiv && dep[in.a] && dep[in.b];
+      squarings += in.op == Op::kMul && in.a == in.b && in.a != 0 && dep[in.a];
+      if (in.op == Op::kMul && in.a == 0 && in.b == 0) {
+        int readers = 0;
+        for (const numerics::Instruction& other : p.instructions) {
+          readers += (other.a == p.value_of(i)) + (other.b == p.value_of(i));
+        }
+        shared_squares += readers >= 2;
+      }
+    }
+  }
+  EXPECT_GT(quotients, 20);  // P(x)/Q(x) with both sides depending on x
+  EXPECT_GT(squarings, 20);  // r * r: range reduction by squaring
+  EXPECT_GT(shared_squares, 5);
+}
+
 TEST(NumericsProblemTest, RenderFormats) {
   auto problem = Make(Spec("exp2", 0, 1));
   Program p;

@@ -1,0 +1,150 @@
+// The cluster link over loopback, measured in one run:
+//  1. dispatch overhead: round trip of an empty evaluation coordinator -> dispatcher -> remote
+//     worker (another actor system, over CAF's middleman on TCP) -> back (target <= 200 us);
+//  2. throughput with 1 vs 2 remote worker processes (one slot each) on 5 ms evaluations
+//     (target >= 1.8x).
+//
+//   build/bench/cluster_dispatch [round_trips=2000] [evaluations=400] [work_ms=5]
+// (The binary re-executes itself as the worker processes: cluster_dispatch --worker PORT.)
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "actors/local_runtime.h"
+#include "evolv/v1/cluster.pb.h"
+#include "spdlog/spdlog.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/toy_problem.h"
+
+using namespace evolv;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr char kSecret[] = "bench secret";
+
+v1::JobSpec ToySpec(double work_ms, uint64_t evaluations) {
+  v1::JobSpec spec;
+  spec.mutable_numerics()->set_max_ops(4);
+  spec.mutable_numerics()->set_fit_points(static_cast<uint32_t>(work_ms));
+  spec.mutable_budget()->set_max_evaluations(evaluations);
+  spec.mutable_cache()->set_mode(v1::OFF);
+  spec.set_window(16);
+  spec.set_seed(1);
+  return spec;
+}
+
+int WorkerMain(int port) {
+  caf::actor_system_config config;
+  ConfigureCluster(config, {});
+  caf::actor_system system{config};
+  WorkerNodeOptions options;
+  options.port = static_cast<uint16_t>(port);
+  options.secret = kSecret;
+  std::atomic<bool> stop{false};
+  return RunWorkerNode(system, options, testing::ToyRegistry(), stop);
+}
+
+// Waits until the dispatcher lists `n` workers.
+void AwaitWorkers(LocalRuntime& runtime, size_t n) {
+  caf::scoped_actor self{runtime.system()};
+  for (int i = 0; i < 1000; ++i) {
+    size_t count = 0;
+    self->request(runtime.dispatcher(), caf::infinite, workers_atom::value)
+        .receive([&](const std::vector<std::string>& workers) { count = workers.size(); },
+                 [](caf::error&) {});
+    if (count >= n) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::fprintf(stderr, "workers did not join\n");
+  std::exit(1);
+}
+
+std::vector<std::unique_ptr<Subprocess>> StartWorkers(const char* self_path, int n, uint16_t port,
+                                                      const TempDir& dir) {
+  std::vector<std::unique_ptr<Subprocess>> workers;
+  for (int i = 0; i < n; ++i) {
+    workers.push_back(std::make_unique<Subprocess>(
+        std::vector<std::string>{self_path, "--worker", std::to_string(port)},
+        dir.Sub("w" + std::to_string(i) + ".out"), dir.Sub("w" + std::to_string(i) + ".err")));
+  }
+  return workers;
+}
+
+double RoundTripMicros(const char* self_path, int round_trips) {
+  TempDir dir;
+  LocalRuntime runtime(0, testing::ToyRegistry());
+  ClusterServerOptions cluster;
+  cluster.secret = kSecret;
+  const uint16_t port = *runtime.OpenClusterPort(cluster);
+  auto workers = StartWorkers(self_path, 1, port, dir);
+  AwaitWorkers(runtime, 1);
+  v1::EvalRequest request;
+  request.set_job_id("bench");
+  request.set_domain("toy");
+  *request.mutable_spec() = ToySpec(0, 1);
+  request.mutable_candidate()->mutable_program()->add_constants(1.0);
+  const std::string bytes = request.SerializeAsString();
+  caf::scoped_actor self{runtime.system()};
+  std::vector<double> micros;
+  for (int i = 0; i < round_trips + 100; ++i) {
+    const auto start = Clock::now();
+    self->request(runtime.dispatcher(), caf::infinite, evaluate_atom::value, bytes)
+        .receive([](const std::string&) {}, [](caf::error&) {});
+    if (i >= 100) {  // warm-up excluded
+      micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    }
+  }
+  std::sort(micros.begin(), micros.end());
+  std::printf("dispatch round trip over loopback (%d empty evaluations): p50 %.0f us, p99 %.0f "
+              "us (target p50 <= 200 us)\n",
+              round_trips, micros[micros.size() / 2], micros[micros.size() * 99 / 100]);
+  return micros[micros.size() / 2];
+}
+
+double JobSeconds(const char* self_path, int workers_n, uint64_t evaluations, double work_ms) {
+  TempDir dir;
+  auto store = Store::Open(dir.Sub("store"));
+  v1::JobRecord job;
+  job.set_id("throughput");
+  job.set_state(v1::RUNNING);
+  *job.mutable_spec() = ToySpec(work_ms, evaluations);
+  auto engine = JobEngine::Create(job, store->get(), testing::ToyRegistry());
+  LocalRuntime runtime(0, testing::ToyRegistry());
+  ClusterServerOptions cluster;
+  cluster.secret = kSecret;
+  const uint16_t port = *runtime.OpenClusterPort(cluster);
+  auto workers = StartWorkers(self_path, workers_n, port, dir);
+  AwaitWorkers(runtime, workers_n);
+  const auto start = Clock::now();
+  runtime.RunJob(std::move(*engine), CoordinatorOptions{}, nullptr, nullptr);
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--worker") return WorkerMain(std::atoi(argv[2]));
+  spdlog::set_level(spdlog::level::warn);
+  const int round_trips = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const uint64_t evaluations = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 400;
+  const double work_ms = argc > 3 ? std::atof(argv[3]) : 5.0;
+  char self_path[4096];
+  const ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
+  self_path[n > 0 ? n : 0] = 0;
+
+  RoundTripMicros(self_path, round_trips);
+  const double one = JobSeconds(self_path, 1, evaluations, work_ms);
+  const double two = JobSeconds(self_path, 2, evaluations, work_ms);
+  std::printf("%llu evaluations of %.1f ms CPU: 1 remote worker %.2f s (%.0f evals/s), 2 remote "
+              "workers %.2f s (%.0f evals/s)\n",
+              static_cast<unsigned long long>(evaluations), work_ms, one, evaluations / one, two,
+              evaluations / two);
+  std::printf("speedup 2 vs 1 remote workers: %.2fx (target >= 1.8x)\n", one / two);
+  return 0;
+}

@@ -1,0 +1,385 @@
+#include "evaluators/solver/solver_problem.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "evaluators/solver/relax_experiment.h"
+
+namespace evolv {
+namespace {
+
+constexpr double kDefaultTolerance = 1e-8;
+constexpr uint32_t kDefaultMaxIterations = 10000;
+constexpr uint32_t kMaxIterationsLimit = 10000000;
+constexpr uint32_t kMaxOmegas = 1000;
+constexpr uint32_t kDefaultGolden = 24;
+constexpr uint32_t kMaxGolden = 200;
+// The golden-section search range for the instance-optimal omega (as relax_experiment).
+constexpr double kGoldenLo = 1.0;
+constexpr double kGoldenHi = 1.99;
+
+absl::Status Invalid(const std::string& field, const std::string& reason) {
+  return absl::InvalidArgumentError(absl::StrCat("solver.", field, ": ", reason));
+}
+
+void AppendU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<char*>(&v), 8); }
+void AppendDouble(std::string* out, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, 8);
+  AppendU64(out, bits);
+}
+
+v1::Evaluation Fail(v1::EvaluationStatus status, const std::string& error) {
+  v1::Evaluation e;
+  e.set_status(status);
+  e.set_error(error);
+  e.add_objectives(std::numeric_limits<double>::infinity());
+  return e;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec) {
+  const v1::SolverSpec& s = spec.solver();
+  auto problem = std::unique_ptr<SolverProblem>(new SolverProblem);
+  if (!v1::SolverSpec::Method_IsValid(s.method())) return Invalid("method", "unknown value");
+  problem->method_ =
+      s.method() == v1::SolverSpec::SSOR_CG ? RelaxationMethod::kSsorCg : RelaxationMethod::kSor;
+  if (!(std::isfinite(s.tolerance()) && s.tolerance() >= 0 && s.tolerance() < 1)) {
+    return Invalid("tolerance", "must be in (0, 1) (0 means 1e-8)");
+  }
+  problem->options_.tolerance = s.tolerance() > 0 ? s.tolerance() : kDefaultTolerance;
+  if (s.max_iterations() > kMaxIterationsLimit) {
+    return Invalid("max_iterations",
+                   absl::StrCat(s.max_iterations(), " exceeds the limit ", kMaxIterationsLimit));
+  }
+  problem->options_.max_iterations =
+      static_cast<int>(s.max_iterations() ? s.max_iterations() : kDefaultMaxIterations);
+
+  const v1::OmegaGridSpec& grid = s.omegas();
+  const double lo = grid.lo() != 0 ? grid.lo() : 1.0;
+  const double hi = grid.hi() != 0 ? grid.hi() : 1.95;
+  if (!(lo > 0 && lo < 2)) return Invalid("omegas.lo", absl::StrCat(lo, " is outside (0, 2)"));
+  if (!(hi > 0 && hi < 2)) return Invalid("omegas.hi", absl::StrCat(hi, " is outside (0, 2)"));
+  if (grid.count() > kMaxOmegas) {
+    return Invalid("omegas.count", absl::StrCat(grid.count(), " exceeds the limit ", kMaxOmegas));
+  }
+  const int count = static_cast<int>(grid.count() ? grid.count() : 20);
+  if (count > 1 && !(lo < hi)) {
+    return Invalid("omegas", absl::StrCat("lo ", lo, " must be below hi ", hi));
+  }
+  problem->omegas_ = OmegaGrid(lo, hi, count);
+  problem->has_omega_one_ =
+      std::find(problem->omegas_.begin(), problem->omegas_.end(), 1.0) != problem->omegas_.end();
+
+  if (!v1::SolverSpec::InstanceOptimal_IsValid(s.instance_optimal())) {
+    return Invalid("instance_optimal", "unknown value");
+  }
+  problem->instance_optimal_ = s.instance_optimal();
+  if (s.golden_evaluations() == 1 || s.golden_evaluations() > kMaxGolden) {
+    return Invalid("golden_evaluations", absl::StrCat("must be in [2, ", kMaxGolden, "]"));
+  }
+  problem->golden_evaluations_ =
+      static_cast<int>(s.golden_evaluations() ? s.golden_evaluations() : kDefaultGolden);
+
+  absl::StatusOr<std::shared_ptr<const InstanceSource>> source = OpenInstanceSource(s);
+  if (!source.ok()) return source.status();
+  problem->source_ = *std::move(source);
+  return std::unique_ptr<Problem>(std::move(problem));
+}
+
+bool SolverProblem::ClosedFormOptimum() const {
+  return instance_optimal_ == v1::SolverSpec::INSTANCE_OPTIMAL_AUTO &&
+         method_ == RelaxationMethod::kSor && NumInstances() > 0 &&
+         source_->JacobiRadius(0).has_value();
+}
+
+std::string SolverProblem::CanonicalSpec() const {
+  return absl::StrFormat("solver/1|%s|%s|tol=%.17g|cap=%d", source_->CanonicalKey(),
+                         method_ == RelaxationMethod::kSor ? "sor" : "ssor_cg", options_.tolerance,
+                         options_.max_iterations);
+}
+
+v1::Candidate SolverProblem::Pick(uint64_t instance, int arm) const {
+  v1::Candidate candidate;
+  v1::SolverChoice* c = candidate.mutable_solver();
+  c->set_instance(instance);
+  c->set_kind(v1::SolverChoice::FIXED);
+  c->set_arm(arm);
+  c->set_omega(omegas_[arm]);
+  return candidate;
+}
+
+std::vector<v1::Candidate> SolverProblem::Comparators(uint64_t instance) const {
+  std::vector<v1::Candidate> out;
+  for (int a = 0; a < NumArms(); ++a) out.push_back(Pick(instance, a));
+  if (!has_omega_one_) {
+    v1::Candidate one;
+    one.mutable_solver()->set_instance(instance);
+    one.mutable_solver()->set_kind(v1::SolverChoice::FIXED);
+    one.mutable_solver()->set_arm(-1);
+    one.mutable_solver()->set_omega(1.0);
+    out.push_back(std::move(one));
+  }
+  if (instance_optimal_ != v1::SolverSpec::INSTANCE_OPTIMAL_NONE) {
+    v1::Candidate best;
+    best.mutable_solver()->set_instance(instance);
+    best.mutable_solver()->set_kind(v1::SolverChoice::INSTANCE_OPTIMAL);
+    best.mutable_solver()->set_arm(-1);
+    out.push_back(std::move(best));
+  }
+  return out;
+}
+
+v1::Candidate SolverProblem::Random(Rng& rng) const {
+  return Pick(rng.Below(std::max<uint64_t>(1, NumInstances())),
+              static_cast<int>(rng.Below(omegas_.size())));
+}
+
+v1::Candidate SolverProblem::Mutate(const v1::Candidate& parent, Rng& rng) const {
+  const v1::SolverChoice& p = parent.solver();
+  int arm = p.arm() >= 0 ? p.arm() : 0;
+  arm += rng.Bernoulli(0.5) ? 1 : -1;
+  arm = std::clamp(arm, 0, NumArms() - 1);
+  return Pick(p.instance(), arm);
+}
+
+ProbeBytes SolverProblem::Probe(const v1::Candidate& candidate) const {
+  const v1::SolverChoice& c = candidate.solver();
+  std::string bytes;
+  if (c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL) {
+    bytes = ClosedFormOptimum() ? "opt:closed" : "opt:golden";
+    AppendU64(&bytes, c.instance());
+    if (!ClosedFormOptimum()) {
+      AppendDouble(&bytes, kGoldenLo);
+      AppendDouble(&bytes, kGoldenHi);
+      AppendU64(&bytes, golden_evaluations_);
+    }
+  } else {
+    bytes = "fixed";
+    AppendU64(&bytes, c.instance());
+    AppendDouble(&bytes, c.omega());
+  }
+  return bytes;
+}
+
+v1::Evaluation SolverProblem::Evaluate(const v1::Candidate& candidate,
+                                       const EvalContext& context) const {
+  (void)context;  // deterministic: no randomness in a solve
+  if (!candidate.has_solver()) return Fail(v1::FAILED, "candidate holds no solver choice");
+  const v1::SolverChoice& c = candidate.solver();
+  if (c.instance() >= NumInstances()) {
+    return Fail(v1::INFEASIBLE, absl::StrCat("instance ", c.instance(), " is out of range [0, ",
+                                             NumInstances(), ")"));
+  }
+  const bool optimal = c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL;
+  if (!optimal && !(c.omega() > 0 && c.omega() < 2)) {
+    return Fail(v1::INFEASIBLE, absl::StrCat("omega ", c.omega(), " is outside (0, 2)"));
+  }
+  absl::StatusOr<std::shared_ptr<const SolverInstance>> instance = source_->Get(c.instance());
+  if (!instance.ok()) return Fail(v1::FAILED, std::string(instance.status().message()));
+  const SolverInstance& in = **instance;
+
+  double omega = c.omega();
+  int solves = 1;
+  if (optimal) {
+    if (ClosedFormOptimum()) {
+      omega = OmegaStar(*source_->JacobiRadius(c.instance()));
+    } else {
+      absl::StatusOr<OmegaSearchResult> best = InstanceOptimalOmega(
+          in.solver, in.b, in.x0, method_, options_, kGoldenLo, kGoldenHi, golden_evaluations_);
+      if (!best.ok()) return Fail(v1::FAILED, std::string(best.status().message()));
+      omega = best->omega;
+      solves = best->evaluations + 1;
+    }
+  }
+  Eigen::VectorXd x = in.x0;
+  absl::StatusOr<SolveResult> result = Solve(in.solver, method_, in.b, omega, x, options_);
+  if (!result.ok()) return Fail(v1::FAILED, std::string(result.status().message()));
+  v1::Evaluation e;
+  e.set_status(v1::OK);
+  e.add_objectives(result->iterations);
+  auto& m = *e.mutable_metrics();
+  m["iterations"] = result->iterations;
+  m["converged"] = result->converged ? 1.0 : 0.0;
+  m["residual"] = result->relative_residual;
+  m["omega"] = omega;
+  m["context"] = in.context;
+  m["instance"] = static_cast<double>(c.instance());
+  m["solves"] = solves;
+  return e;
+}
+
+std::string SolverProblem::Render(const v1::Candidate& candidate, RenderFormat format) const {
+  const v1::SolverChoice& c = candidate.solver();
+  const bool optimal = c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL;
+  if (format == RenderFormat::kJson) {
+    return absl::StrFormat(
+        "{\"instance\": %d, \"kind\": \"%s\", \"omega\": %.17g, \"arm\": %d, \"policy\": \"%s\", "
+        "\"trial\": %d}",
+        c.instance(), optimal ? "INSTANCE_OPTIMAL" : "FIXED", c.omega(), c.arm(), c.policy(),
+        c.trial());
+  }
+  std::string out = absl::StrFormat("instance %d: ", c.instance());
+  out += optimal ? "instance-optimal omega" : absl::StrFormat("omega %.4f", c.omega());
+  if (!c.policy().empty()) {
+    absl::StrAppendFormat(&out, " (%s trial %d, p = %.3f)", c.policy(), c.trial(), c.probability());
+  }
+  return out;
+}
+
+std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) const {
+  // Per instance: the iterations of every comparator and of every (policy, trial) pick.
+  struct Row {
+    std::vector<int64_t> fixed;
+    int64_t one = -1;
+    int64_t optimal = -1;
+    std::map<std::pair<std::string, uint32_t>, int64_t> picks;
+  };
+  const int arms = NumArms();
+  const bool with_optimal = instance_optimal_ != v1::SolverSpec::INSTANCE_OPTIMAL_NONE;
+  std::vector<std::string> policies;
+  uint32_t trials = 0;
+  std::map<uint64_t, Row> rows;
+  size_t failed = 0;
+  for (const v1::HistoryEntry& entry : history) {
+    if (!entry.candidate().has_solver()) continue;
+    const v1::SolverChoice& c = entry.candidate().solver();
+    const v1::Evaluation& e = entry.evaluation();
+    int64_t iterations = options_.max_iterations;
+    if (e.status() == v1::OK && e.objectives_size() > 0) {
+      iterations = static_cast<int64_t>(e.objectives(0));
+    } else {
+      ++failed;
+    }
+    Row& row = rows[c.instance()];
+    if (row.fixed.empty()) row.fixed.assign(arms, -1);
+    if (!c.policy().empty()) {
+      if (std::find(policies.begin(), policies.end(), c.policy()) == policies.end()) {
+        policies.push_back(c.policy());
+      }
+      trials = std::max(trials, c.trial() + 1);
+      row.picks[{c.policy(), c.trial()}] = iterations;
+    } else if (c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL) {
+      row.optimal = iterations;
+    } else {
+      if (c.arm() >= 0 && c.arm() < arms) row.fixed[c.arm()] = iterations;
+      if (c.omega() == 1.0) row.one = iterations;
+    }
+  }
+  // The leading complete instances.
+  const size_t picks_per_instance = policies.size() * trials;
+  uint64_t n = 0;
+  for (auto it = rows.begin(); it != rows.end() && it->first == n; ++it, ++n) {
+    const Row& row = it->second;
+    if (std::count(row.fixed.begin(), row.fixed.end(), -1) > 0 || row.one < 0 ||
+        (with_optimal && row.optimal < 0) || row.picks.size() < picks_per_instance) {
+      break;
+    }
+  }
+
+  std::string out = absl::StrFormat("solver: %s, %s, tolerance %g, cap %d\n", source_->Describe(),
+                                    method_ == RelaxationMethod::kSor ? "SOR" : "SSOR-CG",
+                                    options_.tolerance, options_.max_iterations);
+  absl::StrAppendFormat(&out, "instances: %d of %d; arms: %d omegas in [%g, %g]; trials: %d\n", n,
+                        NumInstances(), arms, omegas_.front(), omegas_.back(), trials);
+  if (failed > 0)
+    absl::StrAppendFormat(&out, "failed evaluations (counted at the cap): %d\n", failed);
+  if (n == 0) return out + "no complete instance yet\n";
+
+  // Totals and cumulative series over instances 0..n-1.
+  std::vector<uint64_t> marks;
+  const uint64_t step = std::max<uint64_t>(1, n / 10);
+  for (uint64_t t = step; t < n; t += step) marks.push_back(t);
+  marks.push_back(n);
+  std::vector<int64_t> fixed(arms, 0);
+  int64_t one = 0, optimal = 0, oracle = 0;
+  std::map<std::pair<std::string, uint32_t>, int64_t> pick_totals;
+  std::vector<std::vector<double>> cumulative;  // per mark: policies (mean), fixed..., one, opt
+  std::vector<std::vector<int64_t>> fixed_at_marks;
+  size_t next_mark = 0;
+  auto row_it = rows.begin();
+  for (uint64_t t = 0; t < n; ++t, ++row_it) {
+    const Row& row = row_it->second;
+    for (int a = 0; a < arms; ++a) fixed[a] += row.fixed[a];
+    one += row.one;
+    optimal += std::max<int64_t>(row.optimal, 0);
+    oracle += *std::min_element(row.fixed.begin(), row.fixed.end());
+    for (const auto& [key, iterations] : row.picks) pick_totals[key] += iterations;
+    if (t + 1 == marks[next_mark]) {
+      std::vector<double> at;
+      for (const std::string& p : policies) {
+        double sum = 0;
+        for (uint32_t r = 0; r < trials; ++r) sum += pick_totals[{p, r}];
+        at.push_back(sum / trials);
+      }
+      at.push_back(one);
+      at.push_back(optimal);
+      cumulative.push_back(at);
+      fixed_at_marks.push_back(fixed);
+      ++next_mark;
+    }
+  }
+  const int best_arm =
+      static_cast<int>(std::min_element(fixed.begin(), fixed.end()) - fixed.begin());
+  const double best = static_cast<double>(fixed[best_arm]);
+  const double opt = with_optimal ? static_cast<double>(optimal) : 0.0;
+
+  auto line = [&](const std::string& name, double total, const std::string& note) {
+    absl::StrAppendFormat(&out, "  %-34s %14.1f %10.3fx", name, total, total / best);
+    if (with_optimal) {
+      absl::StrAppendFormat(&out, " %10.3fx", total / opt);
+    } else {
+      out += "          -";
+    }
+    absl::StrAppendFormat(&out, " %10.2fx%s\n", one / total, note);
+  };
+  out += "\ntotal iterations (policies: mean over trials)\n";
+  absl::StrAppendFormat(&out, "  %-34s %14s %11s %11s %11s\n", "", "iterations", "/best fixed",
+                        "/inst-opt", "omega=1 /");
+  for (const std::string& p : policies) {
+    std::vector<double> per_trial;
+    for (uint32_t r = 0; r < trials; ++r) per_trial.push_back(pick_totals[{p, r}]);
+    double mean = 0;
+    for (double v : per_trial) mean += v;
+    mean /= trials;
+    const auto [mn, mx] = std::minmax_element(per_trial.begin(), per_trial.end());
+    line(p, mean, trials > 1 ? absl::StrFormat("   trials %.0f..%.0f", *mn, *mx) : std::string());
+  }
+  line(absl::StrFormat("best fixed (omega %.4f)", omegas_[best_arm]), best, "");
+  if (with_optimal) {
+    line(ClosedFormOptimum() ? "instance-optimal (closed form)" : "instance-optimal (golden)", opt,
+         "");
+  }
+  line("per-instance best grid omega", oracle, "");
+  line("omega = 1", one, "");
+  out += "\nfixed omegas\n";
+  for (int a = 0; a < arms; ++a) {
+    absl::StrAppendFormat(&out, "  omega %.4f %14d %10.3fx%s\n", omegas_[a], fixed[a],
+                          fixed[a] / best, a == best_arm ? "  <- best fixed" : "");
+  }
+  out += "\ncumulative iterations vs instance (policies: mean over trials)\n";
+  absl::StrAppendFormat(&out, "  %9s", "instance");
+  for (const std::string& p : policies) absl::StrAppendFormat(&out, " %15s", p);
+  absl::StrAppendFormat(&out, " %15s %15s %15s\n", "best fixed", "inst-opt", "omega=1");
+  for (size_t k = 0; k < marks.size(); ++k) {
+    absl::StrAppendFormat(&out, "  %9d", marks[k]);
+    const auto& at = cumulative[k];
+    for (size_t p = 0; p < policies.size(); ++p) absl::StrAppendFormat(&out, " %15.1f", at[p]);
+    absl::StrAppendFormat(&out, " %15d", fixed_at_marks[k][best_arm]);
+    if (with_optimal) {
+      absl::StrAppendFormat(&out, " %15.0f", at[policies.size() + 1]);
+    } else {
+      absl::StrAppendFormat(&out, " %15s", "-");
+    }
+    absl::StrAppendFormat(&out, " %15.0f\n", at[policies.size()]);
+  }
+  return out;
+}
+
+}  // namespace evolv

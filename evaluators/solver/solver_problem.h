@@ -1,0 +1,82 @@
+// The solver problem (Learning to Relax) as an evolv Problem: a sequence of linear systems
+// A_t x = b_t; a candidate (SolverChoice) solves instance t with SOR or SSOR-CG at one omega, or
+// at the instance-optimal omega, and its one objective is the iteration count.
+//
+// Functional key: Probe is (instance, omega) for a fixed omega and (instance, how the optimum is
+// found) for the instance-optimal comparator; CanonicalSpec is (the sequence's content, method,
+// tolerance, cap). So a bandit's pick of omega for instance t shares the key, and the cached
+// solve, of the fixed-omega comparator of the same (t, omega) — also across jobs that differ
+// only in policies, trials or grid.
+//
+// It also implements BanditSequence, which is what lets BanditStrategy drive it.
+//
+// Thread-safety: all methods are const and safe to call concurrently (see instance_source.h).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "evaluators/solver/instance_source.h"
+#include "evaluators/solver/omega_star.h"
+#include "evolv/v1/job.pb.h"
+#include "search/bandits/bandit_strategy.h"
+#include "search/problem.h"
+
+namespace evolv {
+
+// Validates spec.solver() and builds the problem. InvalidArgument whose message starts with the
+// field path ("solver.omegas.hi: ...", "solver.matrix_market.dir: DIR/A_0003.mtx:7: ...").
+absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec);
+
+class SolverProblem : public Problem, public BanditSequence {
+ public:
+  std::string Domain() const override { return "solver"; }
+  std::string CanonicalSpec() const override;
+  std::vector<std::string> ObjectiveNames() const override { return {"iterations"}; }
+
+  // A fixed grid omega on a uniformly drawn instance (for strategies other than the bandit).
+  v1::Candidate Random(Rng& rng) const override;
+  // The neighbouring grid omega on the same instance.
+  v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const override;
+  ProbeBytes Probe(const v1::Candidate& candidate) const override;
+  // Objectives {iterations}; metrics iterations, converged, residual, omega, context, instance
+  // (and solves, for the instance-optimal search). INFEASIBLE for an instance out of range or an
+  // omega outside (0, 2); FAILED when the instance cannot be built.
+  v1::Evaluation Evaluate(const v1::Candidate& candidate,
+                          const EvalContext& context) const override;
+  std::string Render(const v1::Candidate& candidate, RenderFormat format) const override;
+  // Totals per policy (mean over trials) and per comparator with ratios to the best fixed omega
+  // and to the instance-optimal one, then cumulative iterations at every tenth of the
+  // instances. Only the leading instances whose every candidate was told are counted.
+  std::string Report(const std::vector<v1::HistoryEntry>& history) const override;
+
+  // BanditSequence.
+  uint64_t NumInstances() const override { return source_->size(); }
+  int NumArms() const override { return static_cast<int>(omegas_.size()); }
+  double Context(uint64_t instance) const override { return source_->Context(instance); }
+  std::pair<double, double> ContextRange() const override { return source_->ContextRange(); }
+  std::vector<v1::Candidate> Comparators(uint64_t instance) const override;
+  v1::Candidate Pick(uint64_t instance, int arm) const override;
+  double FailureLoss() const override { return options_.max_iterations; }
+
+  const std::vector<double>& omegas() const { return omegas_; }
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec);
+  SolverProblem() = default;
+
+  // True when the instance-optimal omega comes from Young's formula rather than a search.
+  bool ClosedFormOptimum() const;
+
+  std::shared_ptr<const InstanceSource> source_;
+  RelaxationMethod method_ = RelaxationMethod::kSor;
+  SolveOptions options_;
+  std::vector<double> omegas_;
+  bool has_omega_one_ = false;  // 1.0 is a grid point (else omega = 1 is an extra comparator)
+  v1::SolverSpec::InstanceOptimal instance_optimal_ = v1::SolverSpec::INSTANCE_OPTIMAL_AUTO;
+  int golden_evaluations_ = 24;
+};
+
+}  // namespace evolv

@@ -1,0 +1,105 @@
+// The bandit strategy (Learning to Relax) as an evolv Strategy, over a problem that is a finite
+// sequence of instances with a grid of arms (the solver domain: instances are linear systems,
+// arms are relaxation parameters omega).
+//
+// Candidates are asked in blocks, one block per instance t = 0, 1, ..., T-1:
+//   1. the problem's comparators for t (every grid arm, then any extra baselines), and
+//   2. one pick per (trial, policy), trial-major: the policy's bandit draws an arm from its
+//      state (seeing the instance's context), and the pick is the problem's candidate for that
+//      arm, stamped with policy, trial, probability and context.
+// A pick has the functional key of the comparator for the same arm, so the engine answers it
+// from the cache: the evaluation is shared and nothing is solved twice. On Tell, a pick's
+// iteration count (its first objective; the cap for a failed evaluation) is the only feedback
+// its policy gets. Feedback arrives through the engine's window (picks at instance t see the
+// results told before they are asked), which keeps the run a pure function of (spec, seed, W).
+//
+// Not thread-safe (owned by one coordinator).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "evolv/v1/checkpoint.pb.h"
+#include "evolv/v1/job.pb.h"
+#include "search/bandits/chebcb.h"
+#include "search/bandits/tsallis_inf.h"
+#include "search/bandits/tsallis_inf_cb.h"
+#include "search/problem.h"
+#include "search/rng.h"
+#include "search/strategy.h"
+
+namespace evolv {
+
+// The capability a Problem implements to be driven by BanditStrategy (found by dynamic_cast, so
+// search/ needs no knowledge of the domain). Every method is cheap and thread-safe.
+class BanditSequence {
+ public:
+  virtual ~BanditSequence() = default;
+  // T, the number of instances.
+  virtual uint64_t NumInstances() const = 0;
+  // K, the number of arms.
+  virtual int NumArms() const = 0;
+  // The scalar context of instance t (< T), without building the instance.
+  virtual double Context(uint64_t instance) const = 0;
+  // The range contexts fall in (lo < hi).
+  virtual std::pair<double, double> ContextRange() const = 0;
+  // The comparators evaluated for every instance, whatever the policies do.
+  virtual std::vector<v1::Candidate> Comparators(uint64_t instance) const = 0;
+  // The candidate that plays `arm` on `instance`; same functional key as the comparator for it.
+  virtual v1::Candidate Pick(uint64_t instance, int arm) const = 0;
+  // The loss charged for a failed evaluation (e.g. the iteration cap).
+  virtual double FailureLoss() const = 0;
+};
+
+// Policy names BanditConfig accepts.
+inline constexpr const char* kBanditPolicies[] = {"tsallis_inf", "tsallis_inf_cb", "chebcb"};
+
+// InvalidArgument naming the field ("strategy.bandit.policies[1]: ...") for an unknown or
+// repeated policy or an out-of-range option.
+absl::Status ValidateBanditConfig(const v1::BanditConfig& config);
+
+class BanditStrategy : public Strategy {
+ public:
+  // `problem` must implement BanditSequence (InvalidArgument "strategy.bandit: ..." otherwise)
+  // and outlive the strategy. Policy streams derive from `seed`, the trial and the policy name,
+  // so a policy's trial r draws the same whichever other policies share the job.
+  static absl::StatusOr<std::unique_ptr<BanditStrategy>> Create(const v1::BanditConfig& config,
+                                                                const Problem& problem,
+                                                                uint64_t seed);
+
+  v1::Candidate Ask(uint64_t index) override;
+  void Tell(uint64_t index, const v1::Candidate& candidate,
+            const v1::Evaluation& evaluation) override;
+  bool Done() const override;
+  v1::StrategySnapshot Snapshot() const override;
+  absl::Status Restore(const v1::StrategySnapshot& snapshot) override;
+
+  // Candidates per instance (comparators plus trials x policies).
+  uint64_t BlockSize() const { return block_size_; }
+
+ private:
+  using Bandit = std::variant<TsallisInf, TsallisInfCb, ChebCb>;
+  struct Policy {
+    std::string name;
+    uint32_t trial = 0;
+    Bandit bandit;
+    Rng rng;
+  };
+
+  BanditStrategy(const BanditSequence& sequence, std::vector<Policy> policies,
+                 uint64_t comparators);
+
+  const BanditSequence& sequence_;
+  std::vector<Policy> policies_;  // trial-major
+  uint64_t comparators_;          // per instance
+  uint64_t block_size_;
+  uint64_t asked_ = 0;
+};
+
+}  // namespace evolv

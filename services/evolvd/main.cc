@@ -1,0 +1,187 @@
+// evolvd: the evolv server. One CAF actor system (dispatcher, local workers, job manager), a
+// gRPC server (evolv.v1.SearchService) and an HTTP server (status page, /api, /metrics).
+//
+//   evolvd --data-dir DIR [--grpc-port P] [--http-port P] [--workers N] [--bind ADDR]
+//          [--auth-token-file FILE] [--port-file FILE] [--config FILE]
+//
+// Port 0 picks a free port; the chosen ports are logged and, with --port-file, written there as
+// "grpc=PORT\nhttp=PORT\n" (atomically, once both listen). SIGTERM and SIGINT checkpoint every
+// running job (they stay RUNNING and resume on the next start) and exit 0.
+// Exit codes: 0 clean shutdown, 1 runtime error (store, ports), 2 bad usage.
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+
+#include "actors/dispatcher.h"
+#include "actors/job_manager.h"
+#include "actors/worker.h"
+#include "services/evolvd/grpc_service.h"
+#include "services/evolvd/http_server.h"
+#include "services/evolvd/service_core.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+struct Flags {
+  std::string data_dir = "evolv-data";
+  int grpc_port = 50051;
+  int http_port = 8080;
+  int workers = 0;
+  std::string bind = "127.0.0.1";
+  std::string auth_token_file;
+  std::string port_file;
+  std::string log_level = "info";
+  uint64_t checkpoint_every_results = 200;
+  double checkpoint_every_seconds = 5.0;
+};
+
+bool WritePortFile(const std::string& path, int grpc_port, int http_port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "grpc=" << grpc_port << "\nhttp=" << http_port << "\n";
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"evolvd: the evolv search server (gRPC + HTTP status page)"};
+  Flags flags;
+  app.set_config("--config", "", "read flags from this file (TOML/INI: data-dir = \"...\")");
+  app.add_option("--data-dir", flags.data_dir, "store directory (RocksDB)")->capture_default_str();
+  app.add_option("--grpc-port", flags.grpc_port, "gRPC port (0: pick a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--http-port", flags.http_port, "HTTP port (0: pick a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--workers", flags.workers, "local worker threads (0: one per core)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--bind", flags.bind, "address to listen on")->capture_default_str();
+  app.add_option("--auth-token-file", flags.auth_token_file,
+                 "require \"authorization: Bearer <token>\" on every RPC; the file holds the token")
+      ->check(CLI::ExistingFile);
+  app.add_option("--port-file", flags.port_file, "write the listening ports here");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--checkpoint-results", flags.checkpoint_every_results,
+                 "checkpoint a job after this many results")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--checkpoint-seconds", flags.checkpoint_every_seconds,
+                 "checkpoint a job at least this often (seconds)")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  // Structured logs: logfmt on stderr.
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%e level=%l pid=%P msg=\"%v\"");
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+
+  std::string token;
+  if (!flags.auth_token_file.empty()) {
+    std::ifstream in(flags.auth_token_file);
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty()) {
+      std::fprintf(stderr, "evolvd: %s: empty token\n", flags.auth_token_file.c_str());
+      return 2;
+    }
+  }
+
+  // Signals are taken by sigwait on the main thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto store = evolv::Store::Open(flags.data_dir);
+  if (!store.ok()) {
+    spdlog::error("cannot open the store: {}", store.status().ToString());
+    return 1;
+  }
+  const evolv::ProblemRegistry& registry = evolv::BuiltinProblems();
+  const int workers =
+      flags.workers > 0 ? flags.workers : std::max(1u, std::thread::hardware_concurrency());
+
+  caf::actor_system_config config;
+  config.set("scheduler.max-threads", 2);
+  caf::actor_system system{config};
+  evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system);
+  std::vector<evolv::worker_actor> worker_handles =
+      evolv::SpawnLocalWorkers(system, dispatcher, workers, registry);
+  evolv::JobManagerOptions manager_options;
+  manager_options.coordinator.checkpoint_every_results = flags.checkpoint_every_results;
+  manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;
+  caf::actor manager =
+      evolv::SpawnJobManager(system, store->get(), registry, dispatcher, manager_options);
+
+  evolv::ServiceCore core(store->get(), registry, system, manager, dispatcher);
+  evolv::SearchServiceImpl service(core, token);
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(flags.bind + ":" + std::to_string(flags.grpc_port),
+                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.SetMaxReceiveMessageSize(evolv::kMaxRequestBytes);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  int exit_code = 0;
+  std::unique_ptr<evolv::HttpServer> http;
+  if (!server || grpc_port == 0) {
+    spdlog::error("cannot listen for gRPC on {}:{}", flags.bind, flags.grpc_port);
+    exit_code = 1;
+  } else {
+    auto started = evolv::HttpServer::Start(core, flags.bind, flags.http_port);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().ToString());
+      exit_code = 1;
+    } else {
+      http = std::move(*started);
+    }
+  }
+
+  if (exit_code == 0) {
+    spdlog::info("evolvd listening: grpc={}:{} http=http://{}:{}/ workers={} data_dir={} auth={}",
+                 flags.bind, grpc_port, flags.bind, http->port(), workers, flags.data_dir,
+                 token.empty() ? "off" : "bearer");
+    if (!flags.port_file.empty() && !WritePortFile(flags.port_file, grpc_port, http->port())) {
+      spdlog::error("cannot write the port file {}", flags.port_file);
+      exit_code = 1;
+    }
+  }
+  if (exit_code == 0) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    spdlog::info("signal {}: checkpointing every job and shutting down", signal_number);
+  }
+
+  service.Stop();
+  if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  http.reset();
+  evolv::JobManagerClient client(system, manager);
+  if (absl::Status status = client.Shutdown(); !status.ok()) {
+    spdlog::error("shutdown: {}", status.ToString());
+    exit_code = 1;
+  }
+  for (auto& worker : worker_handles) caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+  system.await_all_actors_done();
+  spdlog::info("evolvd stopped");
+  return exit_code;
+}

@@ -1,0 +1,184 @@
+// Remote workers over CAF's middleman, with real processes on loopback: `evolv run` opens a
+// cluster port (the same dispatcher and gatekeeper evolvd uses) and evolv-worker processes join.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "storage/store.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/temp_dir.h"
+
+namespace evolv {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string Spec(uint64_t evaluations) {
+  return R"({
+    "name": "cluster test",
+    "numerics": {"target": "exp2", "lower": 0, "upper": 1, "max_ops": 6, "fit_points": 128},
+    "strategy": {"nsga2": {"parents": 16, "children": 16}},
+    "budget": {"max_evaluations": )" + std::to_string(evaluations) + R"(},
+    "seed": 3,
+    "window": 6
+  })";
+}
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::ofstream(dir_.Sub("secret")) << "correct horse battery staple\n";
+    std::ofstream(dir_.Sub("wrong")) << "not the secret\n";
+  }
+
+  std::unique_ptr<Subprocess> Start(const char* binary, std::vector<std::string> args) {
+    args.insert(args.begin(), binary);
+    const std::string tag = std::to_string(runs_++);
+    return std::make_unique<Subprocess>(args, dir_.Sub("out" + tag), dir_.Sub("err" + tag));
+  }
+
+  // Starts `evolv run` with no local workers and a cluster port; returns the port.
+  std::unique_ptr<Subprocess> StartServer(const std::string& spec, const std::string& data,
+                                          int port, int* bound) {
+    const std::string port_file = dir_.Sub("port" + std::to_string(runs_));
+    auto server = Start(EVOLV_BINARY, {"run", spec, "--data-dir", data, "--workers", "0",
+                                       "--cluster-port", std::to_string(port),
+                                       "--cluster-secret-file", dir_.Sub("secret"),
+                                       "--cluster-port-file", port_file,
+                                       "--checkpoint-results", "20", "--progress-every", "0.05"});
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream in(port_file);
+      if (in >> *bound && *bound > 0) return server;
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "no cluster port: " << server->Stderr();
+    return server;
+  }
+
+  std::unique_ptr<Subprocess> StartWorker(int port, const std::string& secret = "secret") {
+    return Start(EVOLV_WORKER_BINARY, {"--connect", "127.0.0.1:" + std::to_string(port),
+                                       "--secret-file", dir_.Sub(secret)});
+  }
+
+  struct Row {
+    std::string function;  // candidate and objectives
+    std::string worker;
+    bool ok;
+  };
+  std::vector<Row> History(const std::string& data_dir) {
+    auto store = Store::Open(data_dir);
+    EXPECT_TRUE(store.ok()) << store.status();
+    if (!store.ok()) return {};
+    auto jobs = (*store)->ListJobs();
+    auto history = (*store)->ReadHistory(jobs->front().id());
+    std::vector<Row> rows;
+    for (const auto& e : *history) {
+      std::string f = e.candidate().SerializeAsString();
+      for (double o : e.evaluation().objectives()) f += "|" + std::to_string(o);
+      rows.push_back({f, e.evaluation().worker(), e.evaluation().status() != v1::FAILED});
+    }
+    return rows;
+  }
+  static std::vector<std::string> Functions(const std::vector<Row>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.function);
+    return out;
+  }
+
+  // The same job with local workers, for comparison.
+  std::vector<Row> Reference(const std::string& spec) {
+    auto run = Start(EVOLV_BINARY, {"run", spec, "--data-dir", dir_.Sub("reference")});
+    EXPECT_EQ(run->Wait(120s), 0) << run->Stderr();
+    return History(dir_.Sub("reference"));
+  }
+
+  TempDir dir_;
+  int runs_ = 0;
+};
+
+TEST_F(ClusterTest, TwoRemoteWorkersCompleteAJobAndEachEvaluationNamesItsWorker) {
+  const std::string spec = dir_.Sub("spec.json");
+  std::ofstream(spec) << Spec(400);
+  int port = 0;
+  auto server = StartServer(spec, dir_.Sub("d"), 0, &port);
+  auto w1 = StartWorker(port);
+  auto w2 = StartWorker(port);
+  ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();
+  const auto rows = History(dir_.Sub("d"));
+  ASSERT_EQ(rows.size(), 400u);
+  std::set<std::string> workers;
+  for (const auto& r : rows) {
+    if (!r.worker.empty()) workers.insert(r.worker);
+  }
+  // Cache hits carry the worker of the evaluation they reuse; every evaluation names a remote one.
+  EXPECT_EQ(workers.size(), 2u);
+  for (const auto& w : workers) EXPECT_NE(w.find(':'), std::string::npos) << w;  // host:pid/slot
+  EXPECT_EQ(Functions(rows), Functions(Reference(spec)));
+}
+
+TEST_F(ClusterTest, SigkillOfOneWorkerLosesNothing) {
+  const std::string spec = dir_.Sub("spec.json");
+  std::ofstream(spec) << Spec(1200);
+  int port = 0;
+  auto server = StartServer(spec, dir_.Sub("d"), 0, &port);
+  auto w1 = StartWorker(port);
+  auto w2 = StartWorker(port);
+  ASSERT_TRUE(server->WaitForStderr("/1200 evals", 60s));
+  // Kill one worker once results are flowing.
+  std::regex progress(R"(([1-9]\d+)/1200 evals)");
+  for (int i = 0; i < 3000 && !std::regex_search(server->Stderr(), progress); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  w1->Signal(SIGKILL);
+  ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();
+  EXPECT_NE(server->Stderr().find("re-queued"), std::string::npos) << server->Stderr();
+  const auto rows = History(dir_.Sub("d"));
+  ASSERT_EQ(rows.size(), 1200u);
+  for (const auto& r : rows) EXPECT_TRUE(r.ok);
+  EXPECT_EQ(Functions(rows), Functions(Reference(spec)));
+}
+
+TEST_F(ClusterTest, WorkerWithTheWrongSecretIsRefused) {
+  const std::string spec = dir_.Sub("spec.json");
+  std::ofstream(spec) << Spec(100);
+  int port = 0;
+  auto server = StartServer(spec, dir_.Sub("d"), 0, &port);
+  auto intruder = StartWorker(port, "wrong");
+  EXPECT_EQ(intruder->Wait(30s), 3);
+  EXPECT_NE(intruder->Stderr().find("refused this worker: wrong cluster secret"),
+            std::string::npos)
+      << intruder->Stderr();
+  EXPECT_TRUE(server->WaitForStderr("refused worker", 10s)) << server->Stderr();
+  // The job still runs with a legitimate worker.
+  auto worker = StartWorker(port);
+  EXPECT_EQ(server->Wait(120s), 0) << server->Stderr();
+}
+
+TEST_F(ClusterTest, WorkersReconnectWhenTheServerRestarts) {
+  const std::string spec = dir_.Sub("spec.json");
+  std::ofstream(spec) << Spec(1500);
+  int port = 0;
+  auto first = StartServer(spec, dir_.Sub("d"), 0, &port);
+  auto w1 = StartWorker(port);
+  auto w2 = StartWorker(port);
+  std::regex progress(R"(([1-9]\d\d+)/1500 evals)");
+  for (int i = 0; i < 6000 && !std::regex_search(first->Stderr(), progress); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  first->Signal(SIGKILL);
+  ASSERT_EQ(first->Wait(10s), 128 + SIGKILL);
+  int again = 0;
+  auto second = StartServer(spec, dir_.Sub("d"), port, &again);
+  EXPECT_EQ(again, port);
+  ASSERT_EQ(second->Wait(120s), 0) << second->Stderr();
+  EXPECT_NE(second->Stderr().find("resuming job"), std::string::npos);
+  EXPECT_TRUE(w1->WaitForStderr("reconnecting", 1s)) << w1->Stderr();
+  const auto rows = History(dir_.Sub("d"));
+  ASSERT_EQ(rows.size(), 1500u);
+  EXPECT_EQ(Functions(rows), Functions(Reference(spec)));
+}
+
+}  // namespace
+}  // namespace evolv

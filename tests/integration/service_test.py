@@ -1,0 +1,456 @@
+"""evolvd end to end, with real processes on loopback ports chosen at run time.
+
+Run by ctest (label "integration"):
+  /usr/bin/python3 service_test.py --evolvd PATH --evolv PATH --stubs DIR [unittest args]
+The stubs are generated from proto/ with Debian's protoc and grpc_python_plugin, which is
+exactly how a Python client someone else writes would get them.
+"""
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+import unittest
+
+import evolvd_harness as h
+from evolvd_harness import Evolvd, numerics_spec, wait_for
+
+ARGS = h.parse_args(sys.argv[1:])
+
+import grpc  # noqa: E402  (Debian's python3-grpcio)
+from google.protobuf import json_format  # noqa: E402
+from evolv.v1 import job_pb2, service_pb2, service_pb2_grpc  # noqa: E402
+
+
+def spec_message(**kwargs):
+    return json_format.ParseDict(numerics_spec(**kwargs), job_pb2.JobSpec())
+
+
+class Base(unittest.TestCase):
+    servers = []
+
+    def start(self, workers=2, extra=(), data_dir=None):
+        data_dir = data_dir or os.path.join(h.temp_dir("evolvd-it-"), "data")
+        server = Evolvd(data_dir, workers=workers, extra=extra).start()
+        self.servers.append(server)
+        return server
+
+    def tearDown(self):
+        for server in self.servers:
+            if server.proc and server.proc.poll() is None:
+                server.proc.kill()
+                server.proc.wait(timeout=10)
+        self.servers.clear()
+
+    @staticmethod
+    def stub(server, token=None):
+        channel = grpc.insecure_channel(server.address)
+        grpc.channel_ready_future(channel).result(timeout=10)
+        return service_pb2_grpc.SearchServiceStub(channel)
+
+    def watch_to_end(self, stub, job_id, timeout=120):
+        events = list(stub.WatchJob(service_pb2.WatchJobRequest(job_id=job_id), timeout=timeout))
+        self.assertTrue(events, "WatchJob sent no event")
+        return events
+
+    def all_rows(self, stub, job_id):
+        rows, token = [], ""
+        while True:
+            response = stub.QueryEvaluations(service_pb2.QueryEvaluationsRequest(
+                job_id=job_id, page_size=1000, page_token=token))
+            rows.extend(response.rows)
+            token = response.next_page_token
+            if not token:
+                return rows
+
+
+class EndToEnd(Base):
+    def test_submit_watch_query_export_with_the_cli(self):
+        server = self.start()
+        spec_path = h.write_spec(h.temp_dir("spec-"), numerics_spec(name="e2e-cli", budget=300))
+        submitted = server.cli("submit", spec_path)
+        self.assertEqual(submitted.returncode, 0, submitted.stderr)
+        job_id = submitted.stdout.strip()
+        self.assertRegex(job_id, r"^j[0-9a-f]{16}$")
+
+        watched = server.cli("watch", job_id)
+        self.assertEqual(watched.returncode, 0, watched.stderr)
+        self.assertIn("SUCCEEDED", watched.stdout)
+        self.assertIn("300/300 evals", watched.stdout)
+        self.assertIn("evals/s", watched.stderr)  # the progress lines
+
+        status = server.cli("status", job_id, "--json")
+        self.assertEqual(status.returncode, 0, status.stderr)
+        record = json.loads(status.stdout)
+        self.assertEqual(record["state"], "SUCCEEDED")
+        self.assertEqual(int(record["progress"]["evaluations"]), 300)
+
+        listed = server.cli("list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertIn(job_id, listed.stdout)
+
+        stub = self.stub(server)
+        top = stub.QueryEvaluations(service_pb2.QueryEvaluationsRequest(job_id=job_id, page_size=5))
+        self.assertEqual(len(top.rows), 5)
+        values = [r.evaluation.objectives[0] for r in top.rows]
+        self.assertEqual(values, sorted(values))
+        self.assertTrue(top.next_page_token)
+        second = stub.QueryEvaluations(service_pb2.QueryEvaluationsRequest(
+            job_id=job_id, page_size=5, page_token=top.next_page_token))
+        self.assertGreaterEqual(second.rows[0].evaluation.objectives[0], values[-1])
+        self.assertEqual(len(self.all_rows(stub, job_id)), 300)
+
+        exported_c = server.cli("export", job_id, "--format", "c")
+        self.assertEqual(exported_c.returncode, 0, exported_c.stderr)
+        self.assertIn("return", exported_c.stdout)
+        self.assertEqual(exported_c.stdout.strip(), top.rows[0].rendered.strip())
+        exported_json = server.cli("export", job_id, "--format", "json")
+        self.assertEqual(exported_json.returncode, 0, exported_json.stderr)
+        row = json.loads(exported_json.stdout)
+        self.assertEqual(row["key_hex"], top.rows[0].key_hex)
+        best = server.cli("best", job_id)
+        self.assertEqual(best.returncode, 0, best.stderr)
+        self.assertIn(top.rows[0].rendered.strip().splitlines()[0], best.stdout)
+
+        queried = server.cli("cache", "query", "--job", job_id, "--top", "3")
+        self.assertEqual(queried.returncode, 0, queried.stderr)
+        self.assertIn(top.rows[0].key_hex, queried.stdout)
+        self.assertEqual(len(queried.stdout.strip().splitlines()), 4)
+        got = server.cli("cache", "get", top.rows[0].key_hex)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        cached = json.loads(got.stdout)
+        self.assertEqual(cached["key_hex"], top.rows[0].key_hex)
+        self.assertEqual(cached["cached"]["job_id"], job_id)
+
+        by_key = stub.QueryEvaluations(service_pb2.QueryEvaluationsRequest(key=top.rows[0].key))
+        self.assertEqual(by_key.rows[0].key_hex, top.rows[0].key_hex)
+        problem = spec_message()
+        by_problem = stub.QueryEvaluations(service_pb2.QueryEvaluationsRequest(
+            problem=problem, page_size=3))
+        self.assertEqual([r.key for r in by_problem.rows], [r.key for r in top.rows[:3]])
+
+        stats = stub.GetStats(service_pb2.GetStatsRequest())
+        self.assertEqual(stats.overall.hits + stats.overall.misses, 300)
+        self.assertEqual(stats.jobs[0].job_id, job_id)
+        workers = stub.ListWorkers(service_pb2.ListWorkersRequest())
+        self.assertEqual(len(workers.workers), 2)
+        self.assertEqual(sum(w.evaluations for w in workers.workers), stats.overall.misses)
+
+    def test_python_client_as_in_the_readme(self):
+        server = self.start()
+        channel = grpc.insecure_channel(server.address)
+        stub = service_pb2_grpc.SearchServiceStub(channel)
+        spec = job_pb2.JobSpec(name="from python", seed=7, window=8)
+        spec.numerics.target = "exp2"
+        spec.numerics.lower, spec.numerics.upper = 0.0, 1.0
+        spec.numerics.max_ops = 6
+        spec.numerics.fit_points = 16
+        spec.strategy.nsga2.parents = 20
+        spec.strategy.nsga2.children = 20
+        spec.budget.max_evaluations = 200
+        job = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec))
+        self.assertEqual(job.state, job_pb2.RUNNING)
+        events = list(stub.WatchJob(service_pb2.WatchJobRequest(job_id=job.id), timeout=120))
+        self.assertEqual(events[-1].state, job_pb2.SUCCEEDED)
+        self.assertEqual(events[-1].progress.evaluations, 200)
+        counts = [e.progress.evaluations for e in events]
+        self.assertEqual(counts, sorted(counts))
+        final = stub.GetJob(service_pb2.GetJobRequest(job_id=job.id))
+        self.assertEqual(final.state, job_pb2.SUCCEEDED)
+        page = stub.ListJobs(service_pb2.ListJobsRequest(states=[job_pb2.SUCCEEDED]))
+        self.assertEqual([j.id for j in page.jobs], [job.id])
+
+    def test_list_jobs_pages_and_filters(self):
+        server = self.start(workers=1)
+        stub = self.stub(server)
+        ids = [stub.SubmitJob(service_pb2.SubmitJobRequest(
+            spec=spec_message(name="p%d" % i, budget=100000))).id for i in range(5)]
+        self.assertEqual(len(set(ids)), 5)  # identical specs make distinct jobs
+        stub.PauseJob(service_pb2.PauseJobRequest(job_id=ids[1]))
+        seen, token = [], ""
+        while True:
+            page = stub.ListJobs(service_pb2.ListJobsRequest(page_size=2, page_token=token))
+            self.assertEqual(page.total_size, 5)
+            seen += [j.id for j in page.jobs]
+            token = page.next_page_token
+            if not token:
+                break
+        self.assertEqual(seen, ids)
+        paused = stub.ListJobs(service_pb2.ListJobsRequest(states=[job_pb2.PAUSED]))
+        self.assertEqual([j.id for j in paused.jobs], [ids[1]])
+        for job_id in ids:
+            stub.CancelJob(service_pb2.CancelJobRequest(job_id=job_id))
+
+
+class Lifecycle(Base):
+    def test_pause_resume_cancel_and_states_survive_restart(self):
+        data_dir = os.path.join(h.temp_dir("evolvd-life-"), "data")
+        server = self.start(data_dir=data_dir)
+        stub = self.stub(server)
+        a = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec_message(name="a", budget=100000)))
+        b = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec_message(name="b", budget=100000)))
+        wait_for(lambda: stub.GetJob(service_pb2.GetJobRequest(job_id=a.id)).progress.evaluations
+                 > 20, 60, "job a to make progress")
+        paused = stub.PauseJob(service_pb2.PauseJobRequest(job_id=a.id))
+        self.assertEqual(paused.state, job_pb2.PAUSED)
+        at_pause = paused.progress.evaluations
+        time.sleep(1.0)
+        self.assertEqual(stub.GetJob(service_pb2.GetJobRequest(job_id=a.id)).progress.evaluations,
+                         at_pause)
+        self.assertEqual(stub.PauseJob(service_pb2.PauseJobRequest(job_id=a.id)).state,
+                         job_pb2.PAUSED)  # idempotent
+        resumed = stub.ResumeJob(service_pb2.ResumeJobRequest(job_id=a.id))
+        self.assertEqual(resumed.state, job_pb2.RUNNING)
+        wait_for(lambda: stub.GetJob(service_pb2.GetJobRequest(job_id=a.id)).progress.evaluations
+                 > at_pause, 60, "job a to continue after resume")
+        self.assertEqual(stub.PauseJob(service_pb2.PauseJobRequest(job_id=a.id)).state,
+                         job_pb2.PAUSED)
+        cancelled = stub.CancelJob(service_pb2.CancelJobRequest(job_id=b.id))
+        self.assertEqual(cancelled.state, job_pb2.CANCELLED)
+        a_evals = stub.GetJob(service_pb2.GetJobRequest(job_id=a.id)).progress.evaluations
+
+        self.assertEqual(server.stop(signal.SIGTERM), 0)
+        server = self.start(data_dir=data_dir)
+        stub = self.stub(server)
+        a2 = stub.GetJob(service_pb2.GetJobRequest(job_id=a.id))
+        self.assertEqual(a2.state, job_pb2.PAUSED)
+        time.sleep(0.5)
+        self.assertEqual(stub.GetJob(service_pb2.GetJobRequest(job_id=a.id)).progress.evaluations,
+                         a_evals)
+        self.assertEqual(stub.GetJob(service_pb2.GetJobRequest(job_id=b.id)).state,
+                         job_pb2.CANCELLED)
+        stub.CancelJob(service_pb2.CancelJobRequest(job_id=a.id))
+
+    def test_sigterm_checkpoints_and_running_jobs_resume(self):
+        data_dir = os.path.join(h.temp_dir("evolvd-term-"), "data")
+        server = self.start(data_dir=data_dir)
+        stub = self.stub(server)
+        job = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec_message(budget=20000)))
+        wait_for(lambda: stub.GetJob(service_pb2.GetJobRequest(job_id=job.id)).progress.evaluations
+                 > 50, 60, "progress")
+        self.assertEqual(server.stop(signal.SIGINT), 0)
+        server = self.start(data_dir=data_dir)
+        stub = self.stub(server)
+        record = stub.GetJob(service_pb2.GetJobRequest(job_id=job.id))
+        self.assertEqual(record.state, job_pb2.RUNNING)
+        self.assertGreater(record.progress.evaluations, 50)  # from the shutdown checkpoint
+        events = self.watch_to_end(stub, job.id)
+        self.assertEqual(events[-1].state, job_pb2.SUCCEEDED)
+        self.assertEqual(events[-1].progress.evaluations, 20000)
+
+
+class Crash(Base):
+    def history(self, stub, job_id):
+        rows = self.all_rows(stub, job_id)
+        return sorted((r.index, r.key_hex, tuple(r.evaluation.objectives)) for r in rows)
+
+    def test_sigkill_mid_search_then_restart_gives_the_uninterrupted_result(self):
+        spec = spec_message(name="crash", budget=12000, seed=11)
+        extra = ["--checkpoint-results", "500", "--checkpoint-seconds", "60"]
+
+        reference = self.start(extra=extra)
+        ref_stub = self.stub(reference)
+        ref_job = ref_stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec))
+        ref_events = self.watch_to_end(ref_stub, ref_job.id)
+        self.assertEqual(ref_events[-1].state, job_pb2.SUCCEEDED)
+        expected = self.history(ref_stub, ref_job.id)
+        reference.stop()
+
+        data_dir = os.path.join(h.temp_dir("evolvd-crash-"), "data")
+        server = self.start(data_dir=data_dir, extra=extra)
+        stub = self.stub(server)
+        job = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec))
+        at_kill = wait_for(
+            lambda: (lambda n: n if 3000 < n < 9000 else None)(
+                stub.GetJob(service_pb2.GetJobRequest(job_id=job.id)).progress.evaluations),
+            60, "the job to be mid-search", interval=0.01)
+        server.stop(signal.SIGKILL)
+        server = self.start(data_dir=data_dir, extra=extra)
+        stub = self.stub(server)
+        resumed_at = stub.GetJob(service_pb2.GetJobRequest(job_id=job.id)).progress.evaluations
+        # kill -9 loses at most the results since the last checkpoint (every 500 results).
+        self.assertGreaterEqual(resumed_at, at_kill - 500 - 8)
+        self.assertLess(resumed_at, 12000)
+        events = self.watch_to_end(stub, job.id)
+        self.assertEqual(events[-1].state, job_pb2.SUCCEEDED)
+        self.assertEqual(self.history(stub, job.id), expected)
+        best = stub.QueryEvaluations(service_pb2.QueryEvaluationsRequest(job_id=job.id, page_size=1))
+        ref_best = ref_events[-1].progress.best_objective
+        self.assertEqual(best.rows[0].evaluation.objectives[0], ref_best)
+
+
+class Restart(Base):
+    def test_restart_with_100_submitted_jobs_keeps_each_once(self):
+        data_dir = os.path.join(h.temp_dir("evolvd-100-"), "data")
+        server = self.start(data_dir=data_dir, workers=1)
+        stub = self.stub(server)
+        ids = [stub.SubmitJob(service_pb2.SubmitJobRequest(
+            spec=spec_message(name="job %d" % i, budget=100000))).id for i in range(100)]
+        self.assertEqual(len(set(ids)), 100)
+        self.assertEqual(server.stop(signal.SIGTERM, timeout=120), 0)
+        server = self.start(data_dir=data_dir, workers=1)
+        stub = self.stub(server)
+        listed = stub.ListJobs(service_pb2.ListJobsRequest(page_size=1000))
+        self.assertEqual(listed.total_size, 100)
+        self.assertEqual(sorted(j.id for j in listed.jobs), sorted(ids))
+        self.assertEqual(sorted(j.spec.name for j in listed.jobs),
+                         sorted("job %d" % i for i in range(100)))
+        self.assertTrue(all(j.state == job_pb2.RUNNING for j in listed.jobs))
+        self.assertEqual(server.stop(signal.SIGTERM, timeout=120), 0)
+
+
+class Errors(Base):
+    def assertCode(self, code, call, *args, field=None):
+        with self.assertRaises(grpc.RpcError) as raised:
+            call(*args)
+        self.assertEqual(raised.exception.code(), code, raised.exception.details())
+        if field:
+            self.assertTrue(raised.exception.details().startswith(field),
+                            raised.exception.details())
+        return raised.exception
+
+    def test_every_error_case_and_no_bad_request_changes_state(self):
+        server = self.start()
+        stub = self.stub(server)
+        done = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec_message(budget=100)))
+        self.watch_to_end(stub, done.id)
+        before = stub.ListJobs(service_pb2.ListJobsRequest())
+        INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+        zero_budget = spec_message()
+        zero_budget.budget.max_evaluations = 0
+        self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=zero_budget),
+                        field="budget")
+        big_window = spec_message(window=5000)
+        self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=big_window),
+                        field="window")
+        long_name = spec_message(name="x" * 300)
+        self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=long_name),
+                        field="name")
+        no_problem = spec_message()
+        no_problem.ClearField("numerics")
+        self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=no_problem))
+        self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(), field="spec")
+        self.assertCode(INVALID, stub.GetJob, service_pb2.GetJobRequest(job_id=""),
+                        field="job_id")
+        self.assertCode(INVALID, stub.ListJobs, service_pb2.ListJobsRequest(page_token="zz"),
+                        field="page_token")
+        self.assertCode(INVALID, stub.ListJobs, service_pb2.ListJobsRequest(page_size=5000),
+                        field="page_size")
+        self.assertCode(INVALID, stub.GetEvaluation, service_pb2.GetEvaluationRequest(key=b"abc"),
+                        field="key")
+        self.assertCode(INVALID, stub.QueryEvaluations, service_pb2.QueryEvaluationsRequest(),
+                        field="selector")
+        self.assertCode(INVALID, stub.QueryEvaluations, service_pb2.QueryEvaluationsRequest(
+            job_id=done.id, objective_index=-1), field="objective_index")
+
+        NOT_FOUND = grpc.StatusCode.NOT_FOUND
+        for call, request in [(stub.GetJob, service_pb2.GetJobRequest(job_id="jnope")),
+                              (stub.CancelJob, service_pb2.CancelJobRequest(job_id="jnope")),
+                              (stub.PauseJob, service_pb2.PauseJobRequest(job_id="jnope")),
+                              (stub.ResumeJob, service_pb2.ResumeJobRequest(job_id="jnope")),
+                              (stub.GetStats, service_pb2.GetStatsRequest(job_id="jnope")),
+                              (stub.QueryEvaluations,
+                               service_pb2.QueryEvaluationsRequest(job_id="jnope")),
+                              (stub.GetEvaluation,
+                               service_pb2.GetEvaluationRequest(key=b"\0" * 16))]:
+            self.assertCode(NOT_FOUND, call, request)
+        error = self.assertCode(NOT_FOUND, lambda r: list(stub.WatchJob(r, timeout=10)),
+                                service_pb2.WatchJobRequest(job_id="jnope"))
+
+        PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
+        self.assertCode(PRECONDITION, stub.CancelJob, service_pb2.CancelJobRequest(job_id=done.id))
+        self.assertCode(PRECONDITION, stub.PauseJob, service_pb2.PauseJobRequest(job_id=done.id))
+        self.assertCode(PRECONDITION, stub.ResumeJob, service_pb2.ResumeJobRequest(job_id=done.id))
+
+        huge = spec_message(name="y" * (2 << 20))
+        self.assertCode(grpc.StatusCode.RESOURCE_EXHAUSTED, stub.SubmitJob,
+                        service_pb2.SubmitJobRequest(spec=huge))
+
+        after = stub.ListJobs(service_pb2.ListJobsRequest())
+        self.assertEqual(after, before)
+        del error
+
+    def test_cli_exit_codes(self):
+        server = self.start()
+        tmp = h.temp_dir("cli-")
+        bad = os.path.join(tmp, "bad.json")
+        with open(bad, "w") as f:
+            f.write("{ not json")
+        self.assertEqual(server.cli("submit", bad).returncode, 2)
+        invalid = h.write_spec(tmp, dict(numerics_spec(), budget={}), "invalid.json")
+        result = server.cli("submit", invalid)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("budget", result.stderr)
+        self.assertEqual(server.cli("status", "jnope").returncode, 1)
+        self.assertEqual(server.cli("frobnicate").returncode, 2)
+        self.assertEqual(server.cli("list", env={"EVOLV_SERVER": "127.0.0.1:1"}).returncode, 1)
+        self.assertEqual(server.cli("list", "--server", server.address).returncode, 0)
+
+
+class Auth(Base):
+    def test_without_the_token_every_rpc_is_unauthenticated(self):
+        tmp = h.temp_dir("auth-")
+        token_file = os.path.join(tmp, "token")
+        with open(token_file, "w") as f:
+            f.write("s3cret-token\n")
+        server = self.start(extra=["--auth-token-file", token_file])
+        stub = self.stub(server)
+        calls = [
+            (stub.SubmitJob, service_pb2.SubmitJobRequest(spec=spec_message())),
+            (stub.GetJob, service_pb2.GetJobRequest(job_id="j1")),
+            (stub.ListJobs, service_pb2.ListJobsRequest()),
+            (stub.CancelJob, service_pb2.CancelJobRequest(job_id="j1")),
+            (stub.PauseJob, service_pb2.PauseJobRequest(job_id="j1")),
+            (stub.ResumeJob, service_pb2.ResumeJobRequest(job_id="j1")),
+            (lambda r, **kw: list(stub.WatchJob(r, **kw)), service_pb2.WatchJobRequest(job_id="j1")),
+            (stub.QueryEvaluations, service_pb2.QueryEvaluationsRequest(job_id="j1")),
+            (stub.GetEvaluation, service_pb2.GetEvaluationRequest(key=b"\0" * 16)),
+            (stub.ListWorkers, service_pb2.ListWorkersRequest()),
+            (stub.GetStats, service_pb2.GetStatsRequest()),
+        ]
+        for call, request in calls:
+            for metadata in [None, [("authorization", "Bearer wrong")]]:
+                with self.assertRaises(grpc.RpcError) as raised:
+                    call(request, metadata=metadata, timeout=10)
+                self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        good = [("authorization", "Bearer s3cret-token")]
+        self.assertEqual(stub.ListJobs(service_pb2.ListJobsRequest(), metadata=good).total_size, 0)
+        self.assertEqual(server.cli("list").returncode, 1)
+        self.assertEqual(server.cli("list", env={"EVOLV_TOKEN": "s3cret-token"}).returncode, 0)
+        self.assertEqual(server.cli("list", "--token-file", token_file).returncode, 0)
+
+
+class Http(Base):
+    def test_api_metrics_healthz_and_escaping(self):
+        server = self.start()
+        stub = self.stub(server)
+        job = stub.SubmitJob(service_pb2.SubmitJobRequest(
+            spec=spec_message(name="<script>alert(1)</script>", budget=200)))
+        self.watch_to_end(stub, job.id)
+        status, body = server.http_get("/healthz")
+        self.assertEqual((status, body.strip()), (200, "ok"))
+        status, body = server.http_get("/api/jobs")
+        jobs = json_format.Parse(body, service_pb2.ListJobsResponse())
+        self.assertEqual(jobs.jobs[0].spec.name, "<script>alert(1)</script>")
+        self.assertNotIn("<script>", body)  # JSON escapes < and >
+        _, body = server.http_get("/api/jobs/%s/detail" % job.id)
+        detail = json_format.Parse(body, service_pb2.JobDetail())
+        self.assertGreater(len(detail.best_curve), 1)
+        self.assertGreater(len(detail.pareto_front), 0)
+        self.assertIn("return", detail.best.rendered)
+        _, body = server.http_get("/metrics")
+        self.assertIn('evolv_jobs{state="SUCCEEDED"} 1', body)
+        self.assertIn("evolv_evaluations_total 200", body)
+        self.assertIn("evolv_evaluation_seconds_bucket", body)
+        self.assertIn("evolv_workers 2", body)
+        _, page = server.http_get("/")
+        self.assertIn("/app.js", page)
+        with self.assertRaises(Exception) as raised:
+            server.http_get("/api/jobs/jnope")
+        self.assertEqual(getattr(raised.exception, "code", None), 404)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0]] + ARGS, verbosity=2)

@@ -1,0 +1,146 @@
+#include "search/bandits/bandit_strategy.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace evolv {
+namespace {
+
+using ::testing::StartsWith;
+
+// Three arms; arm 1 is cheapest (10 iterations) on every instance, the others cost 50.
+class ThreeArms : public Problem, public BanditSequence {
+ public:
+  std::string Domain() const override { return "three_arms"; }
+  std::string CanonicalSpec() const override { return ""; }
+  std::vector<std::string> ObjectiveNames() const override { return {"iterations"}; }
+  v1::Candidate Random(Rng&) const override { return Pick(0, 0); }
+  v1::Candidate Mutate(const v1::Candidate& parent, Rng&) const override { return parent; }
+  ProbeBytes Probe(const v1::Candidate& c) const override { return c.SerializeAsString(); }
+  v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext&) const override {
+    v1::Evaluation e;
+    e.set_status(v1::OK);
+    e.add_objectives(c.solver().arm() == 1 ? 10 : 50);
+    return e;
+  }
+  std::string Render(const v1::Candidate&, RenderFormat) const override { return ""; }
+  std::string Report(const std::vector<v1::HistoryEntry>&) const override { return ""; }
+
+  uint64_t NumInstances() const override { return 200; }
+  int NumArms() const override { return 3; }
+  double Context(uint64_t t) const override { return (t % 10) / 10.0; }
+  std::pair<double, double> ContextRange() const override { return {0.0, 1.0}; }
+  std::vector<v1::Candidate> Comparators(uint64_t t) const override {
+    return {Pick(t, 0), Pick(t, 1), Pick(t, 2)};
+  }
+  v1::Candidate Pick(uint64_t t, int arm) const override {
+    v1::Candidate c;
+    c.mutable_solver()->set_instance(t);
+    c.mutable_solver()->set_arm(arm);
+    c.mutable_solver()->set_omega(1.0 + 0.1 * arm);
+    return c;
+  }
+  double FailureLoss() const override { return 1000; }
+};
+
+v1::BanditConfig Config(uint32_t trials) {
+  v1::BanditConfig config;
+  config.set_trials(trials);
+  config.set_loss_scale(50);
+  return config;
+}
+
+// Asks and tells `count` candidates from `first`, with feedback delayed by `window`.
+std::vector<v1::Candidate> AskAndTell(BanditStrategy& strategy, const Problem& problem,
+                                      uint64_t first, uint64_t count) {
+  std::vector<v1::Candidate> asked;
+  for (uint64_t i = first; i < first + count && !strategy.Done(); ++i) {
+    asked.push_back(strategy.Ask(i));
+    strategy.Tell(i, asked.back(), problem.Evaluate(asked.back(), {}));
+  }
+  return asked;
+}
+
+TEST(BanditStrategyTest, AsksComparatorsThenOnePickPerTrialAndPolicy) {
+  ThreeArms problem;
+  auto strategy = BanditStrategy::Create(Config(2), problem, 1);
+  ASSERT_TRUE(strategy.ok());
+  EXPECT_EQ((*strategy)->BlockSize(), 3u + 2u * 3u);
+  const auto asked = AskAndTell(**strategy, problem, 0, 1000000);
+  EXPECT_TRUE((*strategy)->Done());
+  ASSERT_EQ(asked.size(), 200u * 9u);
+  const v1::SolverChoice& first_pick = asked[3].solver();
+  EXPECT_EQ(first_pick.policy(), "tsallis_inf");
+  EXPECT_EQ(first_pick.trial(), 0u);
+  EXPECT_GT(first_pick.probability(), 0.0);
+  EXPECT_EQ(asked[8].solver().policy(), "chebcb");
+  EXPECT_EQ(asked[8].solver().trial(), 1u);
+  EXPECT_EQ(asked[9 + 2].solver().instance(), 1u);
+  EXPECT_TRUE(asked[9 + 2].solver().policy().empty());
+  // Every policy ends up playing the cheap arm far more often than uniform play (about 33 of
+  // these 100 picks) would.
+  std::map<std::string, int> cheap;
+  for (size_t i = 150 * 9; i < asked.size(); ++i) {
+    const auto& c = asked[i].solver();
+    if (!c.policy().empty() && c.arm() == 1) ++cheap[c.policy()];
+  }
+  for (const char* policy : kBanditPolicies) EXPECT_GT(cheap[policy], 60) << policy;
+}
+
+TEST(BanditStrategyTest, RestoredSnapshotContinuesIdentically) {
+  ThreeArms problem;
+  auto a = BanditStrategy::Create(Config(2), problem, 7);
+  auto b = BanditStrategy::Create(Config(2), problem, 7);
+  ASSERT_TRUE(a.ok() && b.ok());
+  AskAndTell(**a, problem, 0, 500);
+  v1::StrategySnapshot snapshot;
+  ASSERT_TRUE(snapshot.ParseFromString((*a)->Snapshot().SerializeAsString()));
+  ASSERT_TRUE((*b)->Restore(snapshot).ok());
+  const auto rest_a = AskAndTell(**a, problem, 500, 600);
+  const auto rest_b = AskAndTell(**b, problem, 500, 600);
+  ASSERT_EQ(rest_a.size(), rest_b.size());
+  for (size_t i = 0; i < rest_a.size(); ++i) {
+    EXPECT_EQ(rest_a[i].SerializeAsString(), rest_b[i].SerializeAsString()) << i;
+  }
+  // A snapshot of another configuration is refused.
+  auto other = BanditStrategy::Create(Config(3), problem, 7);
+  EXPECT_FALSE((*other)->Restore(snapshot).ok());
+  EXPECT_FALSE((*other)->Restore(v1::StrategySnapshot()).ok());
+}
+
+TEST(BanditStrategyTest, RejectsBadConfigsAndProblemsWithoutArms) {
+  v1::BanditConfig config;
+  config.add_policies("tsallis_inf");
+  config.add_policies("epsilon_greedy");
+  EXPECT_THAT(std::string(ValidateBanditConfig(config).message()),
+              StartsWith("strategy.bandit.policies[1]: unknown policy 'epsilon_greedy'"));
+  config.clear_policies();
+  config.add_policies("chebcb");
+  config.add_policies("chebcb");
+  EXPECT_THAT(std::string(ValidateBanditConfig(config).message()),
+              StartsWith("strategy.bandit.policies[1]: 'chebcb' repeated"));
+  config.clear_policies();
+  config.set_loss_scale(-1);
+  EXPECT_THAT(std::string(ValidateBanditConfig(config).message()),
+              StartsWith("strategy.bandit.loss_scale: "));
+
+  struct Plain : Problem {
+    std::string Domain() const override { return "plain"; }
+    std::string CanonicalSpec() const override { return ""; }
+    std::vector<std::string> ObjectiveNames() const override { return {}; }
+    v1::Candidate Random(Rng&) const override { return {}; }
+    v1::Candidate Mutate(const v1::Candidate& p, Rng&) const override { return p; }
+    ProbeBytes Probe(const v1::Candidate&) const override { return ""; }
+    v1::Evaluation Evaluate(const v1::Candidate&, const EvalContext&) const override { return {}; }
+    std::string Render(const v1::Candidate&, RenderFormat) const override { return ""; }
+    std::string Report(const std::vector<v1::HistoryEntry>&) const override { return ""; }
+  } plain;
+  auto strategy = BanditStrategy::Create(Config(1), plain, 1);
+  ASSERT_FALSE(strategy.ok());
+  EXPECT_THAT(std::string(strategy.status().message()), StartsWith("strategy.bandit: the plain"));
+}
+
+}  // namespace
+}  // namespace evolv
