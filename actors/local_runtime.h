@@ -22,7 +22,8 @@ class LocalRuntime {
  public:
   // `workers` >= 0 local worker threads (0: none; remote workers must join). `registry` must
   // outlive the runtime. With `tls`, the system can carry a TLS cluster link (see cluster.h).
-  LocalRuntime(int workers, const ProblemRegistry& registry, const TlsOptions& tls = {});
+  LocalRuntime(int workers, const ProblemRegistry& registry, const TlsOptions& tls = {},
+               const DispatcherOptions& dispatcher_options = {});
 
   // Opens the cluster port for remote workers (evolv-worker); returns the bound port.
   absl::StatusOr<uint16_t> OpenClusterPort(const ClusterServerOptions& options);

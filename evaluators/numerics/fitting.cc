@@ -3,8 +3,10 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
+#include "evaluators/numerics/interpreter.h"
 #include "search/rng.h"
 
 namespace evolv::numerics {
@@ -288,6 +290,89 @@ FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
     out.max_rel_error = fitted_err;
   }
   return out;
+}
+
+namespace {
+
+// Float-mode score of a program: max ULP error, then how many samples reach it.
+struct FloatScore {
+  double max_ulp = std::numeric_limits<double>::infinity();
+  size_t at_max = 0;
+  float worst_x = 0;
+  bool operator<(const FloatScore& o) const {
+    return max_ulp != o.max_ulp ? max_ulp < o.max_ulp : at_max < o.at_max;
+  }
+};
+
+FloatScore ScoreFloat(const Program& p, const std::vector<float>& x, const std::vector<float>& ref,
+                      std::vector<float>& out) {
+  CompiledProgram<float>(p).Run(x.data(), out.data(), x.size());
+  FloatScore score;
+  score.max_ulp = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    double e;
+    if (!std::isfinite(out[i])) {
+      e = out[i] == ref[i] ? 0.0 : std::numeric_limits<double>::infinity();
+    } else {
+      e = static_cast<double>(UlpDistance(out[i], ref[i]));
+    }
+    if (e > score.max_ulp) {
+      score.max_ulp = e;
+      score.at_max = 0;
+      score.worst_x = x[i];
+    }
+    if (e == score.max_ulp) ++score.at_max;
+  }
+  return score;
+}
+
+float StepUlps(float v, int steps) {
+  const float toward =
+      steps > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+  for (int k = 0; k < std::abs(steps); ++k) v = std::nextafter(v, toward);
+  return v;
+}
+
+}  // namespace
+
+FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s, int radius, int passes) {
+  FloatRefineResult result;
+  result.program = p;
+  Program& q = result.program;
+  for (double& c : q.constants) c = static_cast<float>(c);
+  const std::vector<float> x(s.x.begin(), s.x.end());
+  std::vector<float> ref(s.y.size()), out(x.size());
+  for (size_t i = 0; i < ref.size(); ++i) ref[i] = static_cast<float>(s.y[i]);
+  const std::vector<bool> live = LiveValues(q);
+  FloatScore best = ScoreFloat(q, x, ref, out);
+  const std::vector<double> start = q.constants;
+  for (int pass = 0; pass < passes && best.max_ulp > 0; ++pass) {
+    bool moved = false;
+    for (size_t k = 0; k < q.constants.size(); ++k) {
+      if (!live[1 + k]) continue;
+      const float base = static_cast<float>(q.constants[k]);
+      float best_value = base;
+      for (int d = 1; d <= radius; ++d) {
+        for (int sign : {-1, 1}) {
+          const float v = StepUlps(base, sign * d);
+          if (!std::isfinite(v)) continue;
+          q.constants[k] = v;
+          const FloatScore score = ScoreFloat(q, x, ref, out);
+          if (score < best) {
+            best = score;
+            best_value = v;
+          }
+        }
+      }
+      q.constants[k] = best_value;
+      moved |= best_value != base;
+    }
+    if (!moved) break;
+  }
+  result.error.max_ulp = best.max_ulp;
+  result.error.worst_x = best.worst_x;
+  for (size_t k = 0; k < start.size(); ++k) result.changed_constants += start[k] != q.constants[k];
+  return result;
 }
 
 }  // namespace evolv::numerics

@@ -71,6 +71,22 @@ void RemoveInstruction(Program& p, size_t pos, uint32_t replacement) {
   }
 }
 
+// FLOAT32 validation also covers the kEndFloats consecutive floats at each end of the interval,
+// where errors of polynomial and rational fits concentrate and an even grid samples sparsely.
+constexpr int kEndFloats = 512;
+void AddEndFloats(const numerics::Target& target, double lower, double upper,
+                  numerics::Samples& s) {
+  float lo = static_cast<float>(lower), hi = static_cast<float>(upper);
+  for (int k = 0; k < kEndFloats && lo <= hi; ++k) {
+    for (float v : {lo, hi}) {
+      s.x.push_back(v);
+      s.y.push_back(target.reference(v));
+    }
+    lo = std::nextafter(lo, hi);
+    hi = std::nextafter(hi, lo);
+  }
+}
+
 class NumericsProblem : public Problem {
  public:
   NumericsProblem(const v1::NumericsSpec& spec, const numerics::Target& target, std::vector<Op> ops,
@@ -85,6 +101,7 @@ class NumericsProblem : public Problem {
         fit_(numerics::MakeFitPoints(target, spec.lower(), spec.upper(), fit_points, float32_)),
         validation_(numerics::MakeValidationPoints(target, spec.lower(), spec.upper(),
                                                    validation_points, kValidationSeed, float32_)) {
+    if (float32_) AddEndFloats(target, spec.lower(), spec.upper(), validation_);
     // Probe inputs: golden-ratio fractions of the interval (irregular, fixed).
     for (int k = 1; k <= kProbePoints; ++k) {
       const long double frac = fmodl(k * 0.6180339887498948482L, 1.0L);
@@ -99,7 +116,7 @@ class NumericsProblem : public Problem {
     std::vector<std::string> names;
     for (Op op : ops_) names.push_back(numerics::OpName(op));
     return absl::StrFormat(
-        "numerics/v1;target=%s;lower=%a;upper=%a;mode=%s;ops=%s;max_ops=%d;fit=%d;val=%d",
+        "numerics/v2;target=%s;lower=%a;upper=%a;mode=%s;ops=%s;max_ops=%d;fit=%d;val=%d",
         target_.name, spec_.lower(), spec_.upper(), float32_ ? "float32" : "real",
         absl::StrJoin(names, ","), max_ops_, fit_points_, validation_points_);
   }
@@ -199,9 +216,15 @@ class NumericsProblem : public Problem {
                  : static_cast<double>(numerics::MaxRelativeError(fit.program, validation_));
     double log10_error;
     (*ev.mutable_metrics())["max_rel_error"] = rel;
+    Program refined = fit.program;
     if (float32_) {
-      const double ulp = numerics::MaxUlpError(fit.program, validation_).max_ulp;
+      // Rounded to float, the real-arithmetic fit loses ULPs; a local search over neighbouring
+      // floats wins them back (never worse than the rounded constants on the validation points).
+      numerics::FloatRefineResult r = numerics::RefineFloatConstants(fit.program, validation_);
+      refined = std::move(r.program);
+      const double ulp = r.error.max_ulp;
       (*ev.mutable_metrics())["max_ulp"] = ulp;
+      (*ev.mutable_metrics())["refined_constants"] = r.changed_constants;
       log10_error = std::log10(ulp + 1e-3);
     } else {
       log10_error = std::log10(std::max(rel, 1e-300));
@@ -210,7 +233,7 @@ class NumericsProblem : public Problem {
     ev.add_objectives(std::isnan(log10_error) ? kInf : log10_error);
     ev.add_objectives(cost);
     (*ev.mutable_metrics())["fit_seconds"] = fit_seconds;
-    *ev.mutable_refined()->mutable_program() = numerics::ToProto(fit.program);
+    *ev.mutable_refined()->mutable_program() = numerics::ToProto(refined);
     return ev;
   }
 

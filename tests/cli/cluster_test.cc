@@ -180,5 +180,40 @@ TEST_F(ClusterTest, WorkersReconnectWhenTheServerRestarts) {
   EXPECT_EQ(Functions(rows), Functions(Reference(spec)));
 }
 
+TEST_F(ClusterTest, TlsLinkCarriesTheJobAndRefusesPlainWorkers) {
+  // A throwaway CA and certificates for both sides, made with the openssl tool.
+  const std::string d = dir_.path();
+  const std::string make =
+      "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca "
+      "-keyout ca.key -out ca.pem && for n in server worker; do openssl req -newkey rsa:2048 "
+      "-nodes -subj /CN=$n -keyout $n.key -out $n.csr && openssl x509 -req -in $n.csr -CA ca.pem "
+      "-CAkey ca.key -CAcreateserial -days 2 -out $n.pem; done > openssl.log 2>&1";
+  ASSERT_EQ(std::system(make.c_str()), 0) << Subprocess::Slurp(d + "/openssl.log");
+  const std::string spec = dir_.Sub("spec.json");
+  std::ofstream(spec) << Spec(200);
+  const std::string port_file = dir_.Sub("tls-port");
+  auto server = Start(EVOLV_BINARY,
+                      {"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "0",
+                       "--cluster-port", "0", "--cluster-secret-file", dir_.Sub("secret"),
+                       "--cluster-port-file", port_file, "--tls-cert", d + "/server.pem",
+                       "--tls-key", d + "/server.key", "--tls-ca", d + "/ca.pem"});
+  int port = 0;
+  for (int i = 0; i < 500 && !(std::ifstream(port_file) >> port); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GT(port, 0) << server->Stderr();
+  // A worker without TLS cannot join; it keeps retrying and never evaluates.
+  auto plain = StartWorker(port);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(plain->Stderr().find("joined evolvd"), std::string::npos) << plain->Stderr();
+  auto secure = Start(EVOLV_WORKER_BINARY,
+                      {"--connect", "127.0.0.1:" + std::to_string(port), "--secret-file",
+                       dir_.Sub("secret"), "--tls-cert", d + "/worker.pem", "--tls-key",
+                       d + "/worker.key", "--tls-ca", d + "/ca.pem"});
+  ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();
+  EXPECT_NE(secure->Stderr().find("joined evolvd"), std::string::npos) << secure->Stderr();
+  EXPECT_EQ(History(dir_.Sub("d")).size(), 200u);
+}
+
 }  // namespace
 }  // namespace evolv

@@ -32,6 +32,7 @@ atexit.register(_kill_children)
 class Paths:
     evolvd = None
     evolv = None
+    evolv_worker = None
     stubs = None
 
 
@@ -44,6 +45,8 @@ def parse_args(argv):
             Paths.evolvd = next(it)
         elif arg == "--evolv":
             Paths.evolv = next(it)
+        elif arg == "--evolv-worker":
+            Paths.evolv_worker = next(it)
         elif arg == "--stubs":
             Paths.stubs = next(it)
         else:
@@ -93,6 +96,7 @@ class Evolvd:
         self.proc = None
         self.grpc_port = None
         self.http_port = None
+        self.cluster_port = None
         self.log_path = os.path.join(data_dir + ".logs", "evolvd.log")
 
     def start(self, timeout=60):
@@ -114,9 +118,10 @@ class Evolvd:
                 return None
             with open(port_file) as f:
                 values = dict(line.split("=") for line in f.read().split())
-            return int(values["grpc"]), int(values["http"])
+            return int(values["grpc"]), int(values["http"]), int(values.get("cluster", 0))
 
-        self.grpc_port, self.http_port = wait_for(ports, timeout, "evolvd's port file")
+        self.grpc_port, self.http_port, self.cluster_port = wait_for(
+            ports, timeout, "evolvd's port file")
         return self
 
     @property

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -450,6 +451,76 @@ class Http(Base):
         with self.assertRaises(Exception) as raised:
             server.http_get("/api/jobs/jnope")
         self.assertEqual(getattr(raised.exception, "code", None), 404)
+
+
+class Cluster(Base):
+    """evolv-worker processes joining evolvd over CAF's middleman (no local workers)."""
+
+    def start_cluster(self, data_dir=None, cluster_port=0):
+        directory = h.temp_dir("evolvd-cluster-")
+        self.secret = os.path.join(directory, "secret")
+        with open(self.secret, "w") as f:
+            f.write("cluster test secret\n")
+        return self.start(workers=0, data_dir=data_dir, extra=[
+            "--cluster-port", str(cluster_port), "--cluster-secret-file", self.secret,
+            "--checkpoint-results", "100"])
+
+    def start_worker(self, server, port=None):
+        with open(os.path.join(h.temp_dir("evolv-worker-"), "worker.log"), "w") as log:
+            proc = subprocess.Popen(
+                [h.Paths.evolv_worker, "--connect",
+                 "127.0.0.1:%d" % (port or server.cluster_port), "--secret-file", self.secret],
+                stdout=log, stderr=subprocess.STDOUT)
+        h._children.append(proc)
+        return proc
+
+    def workers(self, stub):
+        return stub.ListWorkers(service_pb2.ListWorkersRequest()).workers
+
+    def test_two_remote_workers_run_a_job_and_every_evaluation_names_its_worker(self):
+        server = self.start_cluster()
+        stub = self.stub(server)
+        self.start_worker(server)
+        self.start_worker(server)
+        wait_for(lambda: len(self.workers(stub)) == 2, 30, "two workers to join")
+        job = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec_message(name="remote",
+                                                                             budget=600)))
+        events = self.watch_to_end(stub, job.id)
+        self.assertEqual(events[-1].state, job_pb2.SUCCEEDED)
+        workers = self.workers(stub)
+        ids = {w.info.id for w in workers}
+        self.assertEqual(len(ids), 2)
+        for w in workers:
+            self.assertEqual(w.info.device, "cpu")
+            self.assertEqual(w.info.slots, 1)
+            self.assertTrue(w.info.host)
+            self.assertGreater(w.last_seen_unix_ms, 0)
+        rows = self.all_rows(stub, job.id)
+        self.assertEqual(len(rows), 600)
+        self.assertTrue(all(r.evaluation.worker in ids for r in rows))
+        stats = stub.GetStats(service_pb2.GetStatsRequest())
+        self.assertEqual(sum(w.evaluations for w in workers), stats.overall.misses)
+
+    def test_workers_reconnect_when_evolvd_restarts(self):
+        data_dir = os.path.join(h.temp_dir("evolvd-cluster-restart-"), "data")
+        server = self.start_cluster(data_dir=data_dir)
+        port = server.cluster_port
+        stub = self.stub(server)
+        self.start_worker(server)
+        self.start_worker(server)
+        wait_for(lambda: len(self.workers(stub)) == 2, 30, "two workers to join")
+        job = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec_message(name="restart",
+                                                                             budget=6000)))
+        wait_for(lambda: stub.GetJob(service_pb2.GetJobRequest(job_id=job.id))
+                 .progress.evaluations > 500, 60, "progress", interval=0.01)
+        server.stop(signal.SIGKILL)
+        server = self.start_cluster(data_dir=data_dir, cluster_port=port)
+        self.assertEqual(server.cluster_port, port)
+        stub = self.stub(server)
+        wait_for(lambda: len(self.workers(stub)) == 2, 30, "the workers to reconnect")
+        events = self.watch_to_end(stub, job.id)
+        self.assertEqual(events[-1].state, job_pb2.SUCCEEDED)
+        self.assertEqual(events[-1].progress.evaluations, 6000)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "evaluators/numerics/baselines.h"
 #include "evaluators/numerics/targets.h"
 #include "tests/evaluators/numerics/test_programs.h"
@@ -63,6 +65,45 @@ TEST(FitConstantsTest, IsDeterministic) {
   const Samples fit = MakeFitPoints(t, 0, 1, 256, false);
   EXPECT_EQ(FitConstants(EvenOddRational(), fit, 5).program,
             FitConstants(EvenOddRational(), fit, 5).program);
+}
+
+// Degree-6 minimax polynomial for 2^x on [0, 1] in Horner form, and float validation points.
+struct FloatCase {
+  Program program = HornerProgram(MinimaxPolynomial(*FindTarget("exp2"), 0, 1, 6));
+  Samples val = MakeValidationPoints(*FindTarget("exp2"), 0, 1, 20000, 7, true);
+};
+
+TEST(RefineFloatConstantsTest, NeverWorseThanRoundedConstantsAndReportsItsError) {
+  const FloatCase f;
+  const double rounded = MaxUlpError(f.program, f.val).max_ulp;
+  const FloatRefineResult r = RefineFloatConstants(f.program, f.val);
+  EXPECT_LE(r.error.max_ulp, rounded);
+  EXPECT_EQ(r.error.max_ulp, MaxUlpError(r.program, f.val).max_ulp);
+  for (double c : r.program.constants) EXPECT_EQ(c, static_cast<double>(static_cast<float>(c)));
+}
+
+TEST(RefineFloatConstantsTest, RepairsAPerturbedConstant) {
+  // The constant term of 2^x is exactly 1 at x = 0; pushed 3 ULPs off, the program is >= 3 ULPs
+  // wrong there, and the refinement must win ULPs back (it is a local search: not always all).
+  FloatCase f;
+  size_t k0 = 0;  // the constant term, the constant nearest 1
+  for (size_t k = 0; k < f.program.constants.size(); ++k) {
+    if (std::abs(f.program.constants[k] - 1) < std::abs(f.program.constants[k0] - 1)) k0 = k;
+  }
+  float c0 = static_cast<float>(f.program.constants[k0]);
+  for (int k = 0; k < 3; ++k) c0 = std::nextafter(c0, 2.0f);
+  f.program.constants[k0] = c0;
+  const double perturbed = MaxUlpError(f.program, f.val).max_ulp;
+  ASSERT_GE(perturbed, 3);
+  const FloatRefineResult r = RefineFloatConstants(f.program, f.val);
+  EXPECT_LT(r.error.max_ulp, perturbed);
+  EXPECT_GE(r.changed_constants, 1);
+}
+
+TEST(RefineFloatConstantsTest, IsDeterministic) {
+  const FloatCase f;
+  EXPECT_EQ(RefineFloatConstants(f.program, f.val).program,
+            RefineFloatConstants(f.program, f.val).program);
 }
 
 }  // namespace

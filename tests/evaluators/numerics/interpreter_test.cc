@@ -57,7 +57,7 @@ TEST(InterpreterTest, FloatMatchesInstructionByInstructionBitExactly) {
   const CompiledProgram<float> c(p);
   std::vector<float> x(1000), y(1000);
   for (int i = 0; i < 1000; ++i) x[i] = -2.0f + 0.0041f * i;
-  c.Run(x.data(), y.data(), x.size());  // crosses block boundaries (256)
+  c.Run(x.data(), y.data(), x.size());  // crosses chunk boundaries, ends in a partial chunk
   for (int i = 0; i < 1000; ++i) {
     const float want = Naive<float>(p, x[i]);
     EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
@@ -65,13 +65,13 @@ TEST(InterpreterTest, FloatMatchesInstructionByInstructionBitExactly) {
   EXPECT_EQ(c.num_steps(), 12);  // 13 instructions, the constant-only one folded
 }
 
-TEST(InterpreterTest, FusesSingleUseChainsWithoutChangingResults) {
-  // Horner of degree 5: each product is read once, by the next sum, so the 10 instructions run
-  // as 5 fused kernels; every intermediate must still be rounded to float.
+TEST(InterpreterTest, KeepsSingleUseChainsInTheAccumulatorWithoutChangingResults) {
+  // Horner of degree 5: each value is read once, by the next instruction, so the 10 instructions
+  // run without a store; every intermediate must still be rounded to float.
   const Program p = HornerProgram({1.0L, 0.693L, 0.24L, 0.0555L, 0.0096L, 0.0013L});
   const CompiledProgram<float> c(p);
   EXPECT_EQ(c.num_steps(), 10);
-  EXPECT_EQ(c.num_kernels(), 5);
+  EXPECT_EQ(c.num_kernels(), 4);
   std::vector<float> x(700), y(700);
   for (int i = 0; i < 700; ++i) x[i] = 1.0f / 3.0f + 0.0013f * i;
   c.Run(x.data(), y.data(), x.size());
@@ -79,8 +79,33 @@ TEST(InterpreterTest, FusesSingleUseChainsWithoutChangingResults) {
     const float want = Naive<float>(p, x[i]);
     EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
   }
-  // The rational reads x*x and E twice: those stay separate kernels.
-  EXPECT_EQ(CompiledProgram<float>(testing::EvenOddRational()).num_kernels(), 6);
+  // The rational reads x*x, E and O twice: those are stored; (E + O) / (E - O) is one kernel.
+  EXPECT_EQ(CompiledProgram<float>(testing::EvenOddRational()).num_kernels(), 4);
+}
+
+TEST(InterpreterTest, ReversedChainLinksAndMirrorsMatchBitExactly) {
+  // Chains whose running value is the second operand of - and / (c - t, c / t), and a mirror
+  // (x + c) / (x - c) with a constant operand, extended by one link.
+  Program p;
+  p.constants = {0.75, 3.0, 1.25};         // values 1..3
+  p.instructions = {{Op::kMul, 1, 0, 0},   // 4: c0 * x
+                    {Op::kSub, 2, 4, 0},   // 5: c1 - v4
+                    {Op::kDiv, 3, 5, 0},   // 6: c2 / v5
+                    {Op::kAdd, 0, 1, 0},   // 7: x + c0
+                    {Op::kSub, 0, 1, 0},   // 8: x - c0
+                    {Op::kDiv, 7, 8, 0},   // 9: mirror
+                    {Op::kSub, 6, 9, 0}};  // 10: v6 - v9 (link)
+  const CompiledProgram<float> c(p);
+  EXPECT_EQ(c.num_kernels(), 2);
+  std::vector<float> x(600), y(600);
+  for (int i = 0; i < 600; ++i) x[i] = -3.0f + 0.01f * i;
+  c.Run(x.data(), y.data(), x.size());
+  for (int i = 0; i < 600; ++i) {
+    const float want = Naive<float>(p, x[i]);
+    EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
+  }
+  const CompiledProgram<long double> l(p);
+  for (long double v : {-1.5L, 0.5L, 2.0L}) EXPECT_EQ(l.RunOne(v), Naive<long double>(p, v));
 }
 
 TEST(InterpreterTest, OutputMayAliasTheInput) {

@@ -1,0 +1,82 @@
+// The actor runtime with real CAF actors: dispatcher, local worker threads, coordinator.
+#include "actors/local_runtime.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.h"
+#include "tests/support/toy_problem.h"
+
+namespace evolv {
+namespace {
+
+v1::JobRecord ToyJob(uint64_t evaluations, double work_ms) {
+  v1::JobRecord record;
+  record.set_id("runtime");
+  record.set_state(v1::RUNNING);
+  auto* spec = record.mutable_spec();
+  spec->mutable_numerics()->set_max_ops(3);
+  spec->mutable_numerics()->set_fit_points(static_cast<uint32_t>(work_ms));
+  spec->mutable_budget()->set_max_evaluations(evaluations);
+  spec->set_window(4);
+  spec->set_seed(5);
+  return record;
+}
+
+TEST(RuntimeTest, RunsAJobToTheEndAndReportsProgress) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(ToyJob(200, 0), store->get(), testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  LocalRuntime runtime(2, testing::ToyRegistry());
+  int reports = 0;
+  auto outcome = runtime.RunJob(std::move(*engine), CoordinatorOptions{},
+                                [&](const v1::JobProgress&) { ++reports; }, nullptr);
+  EXPECT_EQ(outcome.state, v1::SUCCEEDED);
+  EXPECT_GE(reports, 1);
+  EXPECT_EQ((*store)->ReadHistory("runtime")->size(), 200u);
+  EXPECT_EQ((*store)->GetJob("runtime")->state(), v1::SUCCEEDED);
+}
+
+TEST(RuntimeTest, ATaskPastItsTimeoutIsRetriedThenRecordedAsFailedWithTheReason) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  // Every evaluation takes 200 ms of CPU; the timeout is 20 ms, two attempts in all.
+  auto engine = JobEngine::Create(ToyJob(2, 200), store->get(), testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  DispatcherOptions options;
+  options.task_timeout_seconds = 0.02;
+  options.max_attempts = 2;
+  LocalRuntime runtime(1, testing::ToyRegistry(), {}, options);
+  auto outcome = runtime.RunJob(std::move(*engine), CoordinatorOptions{}, nullptr, nullptr);
+  EXPECT_EQ(outcome.state, v1::SUCCEEDED);
+  auto history = (*store)->ReadHistory("runtime");
+  ASSERT_EQ(history->size(), 2u);
+  for (const auto& row : *history) {
+    EXPECT_EQ(row.evaluation().status(), v1::FAILED);
+    EXPECT_NE(row.evaluation().error().find("evaluation failed 2 times"), std::string::npos)
+        << row.evaluation().error();
+    EXPECT_NE(row.evaluation().error().find("timeout"), std::string::npos)
+        << row.evaluation().error();
+  }
+  // Failures from the infrastructure are never cached.
+  EXPECT_EQ(*(*store)->CountEvaluations(), 0u);
+}
+
+TEST(RuntimeTest, StopCheckpointsAndLeavesTheJobRunning) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(ToyJob(100000, 1), store->get(), testing::ToyRegistry());
+  LocalRuntime runtime(2, testing::ToyRegistry());
+  int polls = 0;
+  auto outcome = runtime.RunJob(std::move(*engine), CoordinatorOptions{}, nullptr,
+                                [&] { return ++polls > 3; });
+  EXPECT_TRUE(outcome.interrupted);
+  EXPECT_EQ((*store)->GetJob("runtime")->state(), v1::RUNNING);
+  auto checkpoint = (*store)->GetCheckpoint("runtime");
+  ASSERT_TRUE(checkpoint.ok());
+  EXPECT_GT(checkpoint->told(), 0u);
+  EXPECT_EQ((*store)->ReadHistory("runtime")->size(), checkpoint->told());
+}
+
+}  // namespace
+}  // namespace evolv
