@@ -78,6 +78,20 @@ absl::Status UnknownJob(const std::string& id) {
   return absl::NotFoundError("job_id: no job " + (id.empty() ? std::string("(empty)") : id));
 }
 
+// Why `verb` (pause, cancel, resume) cannot apply to job `id` now; OK when it can.
+absl::Status Refusal(const JobEntry* entry, const std::string& id, const std::string& verb) {
+  if (!entry) return UnknownJob(id);
+  if (entry->stopping) {
+    return absl::FailedPreconditionError("job " + id + " is being paused or cancelled");
+  }
+  if (Terminal(entry->record.state())) {
+    return absl::FailedPreconditionError("job " + id + " has already ended (" +
+                                         v1::JobState_Name(entry->record.state()) +
+                                         "); it cannot be " + verb);
+  }
+  return absl::OkStatus();
+}
+
 // Stops the job's coordinator (it checkpoints), then moves the job to `target` (PAUSED or
 // CANCELLED) and answers `rp`.
 void StopAndSet(Self self, const std::string& id, v1::JobState target,
@@ -216,14 +230,8 @@ caf::behavior ManagerBehavior(Self self, Store* store, const ProblemRegistry* re
       [self](pause_atom, const std::string& id) -> caf::response_promise {
         auto rp = self->make_response_promise();
         JobEntry* entry = Find(self, id);
-        if (!entry) {
-          Deliver(rp, UnknownJob(id));
-        } else if (entry->stopping) {
-          Deliver(rp, absl::FailedPreconditionError("job " + id + " is being paused or cancelled"));
-        } else if (Terminal(entry->record.state())) {
-          Deliver(rp, absl::FailedPreconditionError(
-                          "job " + id + " has already ended (" +
-                          v1::JobState_Name(entry->record.state()) + "); it cannot be paused"));
+        if (absl::Status refusal = Refusal(entry, id, "paused"); !refusal.ok()) {
+          Deliver(rp, refusal);
         } else if (entry->record.state() == v1::PAUSED || !entry->coordinator) {
           Deliver(rp, entry->record);
         } else {
@@ -234,14 +242,8 @@ caf::behavior ManagerBehavior(Self self, Store* store, const ProblemRegistry* re
       [self](cancel_atom, const std::string& id) -> caf::response_promise {
         auto rp = self->make_response_promise();
         JobEntry* entry = Find(self, id);
-        if (!entry) {
-          Deliver(rp, UnknownJob(id));
-        } else if (entry->stopping) {
-          Deliver(rp, absl::FailedPreconditionError("job " + id + " is being paused or cancelled"));
-        } else if (Terminal(entry->record.state())) {
-          Deliver(rp, absl::FailedPreconditionError(
-                          "job " + id + " has already ended (" +
-                          v1::JobState_Name(entry->record.state()) + "); it cannot be cancelled"));
+        if (absl::Status refusal = Refusal(entry, id, "cancelled"); !refusal.ok()) {
+          Deliver(rp, refusal);
         } else if (!entry->coordinator) {
           v1::JobRecord record = entry->record;
           record.set_state(v1::CANCELLED);
@@ -261,14 +263,8 @@ caf::behavior ManagerBehavior(Self self, Store* store, const ProblemRegistry* re
       [self](resume_atom, const std::string& id) -> caf::response_promise {
         auto rp = self->make_response_promise();
         JobEntry* entry = Find(self, id);
-        if (!entry) {
-          Deliver(rp, UnknownJob(id));
-        } else if (entry->stopping) {
-          Deliver(rp, absl::FailedPreconditionError("job " + id + " is being paused or cancelled"));
-        } else if (Terminal(entry->record.state())) {
-          Deliver(rp, absl::FailedPreconditionError(
-                          "job " + id + " has already ended (" +
-                          v1::JobState_Name(entry->record.state()) + "); it cannot be resumed"));
+        if (absl::Status refusal = Refusal(entry, id, "resumed"); !refusal.ok()) {
+          Deliver(rp, refusal);
         } else if (entry->coordinator) {
           Deliver(rp, entry->record);  // already running
         } else {

@@ -301,9 +301,8 @@ CompiledProgram<T>::CompiledProgram(const Program& p) {
       // The first link reads a register as a (a constant first operand swaps sides).
       const Instruction& head = instruction(links[0]);
       bool swap = !dep[head.a];
-      const bool ra = operand(swap ? head.b : head.a, &s.a);
+      operand(swap ? head.b : head.a, &s.a);
       const bool rb = operand(swap ? head.a : head.b, &s.b);
-      (void)ra;
       variants[0] = (swap ? Swapped(head.op) : static_cast<int>(head.op)) * 2 + rb;
       for (int j = 1; j < len; ++j) {
         const Instruction& link = instruction(links[j]);

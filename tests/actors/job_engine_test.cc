@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 
+#include "tests/support/engine_driver.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/toy_problem.h"
 
@@ -26,36 +26,8 @@ v1::JobRecord ToyJob(const std::string& id, uint64_t evaluations, uint32_t windo
   return record;
 }
 
-// Runs the engine to the end, evaluating tasks in an order scrambled by `shuffle_seed`
-// (0: in order), checkpointing every `checkpoint_every` results.
-void Drive(JobEngine& engine, const Problem& problem, uint64_t shuffle_seed,
-           uint64_t checkpoint_every = 1000000) {
-  std::vector<EvalTask> pending = engine.Fill();
-  std::mt19937_64 shuffle(shuffle_seed);
-  while (!pending.empty()) {
-    size_t pick = shuffle_seed ? shuffle() % pending.size() : 0;
-    EvalTask task = pending[pick];
-    pending.erase(pending.begin() + pick);
-    EvalContext context{task.seed, task.repeat};
-    auto more = engine.OnResult(task.index, problem.Evaluate(task.candidate, context));
-    pending.insert(pending.end(), more.begin(), more.end());
-    if (engine.CheckpointDue(checkpoint_every, 1e9)) ASSERT_TRUE(engine.Checkpoint(v1::RUNNING).ok());
-  }
-  ASSERT_TRUE(engine.Finished());
-  ASSERT_TRUE(engine.Checkpoint(v1::SUCCEEDED).ok());
-}
-
-std::vector<std::string> HistoryFingerprint(Store& store, const std::string& job) {
-  std::vector<std::string> rows;
-  auto history = store.ReadHistory(job);
-  EXPECT_TRUE(history.ok());
-  for (const auto& e : *history) {
-    std::string row = e.candidate().SerializeAsString();
-    for (double o : e.evaluation().objectives()) row += "|" + std::to_string(o);
-    rows.push_back(row);
-  }
-  return rows;
-}
+using testing::DriveToEnd;
+using testing::HistoryFingerprint;
 
 TEST(JobEngineTest, HistoryIsIndependentOfResultOrder) {
   TempDir dir_a, dir_b;
@@ -66,8 +38,8 @@ TEST(JobEngineTest, HistoryIsIndependentOfResultOrder) {
   auto a = JobEngine::Create(ToyJob("j", 300, 6), store_a->get(), registry);
   auto b = JobEngine::Create(ToyJob("j", 300, 6), store_b->get(), registry);
   ASSERT_TRUE(a.ok() && b.ok());
-  Drive(**a, (*a)->problem(), 0);
-  Drive(**b, (*b)->problem(), 12345);
+  DriveToEnd(**a, 0);
+  DriveToEnd(**b, 12345);
   const auto ha = HistoryFingerprint(**store_a, "j");
   EXPECT_EQ(ha.size(), 300u);
   EXPECT_EQ(ha, HistoryFingerprint(**store_b, "j"));
@@ -98,7 +70,7 @@ TEST(JobEngineTest, ResumeFromCheckpointReachesTheSameHistory) {
   auto whole = Store::Open(whole_dir.path());
   {
     auto engine = JobEngine::Create(ToyJob("j", 400, 7), whole->get(), registry);
-    Drive(**engine, (*engine)->problem(), 0);
+    DriveToEnd(**engine, 0);
   }
   {
     auto split = Store::Open(split_dir.path());
@@ -118,7 +90,7 @@ TEST(JobEngineTest, ResumeFromCheckpointReachesTheSameHistory) {
   auto resumed = JobEngine::Create(ToyJob("j", 400, 7), split->get(), registry);
   ASSERT_TRUE(resumed.ok());
   EXPECT_GT((*resumed)->told(), 100u);
-  Drive(**resumed, (*resumed)->problem(), 77);
+  DriveToEnd(**resumed, 77);
   EXPECT_EQ(HistoryFingerprint(**whole, "j"), HistoryFingerprint(**split, "j"));
 }
 
@@ -128,7 +100,7 @@ TEST(JobEngineTest, CacheHitsAcrossJobsAndRestarts) {
   {
     auto store = Store::Open(dir.path());
     auto first = JobEngine::Create(ToyJob("first", 200, 4), store->get(), registry);
-    Drive(**first, (*first)->problem(), 0);
+    DriveToEnd(**first, 0);
     EXPECT_GT((*first)->Progress().cache().misses(), 0u);
   }
   // Same search under another job id after reopening the store: every key is in the cache.
@@ -150,7 +122,7 @@ TEST(JobEngineTest, CacheModeOffEvaluatesEverything) {
   auto store = Store::Open(dir.path());
   auto engine = JobEngine::Create(ToyJob("j", 200, 4, v1::OFF), store->get(),
                                   testing::ToyRegistry());
-  Drive(**engine, (*engine)->problem(), 0);
+  DriveToEnd(**engine, 0);
   EXPECT_EQ((*engine)->Progress().cache().misses(), 200u);
   EXPECT_EQ((*engine)->Progress().cache().hits(), 0u);
   EXPECT_EQ(*(*store)->CountEvaluations(), 0u);
@@ -165,7 +137,7 @@ TEST(JobEngineTest, CounterfactualCountsCollisionsOfFunctionalTwins) {
   TempDir dir;
   auto store = Store::Open(dir.path());
   auto engine = JobEngine::Create(job, store->get(), testing::ToyRegistry());
-  Drive(**engine, (*engine)->problem(), 0);
+  DriveToEnd(**engine, 0);
   const auto c = (*engine)->Progress().cache();
   EXPECT_EQ(c.hits() + c.misses(), 300u);  // everything evaluated: counterfactual
   EXPECT_GT(c.collisions(), 10u);
@@ -178,7 +150,7 @@ TEST(JobEngineTest, CounterfactualCountsCollisionsOfFunctionalTwins) {
   TempDir dir2;
   auto store2 = Store::Open(dir2.path());
   auto engine2 = JobEngine::Create(exact, store2->get(), testing::ToyRegistry());
-  Drive(**engine2, (*engine2)->problem(), 0);
+  DriveToEnd(**engine2, 0);
   EXPECT_GT((*engine2)->Progress().cache().hits(), 50u);
   EXPECT_EQ((*engine2)->Progress().cache().collisions(), 0u);
 }
@@ -194,7 +166,7 @@ TEST(JobEngineTest, AggregateAveragesRepeatsThenReuses) {
   TempDir dir;
   auto store = Store::Open(dir.path());
   auto engine = JobEngine::Create(job, store->get(), testing::ToyRegistry());
-  Drive(**engine, (*engine)->problem(), 0);
+  DriveToEnd(**engine, 0);
   const auto c = (*engine)->Progress().cache();
   EXPECT_EQ(c.misses(), 3u);  // one key, evaluated three times
   EXPECT_EQ(c.hits(), 57u);

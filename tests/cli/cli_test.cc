@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "storage/store.h"
+#include "tests/support/engine_driver.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/temp_dir.h"
 
@@ -62,15 +63,7 @@ class CliTest : public ::testing::Test {
     if (!store.ok()) return {};
     auto jobs = (*store)->ListJobs();
     EXPECT_EQ(jobs->size(), 1u);
-    std::vector<std::string> rows;
-    auto history = (*store)->ReadHistory(jobs->front().id());
-    EXPECT_TRUE(history.ok()) << history.status();
-    for (const auto& e : *history) {
-      std::string row = e.candidate().SerializeAsString();
-      for (double o : e.evaluation().objectives()) row += "|" + std::to_string(o);
-      rows.push_back(row);
-    }
-    return rows;
+    return testing::HistoryFingerprint(**store, jobs->front().id());
   }
 
   TempDir dir_;

@@ -10,6 +10,7 @@
 #include "actors/job_engine.h"
 #include "evaluators/solver/matrix_market.h"
 #include "evaluators/solver/sequences.h"
+#include "tests/support/engine_driver.h"
 #include "tests/support/temp_dir.h"
 
 namespace evolv {
@@ -18,32 +19,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-void Drive(JobEngine& engine, uint64_t shuffle_seed) {
-  std::vector<EvalTask> pending = engine.Fill();
-  std::mt19937_64 shuffle(shuffle_seed);
-  while (!pending.empty()) {
-    const size_t pick = shuffle_seed ? shuffle() % pending.size() : 0;
-    EvalTask task = pending[pick];
-    pending.erase(pending.begin() + pick);
-    auto more = engine.OnResult(
-        task.index, engine.problem().Evaluate(task.candidate, {task.seed, task.repeat}));
-    pending.insert(pending.end(), more.begin(), more.end());
-  }
-  ASSERT_TRUE(engine.Finished());
-  ASSERT_TRUE(engine.Checkpoint(v1::SUCCEEDED).ok());
-}
+using testing::HistoryFingerprint;
 
-std::vector<std::string> HistoryRows(Store& store, const std::string& job) {
-  std::vector<std::string> rows;
-  auto history = store.ReadHistory(job);
-  EXPECT_TRUE(history.ok());
-  for (const auto& e : *history) {
-    std::string row = e.candidate().SerializeAsString();
-    for (double o : e.evaluation().objectives()) row += "|" + std::to_string(o);
-    rows.push_back(row);
-  }
-  return rows;
-}
+using testing::DriveToEnd;
 
 std::string Report(Store& store, const JobEngine& engine) {
   auto history = store.ReadHistory(engine.record().id());
@@ -89,7 +67,7 @@ TEST(SolverJobTest, MatrixMarketDirectoryEndToEnd) {
   ASSERT_TRUE(store.ok());
   auto engine = JobEngine::Create(Job("mm", solver, 2, 8), store->get(), BuiltinProblems());
   ASSERT_TRUE(engine.ok()) << engine.status();
-  Drive(**engine, 3);
+  DriveToEnd(**engine, 3);
 
   auto history = (*store)->ReadHistory("mm");
   ASSERT_TRUE(history.ok());
@@ -167,7 +145,7 @@ TEST(SolverJobTest, ResumeAfterACheckpointGivesTheSameTotals) {
     auto engine =
         JobEngine::Create(Job("j", SmallLaplacian(), 3, 16), whole->get(), BuiltinProblems());
     ASSERT_TRUE(engine.ok()) << engine.status();
-    Drive(**engine, 0);
+    DriveToEnd(**engine, 0);
   }
   {
     auto split = Store::Open(split_dir.path());
@@ -189,10 +167,10 @@ TEST(SolverJobTest, ResumeAfterACheckpointGivesTheSameTotals) {
       JobEngine::Create(Job("j", SmallLaplacian(), 3, 16), split->get(), BuiltinProblems());
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_GT((*resumed)->told(), 200u);
-  Drive(**resumed, 77);
-  const auto rows = HistoryRows(**whole, "j");
+  DriveToEnd(**resumed, 77);
+  const auto rows = HistoryFingerprint(**whole, "j");
   EXPECT_EQ(rows.size(), 60u * (8 + 1 + 9));
-  EXPECT_EQ(rows, HistoryRows(**split, "j"));
+  EXPECT_EQ(rows, HistoryFingerprint(**split, "j"));
   auto engine =
       JobEngine::Create(Job("j", SmallLaplacian(), 3, 16), whole->get(), BuiltinProblems());
   const std::string report = Report(**whole, **engine);
@@ -210,7 +188,7 @@ TEST(SolverJobTest, BanditsLearnWithinASmallJob) {
   auto store = Store::Open(data.path());
   auto engine = JobEngine::Create(Job("learn", solver, 2, 32), store->get(), BuiltinProblems());
   ASSERT_TRUE(engine.ok()) << engine.status();
-  Drive(**engine, 0);
+  DriveToEnd(**engine, 0);
   auto history = (*store)->ReadHistory("learn");
   std::map<std::string, double> total;
   for (const auto& entry : *history) {
