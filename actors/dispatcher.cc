@@ -245,6 +245,11 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
         Dispatch(self);
         return promise;
       },
+      [self](queue_atom) -> uint64_t {
+        uint64_t queued = 0;
+        for (const auto& [job, queue] : self->state.queues) queued += queue.tasks.size();
+        return queued;
+      },
       [self](workers_atom) -> std::vector<std::string> {
         std::vector<std::string> out;
         for (const auto& [address, worker] : self->state.workers) {

@@ -20,6 +20,7 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using queue_atom = caf::atom_constant<caf::atom("queue")>;
 
 // A worker runs Problem::Evaluate; one evaluation at a time per actor.
 using worker_actor = caf::typed_actor<
@@ -37,6 +38,8 @@ using dispatcher_actor = caf::typed_actor<
     caf::replies_to<evaluate_atom, std::string>::with<std::string>,
     // (workers) -> serialized WorkerStatus messages, one per worker
     caf::replies_to<workers_atom>::with<std::vector<std::string>>,
+    // (queue) -> evaluations waiting for a free worker slot, over all jobs
+    caf::replies_to<queue_atom>::with<uint64_t>,
     // (tick): its own timer, for heartbeat checks
     caf::reacts_to<tick_atom>>;
 

@@ -440,8 +440,16 @@ std::string ServiceCore::Metrics() {
       << "evolv_workers " << (workers.ok() ? workers->workers_size() : 0) << "\n";
   out << "# HELP evolv_worker_slots Evaluation slots over all workers.\n"
       << "# TYPE evolv_worker_slots gauge\nevolv_worker_slots " << slots << "\n";
-  out << "# HELP evolv_queue_depth Evaluations running on workers (busy slots).\n"
-      << "# TYPE evolv_queue_depth gauge\nevolv_queue_depth " << busy << "\n";
+  uint64_t queued = 0;
+  {
+    caf::scoped_actor self{system_};
+    self->request(dispatcher_, std::chrono::seconds(10), queue_atom::value)
+        .receive([&](uint64_t n) { queued = n; }, [](caf::error&) {});
+  }
+  out << "# HELP evolv_queue_depth Evaluations waiting for a free worker slot.\n"
+      << "# TYPE evolv_queue_depth gauge\nevolv_queue_depth " << queued << "\n";
+  out << "# HELP evolv_busy_slots Evaluations running on workers.\n"
+      << "# TYPE evolv_busy_slots gauge\nevolv_busy_slots " << busy << "\n";
 
   // Latency histogram: read each job's history rows written since the last scrape.
   std::lock_guard<std::mutex> lock(mutex_);

@@ -446,6 +446,7 @@ class Http(Base):
         self.assertIn("evolv_evaluations_total 200", body)
         self.assertIn("evolv_evaluation_seconds_bucket", body)
         self.assertIn("evolv_workers 2", body)
+        self.assertIn("evolv_queue_depth 0", body)  # nothing waits once the job has ended
         _, page = server.http_get("/")
         self.assertIn("/app.js", page)
         with self.assertRaises(Exception) as raised:
