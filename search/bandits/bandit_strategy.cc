@@ -73,6 +73,9 @@ absl::Status ValidateBanditConfig(const v1::BanditConfig& config) {
   if (!(std::isfinite(config.gamma_scale()) && config.gamma_scale() >= 0)) {
     return Invalid("gamma_scale", "must be a finite number > 0 (0 means 1)");
   }
+  if (config.has_loss_baseline() && !std::isfinite(config.loss_baseline())) {
+    return Invalid("loss_baseline", "must be a finite number");
+  }
   return absl::OkStatus();
 }
 
@@ -90,16 +93,17 @@ absl::StatusOr<std::unique_ptr<BanditStrategy>> BanditStrategy::Create(
   const double loss_scale = config.loss_scale() > 0 ? config.loss_scale() : kDefaultLossScale;
   const int bins = config.bins() > 0 ? static_cast<int>(config.bins()) : kDefaultBins;
   const double gamma_scale = config.gamma_scale() > 0 ? config.gamma_scale() : 1.0;
+  const double loss_baseline = config.has_loss_baseline() ? config.loss_baseline() : 0.5;
   const uint32_t trials = config.trials() > 0 ? config.trials() : 1;
   std::vector<Policy> policies;
   for (uint32_t trial = 0; trial < trials; ++trial) {
     for (const std::string& name : PolicyNames(config)) {
       absl::StatusOr<Bandit> bandit = absl::InternalError("unreachable");
       if (name == "tsallis_inf") {
-        auto made = TsallisInf::Create(arms, loss_scale);
+        auto made = TsallisInf::Create(arms, loss_scale, loss_baseline);
         bandit = made.ok() ? absl::StatusOr<Bandit>(*std::move(made)) : made.status();
       } else if (name == "tsallis_inf_cb") {
-        auto made = TsallisInfCb::Create(arms, loss_scale, bins, lo, hi);
+        auto made = TsallisInfCb::Create(arms, loss_scale, bins, lo, hi, loss_baseline);
         bandit = made.ok() ? absl::StatusOr<Bandit>(*std::move(made)) : made.status();
       } else {
         ChebCbOptions options;

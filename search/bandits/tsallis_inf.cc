@@ -53,11 +53,13 @@ int SampleIndex(const std::vector<double>& probabilities, Rng& rng) {
   return last_positive;  // u landed in the rounding gap above the cumulative sum
 }
 
-TsallisInf::TsallisInf(int num_arms, double loss_scale) : loss_scale_(loss_scale) {
+TsallisInf::TsallisInf(int num_arms, double loss_scale, double loss_baseline)
+    : loss_scale_(loss_scale), loss_baseline_(loss_baseline) {
   state_.loss_estimates.assign(num_arms, 0.0);
 }
 
-absl::StatusOr<TsallisInf> TsallisInf::Create(int num_arms, double loss_scale) {
+absl::StatusOr<TsallisInf> TsallisInf::Create(int num_arms, double loss_scale,
+                                              double loss_baseline) {
   if (num_arms < 1) {
     return absl::InvalidArgumentError(absl::StrCat("num_arms: ", num_arms, " must be >= 1"));
   }
@@ -65,7 +67,11 @@ absl::StatusOr<TsallisInf> TsallisInf::Create(int num_arms, double loss_scale) {
     return absl::InvalidArgumentError(
         absl::StrCat("loss_scale: ", loss_scale, " must be positive and finite"));
   }
-  return TsallisInf(num_arms, loss_scale);
+  if (!std::isfinite(loss_baseline)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("loss_baseline: ", loss_baseline, " must be finite"));
+  }
+  return TsallisInf(num_arms, loss_scale, loss_baseline);
 }
 
 std::vector<double> TsallisInf::Probabilities() const {
@@ -92,7 +98,7 @@ absl::Status TsallisInf::Update(int arm, double loss, double probability) {
     return absl::InvalidArgumentError(
         absl::StrCat("loss: ", loss, " must be non-negative and finite"));
   }
-  state_.loss_estimates[arm] += loss / loss_scale_ / probability;
+  state_.loss_estimates[arm] += (loss / loss_scale_ - loss_baseline_) / probability;
   ++state_.rounds;
   return absl::OkStatus();
 }

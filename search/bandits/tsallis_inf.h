@@ -5,7 +5,10 @@
 //   p_i = 4 (eta (Lhat_i - x))^-2,   eta = 2 / sqrt(t),
 // where Lhat_i is the cumulative importance-weighted loss estimate of arm i and the normalizer
 // x < min_i Lhat_i is found by Newton steps so that sum_i p_i = 1. After playing arm a with
-// probability p_a and observing `loss`, Lhat_a += (loss / loss_scale) / p_a.
+// probability p_a and observing `loss`, Lhat_a += (loss / loss_scale - B) / p_a, the
+// reduced-variance importance-weighted estimate of Zimmert & Seldin with baseline B (adding B to
+// every arm's estimate, which the estimator also does, leaves the distribution unchanged, so it
+// is omitted). B = 0 is the plain importance-weighted estimate; their analysis uses B = 1/2.
 //
 // Losses are raw costs (e.g. SOR iterations); the bandit works on loss / loss_scale. The theory
 // assumes scaled losses in [0, 1]; larger ones are accepted (they only make an arm look worse).
@@ -36,8 +39,10 @@ struct BanditDraw {
 
 class TsallisInf {
  public:
-  // InvalidArgument naming the field unless num_arms >= 1 and loss_scale > 0 (finite).
-  static absl::StatusOr<TsallisInf> Create(int num_arms, double loss_scale);
+  // InvalidArgument naming the field unless num_arms >= 1, loss_scale > 0 and loss_baseline are
+  // finite.
+  static absl::StatusOr<TsallisInf> Create(int num_arms, double loss_scale,
+                                           double loss_baseline = 0.0);
 
   // Draws an arm from Probabilities(); consumes exactly one rng.Uniform().
   BanditDraw Sample(Rng& rng) const;
@@ -52,16 +57,18 @@ class TsallisInf {
 
   int num_arms() const { return static_cast<int>(state_.loss_estimates.size()); }
   double loss_scale() const { return loss_scale_; }
+  double loss_baseline() const { return loss_baseline_; }
 
   TsallisInfState Save() const { return state_; }
   // InvalidArgument (state unchanged) when the arm count differs or a value is not finite.
   absl::Status Restore(const TsallisInfState& state);
 
  private:
-  TsallisInf(int num_arms, double loss_scale);
+  TsallisInf(int num_arms, double loss_scale, double loss_baseline);
 
   TsallisInfState state_;
   double loss_scale_;
+  double loss_baseline_;
 };
 
 // Draws an index from a probability vector with one rng.Uniform() (shared by the bandits).

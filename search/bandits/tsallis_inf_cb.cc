@@ -8,7 +8,8 @@
 namespace evolv {
 
 absl::StatusOr<TsallisInfCb> TsallisInfCb::Create(int num_arms, double loss_scale, int num_bins,
-                                                  double context_lo, double context_hi) {
+                                                  double context_lo, double context_hi,
+                                                  double loss_baseline) {
   if (num_bins < 1) {
     return absl::InvalidArgumentError(absl::StrCat("num_bins: ", num_bins, " must be >= 1"));
   }
@@ -18,7 +19,7 @@ absl::StatusOr<TsallisInfCb> TsallisInfCb::Create(int num_arms, double loss_scal
   }
   std::vector<TsallisInf> bins;
   for (int i = 0; i < num_bins; ++i) {
-    absl::StatusOr<TsallisInf> bin = TsallisInf::Create(num_arms, loss_scale);
+    absl::StatusOr<TsallisInf> bin = TsallisInf::Create(num_arms, loss_scale, loss_baseline);
     if (!bin.ok()) return bin.status();
     bins.push_back(*std::move(bin));
   }

@@ -23,7 +23,8 @@ class TsallisInfCb {
   // InvalidArgument naming the field unless num_arms >= 1, loss_scale > 0, num_bins >= 1 and
   // context_lo < context_hi (both finite).
   static absl::StatusOr<TsallisInfCb> Create(int num_arms, double loss_scale, int num_bins,
-                                             double context_lo, double context_hi);
+                                             double context_lo, double context_hi,
+                                             double loss_baseline = 0.0);
 
   // The bin a context falls in, in [0, num_bins).
   int Bin(double context) const;

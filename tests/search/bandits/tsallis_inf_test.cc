@@ -100,3 +100,24 @@ TEST(TsallisInfTest, RejectsBadInputsNamingTheField) {
 
 }  // namespace
 }  // namespace evolv
+
+namespace evolv {
+namespace {
+
+TEST(TsallisInfBaselineTest, BaselineShiftsOnlyThePlayedArmsEstimate) {
+  auto plain = TsallisInf::Create(3, 10.0);
+  auto shifted = TsallisInf::Create(3, 10.0, 0.5);
+  ASSERT_TRUE(plain.ok() && shifted.ok());
+  ASSERT_TRUE(plain->Update(1, 4.0, 0.25).ok());
+  ASSERT_TRUE(shifted->Update(1, 4.0, 0.25).ok());
+  EXPECT_DOUBLE_EQ(plain->Save().loss_estimates[1], 0.4 / 0.25);
+  EXPECT_DOUBLE_EQ(shifted->Save().loss_estimates[1], (0.4 - 0.5) / 0.25);
+  EXPECT_DOUBLE_EQ(shifted->Save().loss_estimates[0], 0.0);
+  // A loss below the baseline makes the played arm more likely, not less.
+  EXPECT_GT(shifted->Probabilities()[1], 1.0 / 3);
+  EXPECT_LT(plain->Probabilities()[1], 1.0 / 3);
+  EXPECT_FALSE(TsallisInf::Create(3, 10.0, std::nan("")).ok());
+}
+
+}  // namespace
+}  // namespace evolv
