@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace evolv {
 
@@ -73,7 +74,23 @@ absl::StatusOr<OmegaSearchResult> InstanceOptimalOmega(
     work = x0.size() == 0 ? Eigen::VectorXd::Zero(solver.size()) : x0;
     return Solve(solver, method, b, omega, work, options)->iterations;
   };
-  return GoldenSectionOmega(cost, lo, hi, evaluations);
+  // Iteration counts are integers with plateaus and are not unimodal in omega, so a
+  // golden-section search over the whole range can settle on a worse omega than some point of a
+  // coarse grid. Scan the grid first, then refine around its best point.
+  constexpr int kGrid = 20;
+  const double step = (hi - lo) / (kGrid - 1);
+  OmegaSearchResult best;
+  best.iterations = std::numeric_limits<int>::max();
+  for (int k = 0; k < kGrid; ++k) {
+    const double omega = lo + step * k;
+    const int iterations = cost(omega);
+    if (iterations < best.iterations) best = {omega, iterations, 0};
+  }
+  OmegaSearchResult refined = GoldenSectionOmega(cost, std::max(lo, best.omega - step),
+                                                 std::min(hi, best.omega + step), evaluations);
+  if (refined.iterations > best.iterations) refined = {best.omega, best.iterations, 0};
+  refined.evaluations = kGrid + evaluations;
+  return refined;
 }
 
 }  // namespace evolv

@@ -32,7 +32,9 @@ OmegaSearchResult GoldenSectionOmega(const std::function<int(double)>& cost, dou
 enum class RelaxationMethod { kSor, kSsorCg };
 
 // Instance-optimal omega for solving solver.matrix() x = b from warm start `x0` (empty: zero)
-// with `method`, by GoldenSectionOmega over [lo, hi]. Errors as RelaxationSolver::SolveSor.
+// with `method`: the best of a 20-point grid over [lo, hi], refined by GoldenSectionOmega within
+// one grid step of it (iteration counts are not unimodal in omega). Errors as
+// RelaxationSolver::SolveSor.
 absl::StatusOr<OmegaSearchResult> InstanceOptimalOmega(
     const RelaxationSolver& solver, const Eigen::VectorXd& b, const Eigen::VectorXd& x0,
     RelaxationMethod method, const SolveOptions& options = {}, double lo = 1.0, double hi = 1.99,

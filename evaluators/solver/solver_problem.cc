@@ -100,7 +100,7 @@ bool SolverProblem::ClosedFormOptimum() const {
 }
 
 std::string SolverProblem::CanonicalSpec() const {
-  return absl::StrFormat("solver/1|%s|%s|tol=%.17g|cap=%d", source_->CanonicalKey(),
+  return absl::StrFormat("solver/2|%s|%s|tol=%.17g|cap=%d", source_->CanonicalKey(),
                          method_ == RelaxationMethod::kSor ? "sor" : "ssor_cg", options_.tolerance,
                          options_.max_iterations);
 }
