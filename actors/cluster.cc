@@ -61,7 +61,9 @@ std::string HostName() {
 
 }  // namespace
 
-void ConfigureCluster(caf::actor_system_config& config, const TlsOptions& tls) {
+void ConfigureActorSystem(caf::actor_system_config& config, const TlsOptions& tls) {
+  config.set("scheduler.max-threads", 2);
+  config.set("scheduler.policy", caf::atom("sharing"));
   config.load<caf::io::middleman>();
   if (tls.enabled()) {
     config.load<caf::openssl::manager>();

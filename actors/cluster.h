@@ -28,9 +28,12 @@ struct TlsOptions {
   bool enabled() const { return !certificate.empty(); }
 };
 
-// Loads CAF's middleman (and, with TLS, its OpenSSL module with the given files) into `config`.
-// Call before creating the actor system.
-void ConfigureCluster(caf::actor_system_config& config, const TlsOptions& tls);
+// The settings every evolv process gives its actor system: two scheduler threads that block
+// instead of polling (coordinators and dispatchers only move messages, and CAF's polling
+// work-stealing threads would take CPU from the evaluation threads and add up to a sleep interval
+// of latency per hop), and CAF's middleman (with TLS: its OpenSSL module and the given files)
+// for the cluster link. Call before creating the actor system.
+void ConfigureActorSystem(caf::actor_system_config& config, const TlsOptions& tls);
 
 // Reads a secret from `path` (trailing whitespace dropped), or from the environment variable
 // EVOLV_CLUSTER_SECRET when `path` is empty. InvalidArgument when neither gives a non-empty one.

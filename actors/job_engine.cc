@@ -326,6 +326,7 @@ v1::JobProgress JobEngine::Progress() const {
   *progress.mutable_cache() = counters_;
   const double run = elapsed - elapsed_before_;
   progress.set_evals_per_second(run > 0 ? (told_ - told_at_start_) / run : 0.0);
+  progress.set_note(strategy_->ProgressNote(told_));
   return progress;
 }
 

@@ -7,9 +7,7 @@ namespace evolv {
 LocalRuntime::LocalRuntime(int workers, const ProblemRegistry& registry, const TlsOptions& tls,
                            const DispatcherOptions& dispatcher_options)
     : config_(std::make_unique<caf::actor_system_config>()) {
-  // Coordinators and the dispatcher only move messages; two scheduler threads are plenty.
-  config_->set("scheduler.max-threads", 2);
-  ConfigureCluster(*config_, tls);
+  ConfigureActorSystem(*config_, tls);
   system_ = std::make_unique<caf::actor_system>(*config_);
   dispatcher_ = SpawnDispatcher(*system_, dispatcher_options);
   workers_ = SpawnLocalWorkers(*system_, dispatcher_, workers, registry);

@@ -41,7 +41,7 @@ v1::JobSpec ToySpec(double work_ms, uint64_t evaluations) {
 
 int WorkerMain(int port) {
   caf::actor_system_config config;
-  ConfigureCluster(config, {});
+  ConfigureActorSystem(config, {});
   caf::actor_system system{config};
   WorkerNodeOptions options;
   options.port = static_cast<uint16_t>(port);

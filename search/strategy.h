@@ -31,6 +31,12 @@ class Strategy {
   // True when the strategy itself has nothing more to ask (most never finish on their own; the
   // job's budget stops them).
   virtual bool Done() const { return false; }
+  // The search's own measure of progress after `told` results, for people (e.g. "instance
+  // 120/5000"); empty when evaluations are the measure.
+  virtual std::string ProgressNote(uint64_t told) const {
+    (void)told;
+    return "";
+  }
 
   virtual v1::StrategySnapshot Snapshot() const = 0;
   // Fails with InvalidArgument when the snapshot is of another strategy or malformed.

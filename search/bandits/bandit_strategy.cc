@@ -135,6 +135,11 @@ BanditStrategy::BanditStrategy(const BanditSequence& sequence, std::vector<Polic
       comparators_(comparators),
       block_size_(comparators + policies_.size()) {}
 
+std::string BanditStrategy::ProgressNote(uint64_t told) const {
+  return absl::StrCat("instance ", std::min(told / block_size_, sequence_.NumInstances()), "/",
+                      sequence_.NumInstances());
+}
+
 bool BanditStrategy::Done() const {
   return block_size_ == 0 || asked_ >= sequence_.NumInstances() * block_size_;
 }

@@ -77,6 +77,7 @@ class BanditStrategy : public Strategy {
   void Tell(uint64_t index, const v1::Candidate& candidate,
             const v1::Evaluation& evaluation) override;
   bool Done() const override;
+  std::string ProgressNote(uint64_t told) const override;
   v1::StrategySnapshot Snapshot() const override;
   absl::Status Restore(const v1::StrategySnapshot& snapshot) override;
 

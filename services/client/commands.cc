@@ -1,5 +1,7 @@
 #include "services/client/commands.h"
 
+#include "services/progress_line.h"
+
 #include <unistd.h>
 
 #include <cctype>
@@ -74,42 +76,8 @@ int Fail(const grpc::Status& status) {
   return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 2 : 1;
 }
 
-std::string FormatSeconds(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
-  const long s = static_cast<long>(seconds + 0.5);
-  char buffer[32];
-  if (s >= 3600) {
-    std::snprintf(buffer, sizeof(buffer), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  } else {
-    std::snprintf(buffer, sizeof(buffer), "%02ld:%02ld", s / 60, s % 60);
-  }
-  return buffer;
-}
-
-// evaluations/budget, best, evals/s, ETA.
 std::string ProgressLine(const v1::JobProgress& p, bool bar) {
-  std::string line;
-  char buffer[256];
-  const double rate = p.evals_per_second();
-  if (p.budget_evaluations() > 0) {
-    const double fraction =
-        std::min(1.0, static_cast<double>(p.evaluations()) / p.budget_evaluations());
-    if (bar) {
-      const int width = 24;
-      const int filled = static_cast<int>(fraction * width);
-      line = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
-    }
-    const double eta = rate > 0 ? (p.budget_evaluations() - p.evaluations()) / rate : NAN;
-    std::snprintf(buffer, sizeof(buffer), "%llu/%llu evals  best %.6g  %.0f evals/s  ETA %s",
-                  static_cast<unsigned long long>(p.evaluations()),
-                  static_cast<unsigned long long>(p.budget_evaluations()), p.best_objective(),
-                  rate, FormatSeconds(eta).c_str());
-  } else {
-    std::snprintf(buffer, sizeof(buffer), "%llu evals  best %.6g  %.0f evals/s  elapsed %s",
-                  static_cast<unsigned long long>(p.evaluations()), p.best_objective(), rate,
-                  FormatSeconds(p.elapsed_seconds()).c_str());
-  }
-  return line + buffer;
+  return evolv::ProgressLine(p, "", bar);
 }
 
 void PrintRecord(const v1::JobRecord& job) {

@@ -77,8 +77,7 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   caf::actor_system_config config;
-  config.set("scheduler.max-threads", 2);
-  evolv::ConfigureCluster(config, options.tls);
+  evolv::ConfigureActorSystem(config, options.tls);
   int code;
   {
     caf::actor_system system{config};

@@ -12,6 +12,7 @@
 
 #include "actors/local_runtime.h"
 #include "search/job_spec.h"
+#include "services/progress_line.h"
 #include "services/spec_io.h"
 
 namespace evolv {
@@ -20,47 +21,6 @@ namespace {
 std::atomic<bool> g_interrupted{false};
 
 void OnSignal(int) { g_interrupted = true; }
-
-std::string FormatDuration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
-  const long s = static_cast<long>(seconds);
-  char buffer[32];
-  if (s >= 3600) {
-    std::snprintf(buffer, sizeof(buffer), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
-  } else {
-    std::snprintf(buffer, sizeof(buffer), "%02ld:%02ld", s / 60, s % 60);
-  }
-  return buffer;
-}
-
-// One line: evaluations (of budget), best first objective, cache hit rate, evals/s.
-std::string ProgressLine(const v1::JobProgress& p, const std::string& objective, bool bar) {
-  const auto& c = p.cache();
-  const double lookups = static_cast<double>(c.hits() + c.misses());
-  const double hit_rate = lookups > 0 ? 100.0 * c.hits() / lookups : 0.0;
-  char buffer[256];
-  std::string head;
-  if (p.budget_evaluations() > 0) {
-    const double fraction =
-        std::min(1.0, static_cast<double>(p.evaluations()) / p.budget_evaluations());
-    if (bar) {
-      const int width = 24;
-      const int filled = static_cast<int>(fraction * width);
-      head = "[" + std::string(filled, '#') + std::string(width - filled, '.') + "] ";
-    }
-    std::snprintf(buffer, sizeof(buffer), "%llu/%llu evals",
-                  static_cast<unsigned long long>(p.evaluations()),
-                  static_cast<unsigned long long>(p.budget_evaluations()));
-  } else {
-    std::snprintf(buffer, sizeof(buffer), "%llu evals",
-                  static_cast<unsigned long long>(p.evaluations()));
-  }
-  head += buffer;
-  std::snprintf(buffer, sizeof(buffer), "  best %s %.4g  cache hits %.1f%%  %.0f evals/s  %s",
-                objective.c_str(), p.best_objective(), hit_rate, p.evals_per_second(),
-                FormatDuration(p.elapsed_seconds()).c_str());
-  return head + buffer;
-}
 
 void PrintSummary(const v1::JobRecord& record, const Problem& problem, Store& store) {
   const v1::JobProgress& p = record.progress();

@@ -156,8 +156,7 @@ int main(int argc, char** argv) {
   }
 
   caf::actor_system_config config;
-  config.set("scheduler.max-threads", 2);
-  evolv::ConfigureCluster(config, flags.tls);
+  evolv::ConfigureActorSystem(config, flags.tls);
   caf::actor_system system{config};
   evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system);
   int cluster_port = 0;

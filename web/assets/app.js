@@ -68,14 +68,18 @@ async function getJson(path) {
 
 function workersTable(workers) {
   const table = el('table', {id: 'workers'},
-    el('tr', {}, el('th', {}, 'worker'), el('th', {}, 'device'), el('th', {}, 'slots'),
-       el('th', {}, 'load'), el('th', {}, 'evaluations')));
+    el('tr', {}, el('th', {}, 'worker'), el('th', {}, 'host'), el('th', {}, 'device'),
+       el('th', {}, 'slots'), el('th', {}, 'load'), el('th', {}, 'evaluations'),
+       el('th', {}, 'last seen')));
   for (const w of workers || []) {
     const info = w.info || {};
-    table.appendChild(el('tr', {}, el('td', {}, info.id || ''), el('td', {}, info.device || ''),
+    const seen = num(w.last_seen_unix_ms);
+    const ago = seen > 0 ? `${Math.max(0, Math.round((Date.now() - seen) / 1000))} s ago` : '';
+    table.appendChild(el('tr', {}, el('td', {}, info.id || ''), el('td', {}, info.host || ''),
+      el('td', {}, info.device || ''),
       el('td', {class: 'num'}, String(num(info.slots))),
       el('td', {class: 'num'}, `${num(w.busy)}/${num(info.slots)}`),
-      el('td', {class: 'num'}, String(num(w.evaluations)))));
+      el('td', {class: 'num'}, String(num(w.evaluations))), el('td', {class: 'num'}, ago)));
   }
   return table;
 }
