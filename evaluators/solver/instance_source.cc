@@ -14,6 +14,11 @@
 #include "evaluators/solver/sequences.h"
 
 namespace evolv {
+
+absl::Status SolverFieldError(const std::string& field, const std::string& reason) {
+  return absl::InvalidArgumentError(absl::StrCat("solver.", field, ": ", reason));
+}
+
 namespace {
 
 constexpr uint32_t kDefaultGrid = 10;
@@ -23,9 +28,6 @@ constexpr uint32_t kMaxNx = 1000;
 constexpr uint32_t kMaxSteps = 1000000;
 constexpr double kDefaultDt = 0.001;
 
-absl::Status Invalid(const std::string& field, const std::string& reason) {
-  return absl::InvalidArgumentError(absl::StrCat("solver.", field, ": ", reason));
-}
 
 absl::StatusOr<std::shared_ptr<const SolverInstance>> MakeInstance(LinearSystem system) {
   absl::StatusOr<RelaxationSolver> solver = RelaxationSolver::Create(system.a);
@@ -163,7 +165,7 @@ class MatrixMarketSource : public InstanceSource {
                                                                   uint64_t seed) {
     const std::string field = "matrix_market.dir";
     auto sequence = MatrixMarketSequence::Create(dir, seed);
-    if (!sequence.ok()) return Invalid(field, std::string(sequence.status().message()));
+    if (!sequence.ok()) return SolverFieldError(field, std::string(sequence.status().message()));
     auto source = std::shared_ptr<MatrixMarketSource>(new MatrixMarketSource);
     source->dir_ = dir;
     source->range_ = (*sequence)->ContextRange();
@@ -171,7 +173,7 @@ class MatrixMarketSource : public InstanceSource {
     XXH3_64bits_reset(hash);
     for (size_t i = 0; !(*sequence)->Done(); ++i) {
       absl::StatusOr<LinearSystem> system = (*sequence)->Next();
-      if (!system.ok()) return Invalid(field, std::string(system.status().message()));
+      if (!system.ok()) return SolverFieldError(field, std::string(system.status().message()));
       // The content, not the path, identifies the instance in the cache.
       const SparseMatrix& a = system->a;
       XXH3_64bits_update(hash, a.outerIndexPtr(), sizeof(int) * (a.outerSize() + 1));
@@ -182,7 +184,7 @@ class MatrixMarketSource : public InstanceSource {
       auto instance = MakeInstance(*std::move(system));
       if (!instance.ok()) {
         XXH3_freeState(hash);
-        return Invalid(
+        return SolverFieldError(
             field, absl::StrCat((*sequence)->matrix_path(i), ": ", instance.status().message()));
       }
       source->instances_.push_back(*std::move(instance));
@@ -222,31 +224,31 @@ absl::StatusOr<std::shared_ptr<const InstanceSource>> OpenInstanceSource(
     case v1::SolverSpec::kShiftedLaplacian: {
       const auto& s = spec.shifted_laplacian();
       if (!v1::ShiftedLaplacianSource::Variance_IsValid(s.variance())) {
-        return Invalid("shifted_laplacian.variance", "unknown value");
+        return SolverFieldError("shifted_laplacian.variance", "unknown value");
       }
       if (s.grid() > kMaxGrid) {
-        return Invalid("shifted_laplacian.grid",
+        return SolverFieldError("shifted_laplacian.grid",
                        absl::StrCat(s.grid(), " exceeds the limit ", kMaxGrid));
       }
-      if (s.instances() == 0) return Invalid("shifted_laplacian.instances", "must be >= 1");
+      if (s.instances() == 0) return SolverFieldError("shifted_laplacian.instances", "must be >= 1");
       if (s.instances() > kMaxInstances) {
-        return Invalid("shifted_laplacian.instances",
+        return SolverFieldError("shifted_laplacian.instances",
                        absl::StrCat(s.instances(), " exceeds the limit ", kMaxInstances));
       }
       return std::make_shared<const ShiftedLaplacianSource>(s);
     }
     case v1::SolverSpec::kHeat: {
       const auto& h = spec.heat();
-      if (h.nx() == 0) return Invalid("heat.nx", "must be >= 1");
+      if (h.nx() == 0) return SolverFieldError("heat.nx", "must be >= 1");
       if (h.nx() > kMaxNx) {
-        return Invalid("heat.nx", absl::StrCat(h.nx(), " exceeds the limit ", kMaxNx));
+        return SolverFieldError("heat.nx", absl::StrCat(h.nx(), " exceeds the limit ", kMaxNx));
       }
-      if (h.steps() == 0) return Invalid("heat.steps", "must be >= 1");
+      if (h.steps() == 0) return SolverFieldError("heat.steps", "must be >= 1");
       if (h.steps() > kMaxSteps) {
-        return Invalid("heat.steps", absl::StrCat(h.steps(), " exceeds the limit ", kMaxSteps));
+        return SolverFieldError("heat.steps", absl::StrCat(h.steps(), " exceeds the limit ", kMaxSteps));
       }
       if (!(std::isfinite(h.dt()) && h.dt() >= 0 && h.dt() <= 1)) {
-        return Invalid("heat.dt", "must be in (0, 1] (0 means 0.001)");
+        return SolverFieldError("heat.dt", "must be in (0, 1] (0 means 0.001)");
       }
       const double dt = h.dt() > 0 ? h.dt() : kDefaultDt;
       const int nx = static_cast<int>(h.nx());
@@ -261,7 +263,7 @@ absl::StatusOr<std::shared_ptr<const InstanceSource>> OpenInstanceSource(
     }
     case v1::SolverSpec::kMatrixMarket: {
       const auto& m = spec.matrix_market();
-      if (m.dir().empty()) return Invalid("matrix_market.dir", "required");
+      if (m.dir().empty()) return SolverFieldError("matrix_market.dir", "required");
       absl::Status status;
       auto source = Shared<MatrixMarketSource>(
           absl::StrCat("matrix_market|", m.dir(), "|", m.seed()),

@@ -31,6 +31,9 @@ struct SolverInstance {
   double context = 0.0;
 };
 
+// InvalidArgument "solver.FIELD: REASON": the shape of every bad-spec error of the solver domain.
+absl::Status SolverFieldError(const std::string& field, const std::string& reason);
+
 class InstanceSource {
  public:
   virtual ~InstanceSource() = default;

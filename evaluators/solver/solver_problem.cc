@@ -23,9 +23,6 @@ constexpr uint32_t kMaxGolden = 200;
 constexpr double kGoldenLo = 1.0;
 constexpr double kGoldenHi = 1.99;
 
-absl::Status Invalid(const std::string& field, const std::string& reason) {
-  return absl::InvalidArgumentError(absl::StrCat("solver.", field, ": ", reason));
-}
 
 void AppendU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<char*>(&v), 8); }
 void AppendDouble(std::string* out, double v) {
@@ -47,15 +44,15 @@ v1::Evaluation Fail(v1::EvaluationStatus status, const std::string& error) {
 absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec) {
   const v1::SolverSpec& s = spec.solver();
   auto problem = std::unique_ptr<SolverProblem>(new SolverProblem);
-  if (!v1::SolverSpec::Method_IsValid(s.method())) return Invalid("method", "unknown value");
+  if (!v1::SolverSpec::Method_IsValid(s.method())) return SolverFieldError("method", "unknown value");
   problem->method_ =
       s.method() == v1::SolverSpec::SSOR_CG ? RelaxationMethod::kSsorCg : RelaxationMethod::kSor;
   if (!(std::isfinite(s.tolerance()) && s.tolerance() >= 0 && s.tolerance() < 1)) {
-    return Invalid("tolerance", "must be in (0, 1) (0 means 1e-8)");
+    return SolverFieldError("tolerance", "must be in (0, 1) (0 means 1e-8)");
   }
   problem->options_.tolerance = s.tolerance() > 0 ? s.tolerance() : kDefaultTolerance;
   if (s.max_iterations() > kMaxIterationsLimit) {
-    return Invalid("max_iterations",
+    return SolverFieldError("max_iterations",
                    absl::StrCat(s.max_iterations(), " exceeds the limit ", kMaxIterationsLimit));
   }
   problem->options_.max_iterations =
@@ -64,25 +61,25 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& 
   const v1::OmegaGridSpec& grid = s.omegas();
   const double lo = grid.lo() != 0 ? grid.lo() : 1.0;
   const double hi = grid.hi() != 0 ? grid.hi() : 1.95;
-  if (!(lo > 0 && lo < 2)) return Invalid("omegas.lo", absl::StrCat(lo, " is outside (0, 2)"));
-  if (!(hi > 0 && hi < 2)) return Invalid("omegas.hi", absl::StrCat(hi, " is outside (0, 2)"));
+  if (!(lo > 0 && lo < 2)) return SolverFieldError("omegas.lo", absl::StrCat(lo, " is outside (0, 2)"));
+  if (!(hi > 0 && hi < 2)) return SolverFieldError("omegas.hi", absl::StrCat(hi, " is outside (0, 2)"));
   if (grid.count() > kMaxOmegas) {
-    return Invalid("omegas.count", absl::StrCat(grid.count(), " exceeds the limit ", kMaxOmegas));
+    return SolverFieldError("omegas.count", absl::StrCat(grid.count(), " exceeds the limit ", kMaxOmegas));
   }
   const int count = static_cast<int>(grid.count() ? grid.count() : 20);
   if (count > 1 && !(lo < hi)) {
-    return Invalid("omegas", absl::StrCat("lo ", lo, " must be below hi ", hi));
+    return SolverFieldError("omegas", absl::StrCat("lo ", lo, " must be below hi ", hi));
   }
   problem->omegas_ = OmegaGrid(lo, hi, count);
   problem->has_omega_one_ =
       std::find(problem->omegas_.begin(), problem->omegas_.end(), 1.0) != problem->omegas_.end();
 
   if (!v1::SolverSpec::InstanceOptimal_IsValid(s.instance_optimal())) {
-    return Invalid("instance_optimal", "unknown value");
+    return SolverFieldError("instance_optimal", "unknown value");
   }
   problem->instance_optimal_ = s.instance_optimal();
   if (s.golden_evaluations() == 1 || s.golden_evaluations() > kMaxGolden) {
-    return Invalid("golden_evaluations", absl::StrCat("must be in [2, ", kMaxGolden, "]"));
+    return SolverFieldError("golden_evaluations", absl::StrCat("must be in [2, ", kMaxGolden, "]"));
   }
   problem->golden_evaluations_ =
       static_cast<int>(s.golden_evaluations() ? s.golden_evaluations() : kDefaultGolden);
