@@ -28,7 +28,6 @@ constexpr uint32_t kMaxNx = 1000;
 constexpr uint32_t kMaxSteps = 1000000;
 constexpr double kDefaultDt = 0.001;
 
-
 absl::StatusOr<std::shared_ptr<const SolverInstance>> MakeInstance(LinearSystem system) {
   absl::StatusOr<RelaxationSolver> solver = RelaxationSolver::Create(system.a);
   if (!solver.ok()) return solver.status();
@@ -228,12 +227,13 @@ absl::StatusOr<std::shared_ptr<const InstanceSource>> OpenInstanceSource(
       }
       if (s.grid() > kMaxGrid) {
         return SolverFieldError("shifted_laplacian.grid",
-                       absl::StrCat(s.grid(), " exceeds the limit ", kMaxGrid));
+                                absl::StrCat(s.grid(), " exceeds the limit ", kMaxGrid));
       }
-      if (s.instances() == 0) return SolverFieldError("shifted_laplacian.instances", "must be >= 1");
+      if (s.instances() == 0)
+        return SolverFieldError("shifted_laplacian.instances", "must be >= 1");
       if (s.instances() > kMaxInstances) {
         return SolverFieldError("shifted_laplacian.instances",
-                       absl::StrCat(s.instances(), " exceeds the limit ", kMaxInstances));
+                                absl::StrCat(s.instances(), " exceeds the limit ", kMaxInstances));
       }
       return std::make_shared<const ShiftedLaplacianSource>(s);
     }
@@ -245,7 +245,8 @@ absl::StatusOr<std::shared_ptr<const InstanceSource>> OpenInstanceSource(
       }
       if (h.steps() == 0) return SolverFieldError("heat.steps", "must be >= 1");
       if (h.steps() > kMaxSteps) {
-        return SolverFieldError("heat.steps", absl::StrCat(h.steps(), " exceeds the limit ", kMaxSteps));
+        return SolverFieldError("heat.steps",
+                                absl::StrCat(h.steps(), " exceeds the limit ", kMaxSteps));
       }
       if (!(std::isfinite(h.dt()) && h.dt() >= 0 && h.dt() <= 1)) {
         return SolverFieldError("heat.dt", "must be in (0, 1] (0 means 0.001)");

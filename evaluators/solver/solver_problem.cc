@@ -23,7 +23,6 @@ constexpr uint32_t kMaxGolden = 200;
 constexpr double kGoldenLo = 1.0;
 constexpr double kGoldenHi = 1.99;
 
-
 void AppendU64(std::string* out, uint64_t v) { out->append(reinterpret_cast<char*>(&v), 8); }
 void AppendDouble(std::string* out, double v) {
   uint64_t bits;
@@ -44,7 +43,8 @@ v1::Evaluation Fail(v1::EvaluationStatus status, const std::string& error) {
 absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec) {
   const v1::SolverSpec& s = spec.solver();
   auto problem = std::unique_ptr<SolverProblem>(new SolverProblem);
-  if (!v1::SolverSpec::Method_IsValid(s.method())) return SolverFieldError("method", "unknown value");
+  if (!v1::SolverSpec::Method_IsValid(s.method()))
+    return SolverFieldError("method", "unknown value");
   problem->method_ =
       s.method() == v1::SolverSpec::SSOR_CG ? RelaxationMethod::kSsorCg : RelaxationMethod::kSor;
   if (!(std::isfinite(s.tolerance()) && s.tolerance() >= 0 && s.tolerance() < 1)) {
@@ -52,8 +52,9 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& 
   }
   problem->options_.tolerance = s.tolerance() > 0 ? s.tolerance() : kDefaultTolerance;
   if (s.max_iterations() > kMaxIterationsLimit) {
-    return SolverFieldError("max_iterations",
-                   absl::StrCat(s.max_iterations(), " exceeds the limit ", kMaxIterationsLimit));
+    return SolverFieldError(
+        "max_iterations",
+        absl::StrCat(s.max_iterations(), " exceeds the limit ", kMaxIterationsLimit));
   }
   problem->options_.max_iterations =
       static_cast<int>(s.max_iterations() ? s.max_iterations() : kDefaultMaxIterations);
@@ -61,10 +62,13 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& 
   const v1::OmegaGridSpec& grid = s.omegas();
   const double lo = grid.lo() != 0 ? grid.lo() : 1.0;
   const double hi = grid.hi() != 0 ? grid.hi() : 1.95;
-  if (!(lo > 0 && lo < 2)) return SolverFieldError("omegas.lo", absl::StrCat(lo, " is outside (0, 2)"));
-  if (!(hi > 0 && hi < 2)) return SolverFieldError("omegas.hi", absl::StrCat(hi, " is outside (0, 2)"));
+  if (!(lo > 0 && lo < 2))
+    return SolverFieldError("omegas.lo", absl::StrCat(lo, " is outside (0, 2)"));
+  if (!(hi > 0 && hi < 2))
+    return SolverFieldError("omegas.hi", absl::StrCat(hi, " is outside (0, 2)"));
   if (grid.count() > kMaxOmegas) {
-    return SolverFieldError("omegas.count", absl::StrCat(grid.count(), " exceeds the limit ", kMaxOmegas));
+    return SolverFieldError("omegas.count",
+                            absl::StrCat(grid.count(), " exceeds the limit ", kMaxOmegas));
   }
   const int count = static_cast<int>(grid.count() ? grid.count() : 20);
   if (count > 1 && !(lo < hi)) {
