@@ -29,9 +29,8 @@ struct GatekeeperState {
   std::string secret;
 };
 
-gatekeeper_actor::behavior_type Gatekeeper(
-    gatekeeper_actor::stateful_pointer<GatekeeperState> self, dispatcher_actor dispatcher,
-    std::string secret) {
+gatekeeper_actor::behavior_type Gatekeeper(gatekeeper_actor::stateful_pointer<GatekeeperState> self,
+                                           dispatcher_actor dispatcher, std::string secret) {
   self->state.dispatcher = std::move(dispatcher);
   self->state.secret = std::move(secret);
   return {
@@ -131,7 +130,8 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     workers.emplace_back(caf::actor_cast<caf::actor>(worker), info.SerializeAsString());
   }
   auto stop_workers = [&] {
-    for (auto& [worker, info] : workers) caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+    for (auto& [worker, info] : workers)
+      caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
   };
 
   caf::scoped_actor self{system};
@@ -143,8 +143,8 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
             ? caf::openssl::remote_actor<gatekeeper_actor>(system, options.host, options.port)
             : system.middleman().remote_actor<gatekeeper_actor>(options.host, options.port);
     if (!gatekeeper) {
-      spdlog::info("worker: cannot reach evolvd at {}:{} ({}); retrying in {:.1f} s",
-                   options.host, options.port, system.render(gatekeeper.error()), backoff);
+      spdlog::info("worker: cannot reach evolvd at {}:{} ({}); retrying in {:.1f} s", options.host,
+                   options.port, system.render(gatekeeper.error()), backoff);
       for (double waited = 0; waited < backoff && !stop; waited += 0.05) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
@@ -164,8 +164,8 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
       if (!refusal.empty() || !joined) break;
     }
     if (!refusal.empty()) {
-      spdlog::error("worker: evolvd at {}:{} refused this worker: {}", options.host,
-                    options.port, refusal);
+      spdlog::error("worker: evolvd at {}:{} refused this worker: {}", options.host, options.port,
+                    refusal);
       code = 3;
       break;
     }
@@ -178,12 +178,11 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     while (connected && !stop) {
       self->receive(
           [&](caf::down_msg&) {
-            spdlog::warn("worker: lost evolvd at {}:{}; reconnecting", options.host,
-                         options.port);
+            spdlog::warn("worker: lost evolvd at {}:{}; reconnecting", options.host, options.port);
             connected = false;
           },
-          caf::after(std::chrono::milliseconds(
-              static_cast<int64_t>(options.heartbeat_seconds * 1000))) >>
+          caf::after(
+              std::chrono::milliseconds(static_cast<int64_t>(options.heartbeat_seconds * 1000))) >>
               [&] {
                 for (auto& [worker, info] : workers) {
                   self->send(*gatekeeper, heartbeat_atom::value, worker);

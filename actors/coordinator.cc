@@ -22,9 +22,8 @@ using Self = caf::stateful_actor<CoordinatorState>*;
 void SendProgress(Self self, bool force) {
   auto& state = self->state;
   const auto now = std::chrono::steady_clock::now();
-  if (!force &&
-      std::chrono::duration<double>(now - state.last_progress).count() <
-          state.options.progress_every_seconds) {
+  if (!force && std::chrono::duration<double>(now - state.last_progress).count() <
+                    state.options.progress_every_seconds) {
     return;
   }
   state.last_progress = now;

@@ -87,9 +87,9 @@ void Retry(Self self, Task task, const std::string& reason) {
   if (task.attempts >= self->state.options.max_attempts) {
     spdlog::warn("dispatcher: a task of job {} failed {} times ({}); recorded as failed",
                  task.job_id, task.attempts, reason);
-    task.promise.deliver(Failure("evaluation failed " + std::to_string(task.attempts) +
-                                 " times; last: " + reason)
-                             .SerializeAsString());
+    task.promise.deliver(
+        Failure("evaluation failed " + std::to_string(task.attempts) + " times; last: " + reason)
+            .SerializeAsString());
     return;
   }
   spdlog::info("dispatcher: re-queueing a task of job {} ({})", task.job_id, reason);
@@ -224,8 +224,7 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
         auto [it, inserted] = self->state.queues.try_emplace(request.job_id());
         JobQueue& queue = it->second;
         if (queue.tasks.size() >= self->state.options.max_queued) {
-          return Failure("dispatcher queue full for job " + request.job_id())
-              .SerializeAsString();
+          return Failure("dispatcher queue full for job " + request.job_id()).SerializeAsString();
         }
         queue.weight = 1.0 + std::max(0, request.priority());
         if (inserted) {

@@ -30,8 +30,7 @@ int64_t NowUnixMs() {
       .count();
 }
 
-absl::StatusOr<std::unique_ptr<JobEngine>> JobEngine::Create(const v1::JobRecord& job,
-                                                             Store* store,
+absl::StatusOr<std::unique_ptr<JobEngine>> JobEngine::Create(const v1::JobRecord& job, Store* store,
                                                              const ProblemRegistry& registry) {
   auto problem = registry.Create(job.spec());
   if (!problem.ok()) return problem.status();
@@ -56,8 +55,8 @@ JobEngine::JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem
   const v1::JobSpec& spec = record_.spec();
   spec.SerializeToString(&spec_bytes_);
   mode_ = spec.cache().mode() == v1::CACHE_MODE_UNSPECIFIED ? v1::CACHE : spec.cache().mode();
-  aggregate_repeats_ =
-      spec.cache().aggregate_repeats() ? spec.cache().aggregate_repeats() : kDefaultAggregateRepeats;
+  aggregate_repeats_ = spec.cache().aggregate_repeats() ? spec.cache().aggregate_repeats()
+                                                        : kDefaultAggregateRepeats;
   window_size_ = spec.window() ? spec.window() : kDefaultWindow;
 }
 
@@ -108,8 +107,7 @@ bool JobEngine::MayAsk() const {
 bool JobEngine::Finished() const {
   if (!window_.empty()) return false;
   const v1::Budget& budget = record_.spec().budget();
-  return strategy_->Done() ||
-         (budget.max_evaluations() > 0 && told_ >= budget.max_evaluations()) ||
+  return strategy_->Done() || (budget.max_evaluations() > 0 && told_ >= budget.max_evaluations()) ||
          (budget.max_seconds() > 0 && ElapsedSeconds() >= budget.max_seconds());
 }
 
@@ -253,12 +251,11 @@ void JobEngine::TellOne(uint64_t index, Slot& slot) {
         counters_.set_misses(counters_.misses() + 1);
         told = slot.result;
         const uint32_t have = row ? row->repeats() : 0;
-        if (told.status() == v1::OK && row && have > 0 &&
-            row->evaluation().status() == v1::OK &&
+        if (told.status() == v1::OK && row && have > 0 && row->evaluation().status() == v1::OK &&
             row->evaluation().objectives_size() == told.objectives_size()) {
           for (int i = 0; i < told.objectives_size(); ++i) {
-            told.set_objectives(i, (row->evaluation().objectives(i) * have + told.objectives(i)) /
-                                       (have + 1));
+            told.set_objectives(
+                i, (row->evaluation().objectives(i) * have + told.objectives(i)) / (have + 1));
           }
         }
         write_row(told, told.status() == v1::OK ? have + 1 : have);

@@ -54,8 +54,7 @@ class JobEngine {
  public:
   // Builds the job's problem and strategy; when the store holds a checkpoint of `job.id()`,
   // continues from it. `store` must outlive the engine. InvalidArgument for a bad spec.
-  static absl::StatusOr<std::unique_ptr<JobEngine>> Create(const v1::JobRecord& job,
-                                                           Store* store,
+  static absl::StatusOr<std::unique_ptr<JobEngine>> Create(const v1::JobRecord& job, Store* store,
                                                            const ProblemRegistry& registry);
 
   // Asks the strategy for candidates until the window is full or the budget is reached; returns
@@ -83,11 +82,11 @@ class JobEngine {
   struct Slot {
     v1::Candidate candidate;
     CacheKey key;
-    bool planned = false;             // Plan() ran (restored slots are planned by Fill)
+    bool planned = false;  // Plan() ran (restored slots are planned by Fill)
     bool needs_worker = false;
     bool has_result = false;
-    bool resolved_hit = false;        // result taken from a cache row
-    v1::Evaluation result;            // the worker's result, or the cached evaluation
+    bool resolved_hit = false;  // result taken from a cache row
+    v1::Evaluation result;      // the worker's result, or the cached evaluation
   };
 
   JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem> problem,

@@ -20,9 +20,9 @@ bool Terminal(v1::JobState state) {
 }
 
 struct JobEntry {
-  v1::JobRecord record;      // latest known: the store's, plus progress reports
-  caf::actor coordinator;    // while RUNNING in this process
-  bool stopping = false;     // a pause or cancel is stopping the coordinator
+  v1::JobRecord record;    // latest known: the store's, plus progress reports
+  caf::actor coordinator;  // while RUNNING in this process
+  bool stopping = false;   // a pause or cancel is stopping the coordinator
   std::vector<caf::actor> watchers;
 };
 
@@ -63,9 +63,9 @@ absl::Status Start(Self self, JobEntry& entry) {
   std::shared_ptr<JobEngine> shared = std::move(*engine);
   entry.record.set_state(v1::RUNNING);
   *entry.record.mutable_progress() = shared->Progress();
-  entry.coordinator = SpawnCoordinator(self->system(), shared, state.dispatcher,
-                                       caf::actor_cast<caf::actor>(self),
-                                       state.options.coordinator);
+  entry.coordinator =
+      SpawnCoordinator(self->system(), shared, state.dispatcher, caf::actor_cast<caf::actor>(self),
+                       state.options.coordinator);
   return absl::OkStatus();
 }
 
@@ -94,8 +94,7 @@ absl::Status Refusal(const JobEntry* entry, const std::string& id, const std::st
 
 // Stops the job's coordinator (it checkpoints), then moves the job to `target` (PAUSED or
 // CANCELLED) and answers `rp`.
-void StopAndSet(Self self, const std::string& id, v1::JobState target,
-                caf::response_promise rp) {
+void StopAndSet(Self self, const std::string& id, v1::JobState target, caf::response_promise rp) {
   JobEntry* entry = Find(self, id);
   entry->stopping = true;
   auto finish = [self, id, target, rp](bool stopped) mutable {
@@ -358,9 +357,8 @@ std::string NewJobId() {
   return buffer;
 }
 
-caf::actor SpawnJobManager(caf::actor_system& system, Store* store,
-                           const ProblemRegistry& registry, dispatcher_actor dispatcher,
-                           JobManagerOptions options) {
+caf::actor SpawnJobManager(caf::actor_system& system, Store* store, const ProblemRegistry& registry,
+                           dispatcher_actor dispatcher, JobManagerOptions options) {
   return system.spawn(ManagerBehavior, store, &registry, std::move(dispatcher), options);
 }
 

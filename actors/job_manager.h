@@ -55,9 +55,8 @@ struct JobManagerOptions {
 };
 
 // `store` and `registry` must outlive the actor.
-caf::actor SpawnJobManager(caf::actor_system& system, Store* store,
-                           const ProblemRegistry& registry, dispatcher_actor dispatcher,
-                           JobManagerOptions options = {});
+caf::actor SpawnJobManager(caf::actor_system& system, Store* store, const ProblemRegistry& registry,
+                           dispatcher_actor dispatcher, JobManagerOptions options = {});
 
 // A new job id: "j" + 16 hex digits from the clock and a process-wide counter. Unique within a
 // store (the manager also checks the store before using one).

@@ -48,15 +48,16 @@ LocalRuntime::Outcome LocalRuntime::RunJob(
           outcome.error = error;
           done = true;
         },
-        caf::after(std::chrono::milliseconds(100)) >> [&] {
-          if (should_stop && should_stop()) {
-            self->request(coordinator, caf::infinite, stop_atom::value)
-                .receive([&](bool) {}, [&](caf::error&) {});
-            outcome.state = v1::RUNNING;
-            outcome.interrupted = true;
-            done = true;
-          }
-        });
+        caf::after(std::chrono::milliseconds(100)) >>
+            [&] {
+              if (should_stop && should_stop()) {
+                self->request(coordinator, caf::infinite, stop_atom::value)
+                    .receive([&](bool) {}, [&](caf::error&) {});
+                outcome.state = v1::RUNNING;
+                outcome.interrupted = true;
+                done = true;
+              }
+            });
   }
   return outcome;
 }

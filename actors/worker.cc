@@ -46,8 +46,7 @@ v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
 }
 
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
-                                           std::string worker_id,
-                                           const ProblemRegistry* registry) {
+                                           std::string worker_id, const ProblemRegistry* registry) {
   self->state.evaluator = std::make_unique<Evaluator>(std::move(worker_id), *registry);
   return {
       [self](evaluate_atom, const std::string& request_bytes) -> std::string {

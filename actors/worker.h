@@ -42,7 +42,6 @@ struct WorkerState {
 
 // The behaviour of one worker actor (spawn it detached).
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
-                                           std::string worker_id,
-                                           const ProblemRegistry* registry);
+                                           std::string worker_id, const ProblemRegistry* registry);
 
 }  // namespace evolv

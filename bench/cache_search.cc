@@ -68,11 +68,12 @@ int main(int argc, char** argv) {
   const double share = static_cast<double>(c.hits()) / (c.hits() + c.misses());
   std::printf("exp2 [0,1] real, max_ops 10, NSGA-II 50+50, %llu evaluations, %d workers\n",
               static_cast<unsigned long long>(evaluations), workers);
-  std::printf("with cache:    %.1f s, %llu hits, %llu misses (%.1f%% served from the cache), "
-              "%.1f evaluation-seconds saved, best log10 error %.3f\n",
-              cached.seconds, static_cast<unsigned long long>(c.hits()),
-              static_cast<unsigned long long>(c.misses()), 100 * share, c.eval_seconds_saved(),
-              cached.progress.best_objective());
+  std::printf(
+      "with cache:    %.1f s, %llu hits, %llu misses (%.1f%% served from the cache), "
+      "%.1f evaluation-seconds saved, best log10 error %.3f\n",
+      cached.seconds, static_cast<unsigned long long>(c.hits()),
+      static_cast<unsigned long long>(c.misses()), 100 * share, c.eval_seconds_saved(),
+      cached.progress.best_objective());
   std::printf("without cache: %.1f s, best log10 error %.3f\n", uncached.seconds,
               uncached.progress.best_objective());
   std::printf("wall time with / without cache: %.2f\n", cached.seconds / uncached.seconds);

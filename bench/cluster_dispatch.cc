@@ -101,9 +101,10 @@ double RoundTripMicros(const char* self_path, int round_trips) {
     }
   }
   std::sort(micros.begin(), micros.end());
-  std::printf("dispatch round trip over loopback (%d empty evaluations): p50 %.0f us, p99 %.0f "
-              "us (target p50 <= 200 us)\n",
-              round_trips, micros[micros.size() / 2], micros[micros.size() * 99 / 100]);
+  std::printf(
+      "dispatch round trip over loopback (%d empty evaluations): p50 %.0f us, p99 %.0f "
+      "us (target p50 <= 200 us)\n",
+      round_trips, micros[micros.size() / 2], micros[micros.size() * 99 / 100]);
   return micros[micros.size() / 2];
 }
 
@@ -141,10 +142,11 @@ int main(int argc, char** argv) {
   RoundTripMicros(self_path, round_trips);
   const double one = JobSeconds(self_path, 1, evaluations, work_ms);
   const double two = JobSeconds(self_path, 2, evaluations, work_ms);
-  std::printf("%llu evaluations of %.1f ms CPU: 1 remote worker %.2f s (%.0f evals/s), 2 remote "
-              "workers %.2f s (%.0f evals/s)\n",
-              static_cast<unsigned long long>(evaluations), work_ms, one, evaluations / one, two,
-              evaluations / two);
+  std::printf(
+      "%llu evaluations of %.1f ms CPU: 1 remote worker %.2f s (%.0f evals/s), 2 remote "
+      "workers %.2f s (%.0f evals/s)\n",
+      static_cast<unsigned long long>(evaluations), work_ms, one, evaluations / one, two,
+      evaluations / two);
   std::printf("speedup 2 vs 1 remote workers: %.2fx (target >= 1.8x)\n", one / two);
   return 0;
 }

@@ -1,6 +1,7 @@
 // Starting an evolvd child process for the service benchmarks (bench/service_*.cc).
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "evolv/v1/service.grpc.pb.h"
 

@@ -100,9 +100,10 @@ int main(int argc, char** argv) {
   std::vector<double> all = get_ms;
   all.insert(all.end(), list_ms.begin(), list_ms.end());
 
-  std::printf("service_latency: 4 jobs, %d workers, %.0f requests/s for %.0f s (%zu requests, "
-              "%llu failed)\n", workers, rate, seconds, all.size(),
-              static_cast<unsigned long long>(failures));
+  std::printf(
+      "service_latency: 4 jobs, %d workers, %.0f requests/s for %.0f s (%zu requests, "
+      "%llu failed)\n",
+      workers, rate, seconds, all.size(), static_cast<unsigned long long>(failures));
   auto line = [](const char* name, const std::vector<double>& v) {
     std::printf("  %-8s p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms\n", name,
                 Quantile(v, 0.5), Quantile(v, 0.9), Quantile(v, 0.99),

@@ -74,8 +74,7 @@ int main(int argc, char** argv) {
   const double fill_seconds = std::chrono::duration<double>(Clock::now() - fill_start).count();
 
   bench::EvolvdProcess evolvd(EVOLVD_PATH, dir, 2);
-  const double listening =
-      std::chrono::duration<double>(Clock::now() - evolvd.started()).count();
+  const double listening = std::chrono::duration<double>(Clock::now() - evolvd.started()).count();
   auto stub = evolvd.Stub();
   v1::ListJobsResponse first;
   {

@@ -27,9 +27,7 @@ struct CacheKey {
 
   bool operator==(const CacheKey& o) const { return high == o.high && low == o.low; }
   bool operator!=(const CacheKey& o) const { return !(*this == o); }
-  bool operator<(const CacheKey& o) const {
-    return high != o.high ? high < o.high : low < o.low;
-  }
+  bool operator<(const CacheKey& o) const { return high != o.high ? high < o.high : low < o.low; }
 };
 
 struct CacheKeyHasher {

@@ -50,8 +50,7 @@ v1::Candidate Nsga2::Ask(uint64_t index) {
   return problem_.Mutate(child, rng_);
 }
 
-void Nsga2::Tell(uint64_t index, const v1::Candidate& candidate,
-                 const v1::Evaluation& evaluation) {
+void Nsga2::Tell(uint64_t index, const v1::Candidate& candidate, const v1::Evaluation& evaluation) {
   v1::Individual individual;
   individual.set_index(index);
   *individual.mutable_candidate() = candidate;
@@ -77,7 +76,8 @@ void Nsga2::Survive() {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return crowding[a] > crowding[b]; });
-    for (size_t k = 0; survivors.size() < mu_; ++k) survivors.push_back(std::move(pool[front[order[k]]]));
+    for (size_t k = 0; survivors.size() < mu_; ++k)
+      survivors.push_back(std::move(pool[front[order[k]]]));
     break;
   }
   parents_ = std::move(survivors);

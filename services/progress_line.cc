@@ -46,11 +46,11 @@ std::string ProgressLine(const v1::JobProgress& p, const std::string& objective,
       p.budget_evaluations() > 0 && rate > 0
           ? (static_cast<double>(p.budget_evaluations()) - p.evaluations()) / rate
           : NAN;
-  std::snprintf(buffer, sizeof(buffer), "  best%s%s %.6g  cache hits %.1f%%  %.0f evals/s  %s %s",
-                objective.empty() ? "" : " ", objective.c_str(), p.best_objective(), hit_rate, rate,
-                p.budget_evaluations() > 0 ? "ETA" : "elapsed",
-                FormatDuration(p.budget_evaluations() > 0 ? remaining : p.elapsed_seconds())
-                    .c_str());
+  std::snprintf(
+      buffer, sizeof(buffer), "  best%s%s %.6g  cache hits %.1f%%  %.0f evals/s  %s %s",
+      objective.empty() ? "" : " ", objective.c_str(), p.best_objective(), hit_rate, rate,
+      p.budget_evaluations() > 0 ? "ETA" : "elapsed",
+      FormatDuration(p.budget_evaluations() > 0 ? remaining : p.elapsed_seconds()).c_str());
   return line + buffer;
 }
 

@@ -36,8 +36,8 @@ absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& text, const std::str
     options.ignore_unknown_fields = false;
     auto status = google::protobuf::util::JsonStringToMessage(text, &spec, options);
     if (!status.ok()) {
-      return absl::InvalidArgumentError(origin + ": malformed JSON job spec: " +
-                                        std::string(status.message()));
+      return absl::InvalidArgumentError(
+          origin + ": malformed JSON job spec: " + std::string(status.message()));
     }
     return spec;
   }
@@ -45,8 +45,8 @@ absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& text, const std::str
   ErrorCollector errors;
   parser.RecordErrorsTo(&errors);
   if (!parser.ParseFromString(text, &spec)) {
-    return absl::InvalidArgumentError(origin + ": malformed text-format job spec: " +
-                                      errors.first());
+    return absl::InvalidArgumentError(origin +
+                                      ": malformed text-format job spec: " + errors.first());
   }
   return spec;
 }

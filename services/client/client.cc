@@ -28,8 +28,8 @@ std::unique_ptr<Client> Client::Connect(const ClientOptions& options, std::strin
   client->timeout_seconds_ = options.timeout_seconds;
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  client->stub_ = v1::SearchService::NewStub(grpc::CreateCustomChannel(
-      client->address_, grpc::InsecureChannelCredentials(), args));
+  client->stub_ = v1::SearchService::NewStub(
+      grpc::CreateCustomChannel(client->address_, grpc::InsecureChannelCredentials(), args));
   return client;
 }
 

@@ -2,10 +2,10 @@
 // 127.0.0.1:50051), the bearer token (--token-file, else $EVOLV_TOKEN) and a SearchService stub.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "evolv/v1/service.grpc.pb.h"
 

@@ -1,7 +1,5 @@
 #include "services/client/commands.h"
 
-#include "services/progress_line.h"
-
 #include <unistd.h>
 
 #include <cctype>
@@ -10,6 +8,7 @@
 #include <iostream>
 
 #include "services/client/client.h"
+#include "services/progress_line.h"
 #include "services/spec_io.h"
 
 namespace evolv {
@@ -61,11 +60,23 @@ bool FromHex(const std::string& hex, std::string* bytes) {
 }
 
 const char* StatusName(grpc::StatusCode code) {
-  static const char* names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-                                "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                                "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-                                "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-                                "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static const char* names[] = {"OK",
+                                "CANCELLED",
+                                "UNKNOWN",
+                                "INVALID_ARGUMENT",
+                                "DEADLINE_EXCEEDED",
+                                "NOT_FOUND",
+                                "ALREADY_EXISTS",
+                                "PERMISSION_DENIED",
+                                "RESOURCE_EXHAUSTED",
+                                "FAILED_PRECONDITION",
+                                "ABORTED",
+                                "OUT_OF_RANGE",
+                                "UNIMPLEMENTED",
+                                "INTERNAL",
+                                "UNAVAILABLE",
+                                "DATA_LOSS",
+                                "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? names[i] : "UNKNOWN";
 }
@@ -84,13 +95,13 @@ void PrintRecord(const v1::JobRecord& job) {
   const auto& p = job.progress();
   const auto& c = p.cache();
   const double lookups = static_cast<double>(c.hits() + c.misses());
-  std::printf("job      %s\nname     %s\nstate    %s\nprogress %s\ncache    %llu hits, %llu "
-              "misses (%.1f%%), %llu collisions, %.2f evaluation-seconds saved\n",
-              job.id().c_str(), job.spec().name().c_str(), v1::JobState_Name(job.state()).c_str(),
-              ProgressLine(p, false).c_str(), static_cast<unsigned long long>(c.hits()),
-              static_cast<unsigned long long>(c.misses()),
-              lookups > 0 ? 100.0 * c.hits() / lookups : 0.0,
-              static_cast<unsigned long long>(c.collisions()), c.eval_seconds_saved());
+  std::printf(
+      "job      %s\nname     %s\nstate    %s\nprogress %s\ncache    %llu hits, %llu "
+      "misses (%.1f%%), %llu collisions, %.2f evaluation-seconds saved\n",
+      job.id().c_str(), job.spec().name().c_str(), v1::JobState_Name(job.state()).c_str(),
+      ProgressLine(p, false).c_str(), static_cast<unsigned long long>(c.hits()),
+      static_cast<unsigned long long>(c.misses()), lookups > 0 ? 100.0 * c.hits() / lookups : 0.0,
+      static_cast<unsigned long long>(c.collisions()), c.eval_seconds_saved());
   if (!job.error().empty()) std::printf("error    %s\n", job.error().c_str());
 }
 

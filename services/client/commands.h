@@ -6,10 +6,9 @@
 // 2 bad usage or input (unreadable spec, INVALID_ARGUMENT from the server).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <optional>
-
-#include <CLI/CLI.hpp>
 
 namespace evolv {
 

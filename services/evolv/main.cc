@@ -24,11 +24,13 @@ int main(int argc, char** argv) {
       ->required();
   run_cmd->add_option("--data-dir", run.data_dir, "embedded store directory")
       ->capture_default_str();
-  run_cmd->add_option("--workers", run.workers,
-                      "local worker threads (default: one per core; 0: remote workers only)")
+  run_cmd
+      ->add_option("--workers", run.workers,
+                   "local worker threads (default: one per core; 0: remote workers only)")
       ->check(CLI::Range(0, 1024));
-  run_cmd->add_option("--cluster-port", run.cluster_port,
-                      "let evolv-worker processes join on this port (0: any free port)")
+  run_cmd
+      ->add_option("--cluster-port", run.cluster_port,
+                   "let evolv-worker processes join on this port (0: any free port)")
       ->check(CLI::Range(0, 65535));
   run_cmd->add_option("--cluster-bind", run.cluster_bind, "address of the cluster port")
       ->capture_default_str();
@@ -36,19 +38,23 @@ int main(int argc, char** argv) {
                       "file holding the cluster secret (default: $EVOLV_CLUSTER_SECRET)");
   run_cmd->add_option("--cluster-port-file", run.cluster_port_file,
                       "write the bound cluster port to this file");
-  run_cmd->add_option("--tls-cert", run.tls.certificate, "PEM certificate: TLS on the cluster link");
+  run_cmd->add_option("--tls-cert", run.tls.certificate,
+                      "PEM certificate: TLS on the cluster link");
   run_cmd->add_option("--tls-key", run.tls.key, "PEM private key for --tls-cert");
   run_cmd->add_option("--tls-ca", run.tls.ca_file, "CA bundle to verify workers' certificates");
-  run_cmd->add_option("--checkpoint-results", run.checkpoint_every_results,
-                      "checkpoint after this many results")
+  run_cmd
+      ->add_option("--checkpoint-results", run.checkpoint_every_results,
+                   "checkpoint after this many results")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  run_cmd->add_option("--checkpoint-seconds", run.checkpoint_every_seconds,
-                      "checkpoint at least this often (seconds)")
+  run_cmd
+      ->add_option("--checkpoint-seconds", run.checkpoint_every_seconds,
+                   "checkpoint at least this often (seconds)")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
-  run_cmd->add_option("--progress-every", run.progress_every_seconds,
-                      "seconds between progress lines when stderr is not a terminal")
+  run_cmd
+      ->add_option("--progress-every", run.progress_every_seconds,
+                   "seconds between progress lines when stderr is not a terminal")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
   bool no_progress = false;

@@ -5,8 +5,8 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
-#include <fstream>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -96,8 +96,7 @@ int RunCommand(const RunOptions& options) {
 
   if (record.state() == v1::SUCCEEDED || record.state() == v1::CANCELLED ||
       record.state() == v1::FAILED_STATE) {
-    std::fprintf(stderr, "evolv: job %s had already ended; showing its results\n",
-                 job_id.c_str());
+    std::fprintf(stderr, "evolv: job %s had already ended; showing its results\n", job_id.c_str());
     PrintSummary(record, engine->problem(), **store);
     return record.state() == v1::FAILED_STATE ? 1 : 0;
   }

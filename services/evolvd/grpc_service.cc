@@ -29,9 +29,8 @@ grpc::Status SearchServiceImpl::Authorize(grpc::ServerContext* context) const {
                       "missing or wrong bearer token (metadata \"authorization: Bearer TOKEN\")");
 }
 
-#define EVOLV_AUTHORIZE(context)                          \
-  if (grpc::Status auth = Authorize(context); !auth.ok()) \
-  return auth
+#define EVOLV_AUTHORIZE(context) \
+  if (grpc::Status auth = Authorize(context); !auth.ok()) return auth
 
 grpc::Status SearchServiceImpl::SubmitJob(grpc::ServerContext* context,
                                           const v1::SubmitJobRequest* request,
@@ -41,8 +40,7 @@ grpc::Status SearchServiceImpl::SubmitJob(grpc::ServerContext* context,
 }
 
 grpc::Status SearchServiceImpl::GetJob(grpc::ServerContext* context,
-                                       const v1::GetJobRequest* request,
-                                       v1::JobRecord* response) {
+                                       const v1::GetJobRequest* request, v1::JobRecord* response) {
   EVOLV_AUTHORIZE(context);
   return Answer(core_.GetJob(request->job_id()), response);
 }

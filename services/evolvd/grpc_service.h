@@ -5,11 +5,11 @@
 // else is looked at.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "evolv/v1/service.grpc.pb.h"
 #include "services/evolvd/service_core.h"
@@ -36,8 +36,7 @@ class SearchServiceImpl final : public v1::SearchService::Service {
                         v1::ListJobsResponse*) override;
   grpc::Status CancelJob(grpc::ServerContext*, const v1::CancelJobRequest*,
                          v1::JobRecord*) override;
-  grpc::Status PauseJob(grpc::ServerContext*, const v1::PauseJobRequest*,
-                        v1::JobRecord*) override;
+  grpc::Status PauseJob(grpc::ServerContext*, const v1::PauseJobRequest*, v1::JobRecord*) override;
   grpc::Status ResumeJob(grpc::ServerContext*, const v1::ResumeJobRequest*,
                          v1::JobRecord*) override;
   grpc::Status WatchJob(grpc::ServerContext*, const v1::WatchJobRequest*,

@@ -1,14 +1,13 @@
 #include "services/evolvd/http_server.h"
 
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <list>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "services/evolvd/web_assets.h"
 #include "services/spec_io.h"
@@ -31,13 +30,20 @@ struct Reply {
 
 http::status HttpStatus(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kOk: return http::status::ok;
-    case absl::StatusCode::kInvalidArgument: return http::status::bad_request;
-    case absl::StatusCode::kNotFound: return http::status::not_found;
-    case absl::StatusCode::kFailedPrecondition: return http::status::conflict;
-    case absl::StatusCode::kUnauthenticated: return http::status::unauthorized;
-    case absl::StatusCode::kUnavailable: return http::status::service_unavailable;
-    default: return http::status::internal_server_error;
+    case absl::StatusCode::kOk:
+      return http::status::ok;
+    case absl::StatusCode::kInvalidArgument:
+      return http::status::bad_request;
+    case absl::StatusCode::kNotFound:
+      return http::status::not_found;
+    case absl::StatusCode::kFailedPrecondition:
+      return http::status::conflict;
+    case absl::StatusCode::kUnauthenticated:
+      return http::status::unauthorized;
+    case absl::StatusCode::kUnavailable:
+      return http::status::service_unavailable;
+    default:
+      return http::status::internal_server_error;
   }
 }
 
@@ -45,12 +51,24 @@ std::string JsonString(const std::string& text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '<': out += "\\u003c"; break;
-      case '>': out += "\\u003e"; break;
-      case '&': out += "\\u0026"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '<':
+        out += "\\u003c";
+        break;
+      case '>':
+        out += "\\u003e";
+        break;
+      case '&':
+        out += "\\u0026";
+        break;
       default:
         if (c < 0x20) {
           char buffer[8];

@@ -12,14 +12,13 @@
 // actors/cluster.h and deploy/README.md). SIGTERM and SIGINT checkpoint every
 // running job (they stay RUNNING and resume on the next start) and exit 0.
 // Exit codes: 0 clean shutdown, 1 runtime error (store, ports), 2 bad usage.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <fstream>
 #include <thread>
-
-#include <CLI/CLI.hpp>
-#include <grpcpp/grpcpp.h>
 
 #include "actors/cluster.h"
 #include "actors/dispatcher.h"
@@ -139,9 +138,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const evolv::ProblemRegistry& registry = evolv::BuiltinProblems();
-  const int workers =
-      flags.workers >= 0 ? flags.workers
-                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int workers = flags.workers >= 0
+                          ? flags.workers
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string cluster_secret;
   if (flags.cluster_port >= 0) {
     auto secret = evolv::LoadClusterSecret(flags.cluster_secret_file);

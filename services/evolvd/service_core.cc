@@ -168,7 +168,8 @@ v1::EvaluationRow ServiceCore::Row(const v1::JobRecord& job, const v1::HistoryEn
   *row.mutable_evaluation() = entry.evaluation();
   row.set_cache_hit(entry.cache_hit());
   if (render) {
-    if (auto problem = ProblemFor(job)) row.set_rendered(problem->Render(candidate, RenderFormat::kC));
+    if (auto problem = ProblemFor(job))
+      row.set_rendered(problem->Render(candidate, RenderFormat::kC));
   }
   return row;
 }
@@ -197,7 +198,8 @@ absl::StatusOr<v1::QueryEvaluationsResponse> ServiceCore::QueryEvaluations(
       for (size_t i = *offset; i < top->size() && i < *offset + page; ++i) {
         *response.add_rows() = Row(*job, (*top)[i], true);
       }
-      if (top->size() > *offset + page) response.set_next_page_token(std::to_string(*offset + page));
+      if (top->size() > *offset + page)
+        response.set_next_page_token(std::to_string(*offset + page));
       return response;
     }
     case v1::QueryEvaluationsRequest::kProblem: {
@@ -277,9 +279,8 @@ absl::StatusOr<v1::EvaluationResponse> ServiceCore::GetEvaluation(
   // Render with the problem of the job that evaluated it, when that job is known here.
   auto job = manager_.Get(cached->job_id());
   if (job.ok()) {
-    const v1::Candidate& candidate = cached->evaluation().has_refined()
-                                         ? cached->evaluation().refined()
-                                         : cached->candidate();
+    const v1::Candidate& candidate =
+        cached->evaluation().has_refined() ? cached->evaluation().refined() : cached->candidate();
     if (auto problem = ProblemFor(*job)) {
       response.set_rendered(problem->Render(candidate, RenderFormat::kC));
     }

@@ -48,8 +48,8 @@ TEST(JobEngineTest, HistoryIsIndependentOfResultOrder) {
 TEST(JobEngineTest, WindowBoundsTasksInFlight) {
   TempDir dir;
   auto store = Store::Open(dir.path());
-  auto engine = JobEngine::Create(ToyJob("j", 100, 5, v1::OFF), store->get(),
-                                  testing::ToyRegistry());
+  auto engine =
+      JobEngine::Create(ToyJob("j", 100, 5, v1::OFF), store->get(), testing::ToyRegistry());
   ASSERT_TRUE(engine.ok());
   auto tasks = (*engine)->Fill();
   EXPECT_EQ(tasks.size(), 5u);
@@ -83,7 +83,9 @@ TEST(JobEngineTest, ResumeFromCheckpointReachesTheSameHistory) {
       auto more = (*engine)->OnResult(
           task.index, (*engine)->problem().Evaluate(task.candidate, {task.seed, task.repeat}));
       pending.insert(pending.end(), more.begin(), more.end());
-      if (i == 120) ASSERT_TRUE((*engine)->Checkpoint(v1::RUNNING).ok());
+      if (i == 120) {
+        ASSERT_TRUE((*engine)->Checkpoint(v1::RUNNING).ok());
+      }
     }
   }
   auto split = Store::Open(split_dir.path());
@@ -120,8 +122,8 @@ TEST(JobEngineTest, CacheHitsAcrossJobsAndRestarts) {
 TEST(JobEngineTest, CacheModeOffEvaluatesEverything) {
   TempDir dir;
   auto store = Store::Open(dir.path());
-  auto engine = JobEngine::Create(ToyJob("j", 200, 4, v1::OFF), store->get(),
-                                  testing::ToyRegistry());
+  auto engine =
+      JobEngine::Create(ToyJob("j", 200, 4, v1::OFF), store->get(), testing::ToyRegistry());
   DriveToEnd(**engine, 0);
   EXPECT_EQ((*engine)->Progress().cache().misses(), 200u);
   EXPECT_EQ((*engine)->Progress().cache().hits(), 0u);
@@ -175,7 +177,7 @@ TEST(JobEngineTest, AggregateAveragesRepeatsThenReuses) {
   const double d0 = (*history)[0].evaluation().objectives(0);
   const double d1 = (*history)[1].evaluation().objectives(0);
   const double d2 = (*history)[2].evaluation().objectives(0);
-  EXPECT_NE(d0, d1);  // running means of noisy evaluations
+  EXPECT_NE(d0, d1);                                        // running means of noisy evaluations
   EXPECT_EQ((*history)[3].evaluation().objectives(0), d2);  // then the 3-sample mean is reused
   EXPECT_EQ((*history)[59].evaluation().objectives(0), d2);
   auto row = (*store)->GetEvaluation((*history)[0].key());

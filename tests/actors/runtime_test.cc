@@ -1,8 +1,7 @@
 // The actor runtime with real CAF actors: dispatcher, local worker threads, coordinator.
-#include "actors/local_runtime.h"
-
 #include <gtest/gtest.h>
 
+#include "actors/local_runtime.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/toy_problem.h"
 
@@ -29,8 +28,9 @@ TEST(RuntimeTest, RunsAJobToTheEndAndReportsProgress) {
   ASSERT_TRUE(engine.ok());
   LocalRuntime runtime(2, testing::ToyRegistry());
   int reports = 0;
-  auto outcome = runtime.RunJob(std::move(*engine), CoordinatorOptions{},
-                                [&](const v1::JobProgress&) { ++reports; }, nullptr);
+  auto outcome = runtime.RunJob(
+      std::move(*engine), CoordinatorOptions{}, [&](const v1::JobProgress&) { ++reports; },
+      nullptr);
   EXPECT_EQ(outcome.state, v1::SUCCEEDED);
   EXPECT_GE(reports, 1);
   EXPECT_EQ((*store)->ReadHistory("runtime")->size(), 200u);

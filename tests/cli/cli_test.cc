@@ -19,11 +19,13 @@ using namespace std::chrono_literals;
 // A small numerics search: quick, but long enough to be interrupted.
 std::string Spec(uint64_t evaluations, const std::string& name = "cli test") {
   return R"({
-    "name": ")" + name + R"(",
+    "name": ")" +
+         name + R"(",
     "numerics": {"target": "exp2", "lower": 0, "upper": 1, "max_ops": 6,
-                 "fit_points": 128, "validation_points": 10000},
+                 "fit_points": 128, "validation_points": 50000},
     "strategy": {"nsga2": {"parents": 16, "children": 16}},
-    "budget": {"max_evaluations": )" + std::to_string(evaluations) + R"(},
+    "budget": {"max_evaluations": )" +
+         std::to_string(evaluations) + R"(},
     "seed": 7,
     "window": 6
   })";
@@ -84,14 +86,14 @@ TEST_F(CliTest, SameHistoryWithOneWorkerAndWithFour) {
 }
 
 TEST_F(CliTest, SigkillMidSearchThenResumeEndsLikeAnUninterruptedRun) {
-  const std::string spec = WriteFile("spec.json", Spec(1500));
+  const std::string spec = WriteFile("spec.json", Spec(4000));
   const Outcome whole = RunToEnd({"run", spec, "--data-dir", dir_.Sub("whole"), "--workers", "2"});
   ASSERT_EQ(whole.code, 0) << whole.err;
 
   auto victim = Start({"run", spec, "--data-dir", dir_.Sub("killed"), "--workers", "2",
                        "--checkpoint-results", "20", "--progress-every", "0.05"});
   // Kill once a progress line shows more than 100 results (several checkpoints).
-  std::regex progress(R"((\d+)/1500 evals)");
+  std::regex progress(R"((\d+)/4000 evals)");
   bool far_enough = false;
   for (int i = 0; i < 3000 && !far_enough; ++i) {
     const std::string err = victim->Stderr();
@@ -104,7 +106,8 @@ TEST_F(CliTest, SigkillMidSearchThenResumeEndsLikeAnUninterruptedRun) {
   victim->Signal(SIGKILL);
   ASSERT_EQ(victim->Wait(10s), 128 + SIGKILL);
 
-  const Outcome resumed = RunToEnd({"run", spec, "--data-dir", dir_.Sub("killed"), "--workers", "2"});
+  const Outcome resumed =
+      RunToEnd({"run", spec, "--data-dir", dir_.Sub("killed"), "--workers", "2"});
   ASSERT_EQ(resumed.code, 0) << resumed.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(resumed.err, m, std::regex(R"(resuming job \S+ at (\d+))")))
@@ -117,7 +120,7 @@ TEST_F(CliTest, SigkillMidSearchThenResumeEndsLikeAnUninterruptedRun) {
 }
 
 TEST_F(CliTest, CtrlCCheckpointsAndTheSameCommandResumes) {
-  const std::string spec = WriteFile("spec.json", Spec(1500));
+  const std::string spec = WriteFile("spec.json", Spec(4000));
   auto first = Start({"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "2"});
   ASSERT_TRUE(first->WaitForStderr(" evals/s", 60s)) << first->Stderr();
   first->Signal(SIGINT);
@@ -127,7 +130,7 @@ TEST_F(CliTest, CtrlCCheckpointsAndTheSameCommandResumes) {
   const Outcome second = RunToEnd({"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "2"});
   ASSERT_EQ(second.code, 0) << second.err;
   EXPECT_NE(second.err.find("resuming job"), std::string::npos) << second.err;
-  EXPECT_EQ(History(dir_.Sub("d")).size(), 1500u);
+  EXPECT_EQ(History(dir_.Sub("d")).size(), 4000u);
 
   // A finished job is not run again: its results are shown.
   const Outcome third = RunToEnd({"run", spec, "--data-dir", dir_.Sub("d")});
@@ -195,7 +198,8 @@ TEST_F(CliTest, BadSpecsExitTwoNamingTheFieldAndTouchNothing) {
     EXPECT_EQ(run.code, 2) << bad.name << ": " << run.err;
     EXPECT_NE(run.err.find(bad.message), std::string::npos) << bad.name << ": " << run.err;
     // Nothing is created for a bad spec either.
-    const Outcome fresh = RunToEnd({"run", path, "--data-dir", dir_.Sub(std::string("new-") + bad.name)});
+    const Outcome fresh =
+        RunToEnd({"run", path, "--data-dir", dir_.Sub(std::string("new-") + bad.name)});
     EXPECT_EQ(fresh.code, 2);
     EXPECT_FALSE(std::filesystem::exists(dir_.Sub(std::string("new-") + bad.name))) << bad.name;
   }

@@ -18,9 +18,10 @@ using namespace std::chrono_literals;
 std::string Spec(uint64_t evaluations) {
   return R"({
     "name": "cluster test",
-    "numerics": {"target": "exp2", "lower": 0, "upper": 1, "max_ops": 6, "fit_points": 128},
+    "numerics": {"target": "exp2", "lower": 0, "upper": 1, "max_ops": 6, "fit_points": 128, "validation_points": 50000},
     "strategy": {"nsga2": {"parents": 16, "children": 16}},
-    "budget": {"max_evaluations": )" + std::to_string(evaluations) + R"(},
+    "budget": {"max_evaluations": )" +
+         std::to_string(evaluations) + R"(},
     "seed": 3,
     "window": 6
   })";
@@ -43,11 +44,11 @@ class ClusterTest : public ::testing::Test {
   std::unique_ptr<Subprocess> StartServer(const std::string& spec, const std::string& data,
                                           int port, int* bound) {
     const std::string port_file = dir_.Sub("port" + std::to_string(runs_));
-    auto server = Start(EVOLV_BINARY, {"run", spec, "--data-dir", data, "--workers", "0",
-                                       "--cluster-port", std::to_string(port),
-                                       "--cluster-secret-file", dir_.Sub("secret"),
-                                       "--cluster-port-file", port_file,
-                                       "--checkpoint-results", "20", "--progress-every", "0.05"});
+    auto server =
+        Start(EVOLV_BINARY, {"run", spec, "--data-dir", data, "--workers", "0", "--cluster-port",
+                             std::to_string(port), "--cluster-secret-file", dir_.Sub("secret"),
+                             "--cluster-port-file", port_file, "--checkpoint-results", "20",
+                             "--progress-every", "0.05"});
     for (int i = 0; i < 500; ++i) {
       std::ifstream in(port_file);
       if (in >> *bound && *bound > 0) return server;
@@ -120,14 +121,14 @@ TEST_F(ClusterTest, TwoRemoteWorkersCompleteAJobAndEachEvaluationNamesItsWorker)
 
 TEST_F(ClusterTest, SigkillOfOneWorkerLosesNothing) {
   const std::string spec = dir_.Sub("spec.json");
-  std::ofstream(spec) << Spec(1200);
+  std::ofstream(spec) << Spec(3000);
   int port = 0;
   auto server = StartServer(spec, dir_.Sub("d"), 0, &port);
   auto w1 = StartWorker(port);
   auto w2 = StartWorker(port);
-  ASSERT_TRUE(server->WaitForStderr("/1200 evals", 60s));
+  ASSERT_TRUE(server->WaitForStderr("/3000 evals", 60s));
   // Kill one worker once results are flowing.
-  std::regex progress(R"(([1-9]\d+)/1200 evals)");
+  std::regex progress(R"(([1-9]\d+)/3000 evals)");
   for (int i = 0; i < 3000 && !std::regex_search(server->Stderr(), progress); ++i) {
     std::this_thread::sleep_for(10ms);
   }
@@ -135,7 +136,7 @@ TEST_F(ClusterTest, SigkillOfOneWorkerLosesNothing) {
   ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();
   EXPECT_NE(server->Stderr().find("re-queued"), std::string::npos) << server->Stderr();
   const auto rows = History(dir_.Sub("d"));
-  ASSERT_EQ(rows.size(), 1200u);
+  ASSERT_EQ(rows.size(), 3000u);
   for (const auto& r : rows) EXPECT_TRUE(r.ok);
   EXPECT_EQ(Functions(rows), Functions(Reference(spec)));
 }
@@ -147,8 +148,7 @@ TEST_F(ClusterTest, WorkerWithTheWrongSecretIsRefused) {
   auto server = StartServer(spec, dir_.Sub("d"), 0, &port);
   auto intruder = StartWorker(port, "wrong");
   EXPECT_EQ(intruder->Wait(30s), 3);
-  EXPECT_NE(intruder->Stderr().find("refused this worker: wrong cluster secret"),
-            std::string::npos)
+  EXPECT_NE(intruder->Stderr().find("refused this worker: wrong cluster secret"), std::string::npos)
       << intruder->Stderr();
   EXPECT_TRUE(server->WaitForStderr("refused worker", 10s)) << server->Stderr();
   // The job still runs with a legitimate worker.
@@ -158,12 +158,12 @@ TEST_F(ClusterTest, WorkerWithTheWrongSecretIsRefused) {
 
 TEST_F(ClusterTest, WorkersReconnectWhenTheServerRestarts) {
   const std::string spec = dir_.Sub("spec.json");
-  std::ofstream(spec) << Spec(1500);
+  std::ofstream(spec) << Spec(4000);
   int port = 0;
   auto first = StartServer(spec, dir_.Sub("d"), 0, &port);
   auto w1 = StartWorker(port);
   auto w2 = StartWorker(port);
-  std::regex progress(R"(([1-9]\d\d+)/1500 evals)");
+  std::regex progress(R"(([1-9]\d\d+)/4000 evals)");
   for (int i = 0; i < 6000 && !std::regex_search(first->Stderr(), progress); ++i) {
     std::this_thread::sleep_for(10ms);
   }
@@ -176,7 +176,7 @@ TEST_F(ClusterTest, WorkersReconnectWhenTheServerRestarts) {
   EXPECT_NE(second->Stderr().find("resuming job"), std::string::npos);
   EXPECT_TRUE(w1->WaitForStderr("reconnecting", 1s)) << w1->Stderr();
   const auto rows = History(dir_.Sub("d"));
-  ASSERT_EQ(rows.size(), 1500u);
+  ASSERT_EQ(rows.size(), 4000u);
   EXPECT_EQ(Functions(rows), Functions(Reference(spec)));
 }
 
@@ -184,7 +184,8 @@ TEST_F(ClusterTest, TlsLinkCarriesTheJobAndRefusesPlainWorkers) {
   // A throwaway CA and certificates for both sides, made with the openssl tool.
   const std::string d = dir_.path();
   const std::string make =
-      "cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca "
+      "cd " + d +
+      " && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=ca "
       "-keyout ca.key -out ca.pem && for n in server worker; do openssl req -newkey rsa:2048 "
       "-nodes -subj /CN=$n -keyout $n.key -out $n.csr && openssl x509 -req -in $n.csr -CA ca.pem "
       "-CAkey ca.key -CAcreateserial -days 2 -out $n.pem; done > openssl.log 2>&1";
@@ -192,11 +193,11 @@ TEST_F(ClusterTest, TlsLinkCarriesTheJobAndRefusesPlainWorkers) {
   const std::string spec = dir_.Sub("spec.json");
   std::ofstream(spec) << Spec(200);
   const std::string port_file = dir_.Sub("tls-port");
-  auto server = Start(EVOLV_BINARY,
-                      {"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "0",
-                       "--cluster-port", "0", "--cluster-secret-file", dir_.Sub("secret"),
-                       "--cluster-port-file", port_file, "--tls-cert", d + "/server.pem",
-                       "--tls-key", d + "/server.key", "--tls-ca", d + "/ca.pem"});
+  auto server =
+      Start(EVOLV_BINARY, {"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "0",
+                           "--cluster-port", "0", "--cluster-secret-file", dir_.Sub("secret"),
+                           "--cluster-port-file", port_file, "--tls-cert", d + "/server.pem",
+                           "--tls-key", d + "/server.key", "--tls-ca", d + "/ca.pem"});
   int port = 0;
   for (int i = 0; i < 500 && !(std::ifstream(port_file) >> port); ++i) {
     std::this_thread::sleep_for(10ms);
@@ -206,10 +207,10 @@ TEST_F(ClusterTest, TlsLinkCarriesTheJobAndRefusesPlainWorkers) {
   auto plain = StartWorker(port);
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(plain->Stderr().find("joined evolvd"), std::string::npos) << plain->Stderr();
-  auto secure = Start(EVOLV_WORKER_BINARY,
-                      {"--connect", "127.0.0.1:" + std::to_string(port), "--secret-file",
-                       dir_.Sub("secret"), "--tls-cert", d + "/worker.pem", "--tls-key",
-                       d + "/worker.key", "--tls-ca", d + "/ca.pem"});
+  auto secure =
+      Start(EVOLV_WORKER_BINARY, {"--connect", "127.0.0.1:" + std::to_string(port), "--secret-file",
+                                  dir_.Sub("secret"), "--tls-cert", d + "/worker.pem", "--tls-key",
+                                  d + "/worker.key", "--tls-ca", d + "/ca.pem"});
   ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();
   EXPECT_NE(secure->Stderr().find("joined evolvd"), std::string::npos) << secure->Stderr();
   EXPECT_EQ(History(dir_.Sub("d")).size(), 200u);

@@ -127,8 +127,7 @@ TEST(JobSpecTest, RejectsBadGenericFieldsNamingThem) {
 
   v1::JobSpec window = spec;
   window.set_window(5000);
-  EXPECT_EQ(ValidateJobSpec(window, registry).message(),
-            "window: 5000 exceeds the limit 4096");
+  EXPECT_EQ(ValidateJobSpec(window, registry).message(), "window: 5000 exceeds the limit 4096");
 
   v1::JobSpec tournament = spec;
   tournament.mutable_strategy()->mutable_regularized_evolution()->set_population_size(5);

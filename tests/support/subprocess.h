@@ -2,10 +2,10 @@
 // waits, and a kill on destruction so no test leaves a process behind.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <chrono>
 #include <fstream>

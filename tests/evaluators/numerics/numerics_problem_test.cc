@@ -257,6 +257,8 @@ TEST(NumericsProblemTest, ReportHasFrontBaselinesAndBestProgram) {
   EXPECT_THAT(report, HasSubstr("minimax"));
   EXPECT_THAT(report, HasSubstr("Smallest float32 minimax degree within 1 ULP"));
   EXPECT_THAT(report, HasSubstr("static inline float approx_exp2(float x)"));
+  EXPECT_THAT(report, HasSubstr("Exhaustive float32 check of the 2 best programs"));
+  EXPECT_THAT(report, HasSubstr("Best verified program"));
   EXPECT_THAT(report, HasSubstr("Exhaustive float32 check: 131073 floats"));
 }
 

@@ -158,7 +158,9 @@ TEST(SolverJobTest, ResumeAfterACheckpointGivesTheSameTotals) {
       auto more = (*engine)->OnResult(
           task.index, (*engine)->problem().Evaluate(task.candidate, {task.seed, task.repeat}));
       pending.insert(pending.end(), more.begin(), more.end());
-      if (i == 300) ASSERT_TRUE((*engine)->Checkpoint(v1::RUNNING).ok());
+      if (i == 300) {
+        ASSERT_TRUE((*engine)->Checkpoint(v1::RUNNING).ok());
+      }
     }
     // Dropped here with tasks in flight: a crash after the checkpoint.
   }
