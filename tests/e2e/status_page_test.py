@@ -114,6 +114,11 @@ class StatusPage(unittest.TestCase):
                 state = driver.js("return document.querySelector('tr.job-row td.state')"
                                   ".textContent")
                 self.assertEqual(state, "RUNNING")
+                # No stray text: every top-level text node of the page is meaningful.
+                stray = driver.js("return [...document.querySelector('main').childNodes]"
+                                  ".filter(n => n.nodeType === 3 && n.textContent.trim())"
+                                  ".map(n => n.textContent)")
+                self.assertEqual(stray, [])
 
                 # The job page: a chart with data points and progress that moves by itself.
                 driver.get(server.url + "/job/" + evil_id)
@@ -123,6 +128,10 @@ class StatusPage(unittest.TestCase):
                 self.assertGreater(points, 1)
                 self.assertEqual(driver.js("return document.getElementById('job-name')"
                                            ".textContent"), EVIL_NAME)
+                self.assertEqual(driver.js(
+                    "return [...document.querySelector('main').childNodes]"
+                    ".filter(n => n.nodeType === 3 && n.textContent.trim())"
+                    ".map(n => n.textContent)"), [])
                 self.assertTrue(driver.js("return document.querySelectorAll("
                                           "'#pareto-chart circle').length > 0"))
                 self.assertIn("return", driver.js(

@@ -7,6 +7,7 @@ const POLL_MS = 1000;
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
     if (k === 'class') node.className = v;
     else node.setAttribute(k, v);
   }
@@ -101,9 +102,10 @@ async function renderIndex(main) {
       el('td', {class: 'num'}, fmt(p.evals_per_second)),
       el('td', {class: 'num'}, hitRate(p.cache))));
   }
-  main.replaceChildren(el('h1', {}, 'Jobs'), table,
-                       (jobs.jobs || []).length ? null : el('p', {class: 'muted'}, 'no jobs yet'),
-                       el('h2', {}, 'Workers'), workersTable(workers.workers));
+  // replaceChildren, unlike el(), would turn a null into the text "null".
+  const nodes = [el('h1', {}, 'Jobs'), table];
+  if (!(jobs.jobs || []).length) nodes.push(el('p', {class: 'muted'}, 'no jobs yet'));
+  main.replaceChildren(...nodes, el('h2', {}, 'Workers'), workersTable(workers.workers));
 }
 
 // A line chart of points [{x, y}] with a dot per point; log scale on y when values span decades.
@@ -179,6 +181,7 @@ async function renderJob(main, id) {
     job.error ? el('p', {class: 'error'}, job.error) : null,
     el('div', {class: 'cards'},
       card('evaluations', budget > 0 ? `${done}/${budget}` : String(done), 'live-progress'),
+      p.note ? card('progress', p.note) : null,
       card('best ' + names[0], fmt(p.best_objective), 'best-objective'),
       card('evals/s', fmt(p.evals_per_second)),
       card('cache hits', String(num(cache.hits))), card('cache misses', String(num(cache.misses))),
@@ -201,7 +204,7 @@ async function renderJob(main, id) {
   }
   nodes.push(el('h2', {}, 'Recent evaluations'), evalRows(detail.recent, names),
              el('h2', {}, 'Workers'), workersTable(workers.workers));
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter(n => n !== null));  // a null would show as "null"
 }
 
 async function tick() {
