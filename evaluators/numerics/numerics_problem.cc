@@ -71,20 +71,33 @@ void RemoveInstruction(Program& p, size_t pos, uint32_t replacement) {
   }
 }
 
-// FLOAT32 validation also covers the kEndFloats consecutive floats at each end of the interval,
-// where errors of polynomial and rational fits concentrate and an even grid samples sparsely.
-constexpr int kEndFloats = 512;
-void AddEndFloats(const numerics::Target& target, double lower, double upper,
-                  numerics::Samples& s) {
-  float lo = static_cast<float>(lower), hi = static_cast<float>(upper);
-  for (int k = 0; k < kEndFloats && lo <= hi; ++k) {
-    for (float v : {lo, hi}) {
+// FLOAT32 validation also covers kDenseFloats consecutive floats at each end of the interval,
+// where errors of polynomial and rational fits concentrate and an even grid samples sparsely,
+// and on each side of the sample where |target| is smallest (a zero of the target such as log2
+// at 1 or sin at 0): there a float's ULP is tiny and the ULP error peaks.
+constexpr int kDenseFloats = 512;
+void AddDenseFloats(const numerics::Target& target, double lower, double upper,
+                    numerics::Samples& s) {
+  const float lo_end = static_cast<float>(lower), hi_end = static_cast<float>(upper);
+  size_t smallest = 0;
+  for (size_t i = 1; i < s.y.size(); ++i) {
+    if (fabsl(s.y[i]) < fabsl(s.y[smallest])) smallest = i;
+  }
+  const float center = s.x.empty() ? lo_end : static_cast<float>(s.x[smallest]);
+  // Walk from each start toward `toward`, adding up to kDenseFloats floats inside the interval.
+  auto walk = [&](float start, float toward) {
+    float v = start;
+    for (int k = 0; k < kDenseFloats && v >= lo_end && v <= hi_end; ++k) {
       s.x.push_back(v);
       s.y.push_back(target.reference(v));
+      if (v == toward) break;
+      v = std::nextafter(v, toward);
     }
-    lo = std::nextafter(lo, hi);
-    hi = std::nextafter(hi, lo);
-  }
+  };
+  walk(lo_end, hi_end);
+  walk(hi_end, lo_end);
+  walk(center, hi_end);
+  walk(center, lo_end);
 }
 
 class NumericsProblem : public Problem {
@@ -101,7 +114,7 @@ class NumericsProblem : public Problem {
         fit_(numerics::MakeFitPoints(target, spec.lower(), spec.upper(), fit_points, float32_)),
         validation_(numerics::MakeValidationPoints(target, spec.lower(), spec.upper(),
                                                    validation_points, kValidationSeed, float32_)) {
-    if (float32_) AddEndFloats(target, spec.lower(), spec.upper(), validation_);
+    if (float32_) AddDenseFloats(target, spec.lower(), spec.upper(), validation_);
     // Probe inputs: golden-ratio fractions of the interval (irregular, fixed).
     for (int k = 1; k <= kProbePoints; ++k) {
       const long double frac = fmodl(k * 0.6180339887498948482L, 1.0L);
@@ -116,7 +129,7 @@ class NumericsProblem : public Problem {
     std::vector<std::string> names;
     for (Op op : ops_) names.push_back(numerics::OpName(op));
     return absl::StrFormat(
-        "numerics/v2;target=%s;lower=%a;upper=%a;mode=%s;ops=%s;max_ops=%d;fit=%d;val=%d",
+        "numerics/v3;target=%s;lower=%a;upper=%a;mode=%s;ops=%s;max_ops=%d;fit=%d;val=%d",
         target_.name, spec_.lower(), spec_.upper(), float32_ ? "float32" : "real",
         absl::StrJoin(names, ","), max_ops_, fit_points_, validation_points_);
   }
