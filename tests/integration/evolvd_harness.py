@@ -66,12 +66,15 @@ def wait_for(predicate, timeout, what, interval=0.05):
     raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
-def numerics_spec(name="quick", budget=300, seed=1, max_ops=6, window=8):
-    """A cheap numerics job (16 fitting points: about a millisecond per evaluation)."""
+def numerics_spec(name="quick", budget=300, seed=1, max_ops=6, window=8,
+                  validation_points=10000):
+    """A cheap numerics job (16 fitting points). More validation points make each evaluation
+    slower, for tests that must catch a job mid-search on a fast machine."""
     return {
         "name": name,
         "numerics": {"target": "exp2", "lower": 0, "upper": 1, "mode": "REAL",
-                     "max_ops": max_ops, "fit_points": 16},
+                     "max_ops": max_ops, "fit_points": 16,
+                     "validation_points": validation_points},
         "strategy": {"nsga2": {"parents": 20, "children": 20}},
         "budget": {"max_evaluations": budget},
         "seed": seed,
