@@ -82,6 +82,7 @@ absl::Status JobEngine::RestoreFromCheckpoint() {
     slot.key = FunctionalKey(*problem_, slot.candidate);
     ++next_index_;
   }
+  restored_unplanned_ = !window_.empty();
   // The best result so far, for progress reports.
   auto best = store_->QueryTopByJob(record_.id(), 0, 1);
   if (best.ok() && !best->empty()) {
@@ -120,7 +121,6 @@ const v1::CachedEvaluation* JobEngine::FindRow(const CacheKey& key) {
 }
 
 std::optional<EvalTask> JobEngine::Plan(uint64_t index, Slot& slot) {
-  slot.planned = true;
   uint32_t repeat = 0;
   switch (mode_) {
     case v1::CACHE: {
@@ -164,10 +164,12 @@ std::optional<EvalTask> JobEngine::Plan(uint64_t index, Slot& slot) {
 
 std::vector<EvalTask> JobEngine::Fill() {
   std::vector<EvalTask> tasks;
-  // Re-issue candidates restored from a checkpoint (planned once).
-  for (auto& [index, slot] : window_) {
-    if (slot.planned) continue;
-    if (auto task = Plan(index, slot)) tasks.push_back(std::move(*task));
+  // Re-issue candidates restored from a checkpoint, once, before anything new is asked.
+  if (restored_unplanned_) {
+    restored_unplanned_ = false;
+    for (auto& [index, slot] : window_) {
+      if (auto task = Plan(index, slot)) tasks.push_back(std::move(*task));
+    }
   }
   // Ask and tell alternate one result at a time, so that candidate k is always asked right after
   // result k-W is told, whatever order the results arrived in.

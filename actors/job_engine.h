@@ -82,7 +82,6 @@ class JobEngine {
   struct Slot {
     v1::Candidate candidate;
     CacheKey key;
-    bool planned = false;  // Plan() ran (restored slots are planned by Fill)
     bool needs_worker = false;
     bool has_result = false;
     bool resolved_hit = false;  // result taken from a cache row
@@ -114,6 +113,7 @@ class JobEngine {
   uint64_t next_index_ = 0;  // next index to ask
   uint64_t told_ = 0;        // results 0..told_-1 told
   std::map<uint64_t, Slot> window_;
+  bool restored_unplanned_ = false;  // window_ holds checkpointed candidates Fill must plan
   // Evaluations of a key planned within the window and not yet told (AGGREGATE repeat numbers
   // and CACHE followers).
   std::unordered_map<CacheKey, uint32_t, CacheKeyHasher> planned_;
