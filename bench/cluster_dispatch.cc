@@ -29,14 +29,12 @@ namespace {
 constexpr char kSecret[] = "bench secret";
 
 v1::JobSpec ToySpec(double work_ms, uint64_t evaluations) {
-  v1::JobSpec spec;
-  spec.mutable_numerics()->set_max_ops(4);
-  spec.mutable_numerics()->set_fit_points(static_cast<uint32_t>(work_ms));
-  spec.mutable_budget()->set_max_evaluations(evaluations);
-  spec.mutable_cache()->set_mode(v1::OFF);
-  spec.set_window(16);
-  spec.set_seed(1);
-  return spec;
+  testing::ToyJobOptions options;
+  options.work_ms = work_ms;
+  options.evaluations = evaluations;
+  options.window = 16;
+  options.mode = v1::OFF;
+  return testing::ToyJob(options).spec();
 }
 
 int WorkerMain(int port) {

@@ -17,17 +17,14 @@ using namespace evolv;
 namespace {
 
 v1::JobRecord Job(uint64_t evaluations, double work_ms) {
-  v1::JobRecord record;
-  record.set_id("farming");
-  record.set_state(v1::RUNNING);
-  auto* spec = record.mutable_spec();
-  spec->mutable_numerics()->set_max_ops(8);
-  spec->mutable_numerics()->set_fit_points(static_cast<uint32_t>(work_ms));
-  spec->mutable_budget()->set_max_evaluations(evaluations);
-  spec->mutable_cache()->set_mode(v1::OFF);
-  spec->set_window(16);
-  spec->set_seed(1);
-  return record;
+  testing::ToyJobOptions options;
+  options.id = "farming";
+  options.dims = 8;
+  options.work_ms = work_ms;
+  options.evaluations = evaluations;
+  options.window = 16;
+  options.mode = v1::OFF;
+  return testing::ToyJob(options);
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {

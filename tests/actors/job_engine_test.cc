@@ -12,17 +12,19 @@ namespace evolv {
 namespace {
 
 v1::JobRecord ToyJob(const std::string& id, uint64_t evaluations, uint32_t window,
-                     v1::CacheMode mode = v1::CACHE) {
-  v1::JobRecord record;
-  record.set_id(id);
-  auto* spec = record.mutable_spec();
-  spec->mutable_numerics()->set_max_ops(2);
-  spec->mutable_budget()->set_max_evaluations(evaluations);
-  spec->set_window(window);
-  spec->set_seed(11);
-  spec->mutable_cache()->set_mode(mode);
-  spec->mutable_strategy()->mutable_regularized_evolution()->set_population_size(10);
-  record.set_state(v1::RUNNING);
+                     v1::CacheMode mode = v1::CACHE, double noise = 0, double grid = 0) {
+  testing::ToyJobOptions options;
+  options.id = id;
+  options.dims = 2;
+  options.noise = noise;
+  options.grid = grid;
+  options.evaluations = evaluations;
+  options.window = window;
+  options.seed = 11;
+  options.mode = mode;
+  v1::JobRecord record = testing::ToyJob(options);
+  record.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_population_size(
+      10);
   return record;
 }
 
@@ -133,8 +135,7 @@ TEST(JobEngineTest, CacheModeOffEvaluatesEverything) {
 TEST(JobEngineTest, CounterfactualCountsCollisionsOfFunctionalTwins) {
   // A coarse probe (grid 1.0) gives different vectors one key: re-found keys with different
   // fitness are collisions; exact copies (mutate_prob 0.5) are hits without collisions.
-  v1::JobRecord job = ToyJob("j", 300, 4, v1::COUNTERFACTUAL);
-  job.mutable_spec()->mutable_numerics()->set_upper(1.0);
+  v1::JobRecord job = ToyJob("j", 300, 4, v1::COUNTERFACTUAL, /*noise=*/0, /*grid=*/1.0);
   job.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_mutate_prob(0.5);
   TempDir dir;
   auto store = Store::Open(dir.path());
@@ -158,8 +159,7 @@ TEST(JobEngineTest, CounterfactualCountsCollisionsOfFunctionalTwins) {
 }
 
 TEST(JobEngineTest, AggregateAveragesRepeatsThenReuses) {
-  v1::JobRecord job = ToyJob("j", 60, 1, v1::AGGREGATE);
-  job.mutable_spec()->mutable_numerics()->set_lower(1.0);  // noise
+  v1::JobRecord job = ToyJob("j", 60, 1, v1::AGGREGATE, /*noise=*/1.0);
   job.mutable_spec()->mutable_cache()->set_aggregate_repeats(3);
   job.mutable_spec()->mutable_strategy()->mutable_regularized_evolution()->set_mutate_prob(
       1e-9);  // children are copies: the same key over and over

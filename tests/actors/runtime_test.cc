@@ -9,16 +9,14 @@ namespace evolv {
 namespace {
 
 v1::JobRecord ToyJob(uint64_t evaluations, double work_ms) {
-  v1::JobRecord record;
-  record.set_id("runtime");
-  record.set_state(v1::RUNNING);
-  auto* spec = record.mutable_spec();
-  spec->mutable_numerics()->set_max_ops(3);
-  spec->mutable_numerics()->set_fit_points(static_cast<uint32_t>(work_ms));
-  spec->mutable_budget()->set_max_evaluations(evaluations);
-  spec->set_window(4);
-  spec->set_seed(5);
-  return record;
+  testing::ToyJobOptions options;
+  options.id = "runtime";
+  options.dims = 3;
+  options.work_ms = work_ms;
+  options.evaluations = evaluations;
+  options.window = 4;
+  options.seed = 5;
+  return testing::ToyJob(options);
 }
 
 TEST(RuntimeTest, RunsAJobToTheEndAndReportsProgress) {

@@ -93,15 +93,15 @@ TEST_F(CliTest, SigkillMidSearchThenResumeEndsLikeAnUninterruptedRun) {
   auto victim = Start({"run", spec, "--data-dir", dir_.Sub("killed"), "--workers", "2",
                        "--checkpoint-results", "20", "--progress-every", "0.05"});
   // Kill once a progress line shows more than 100 results (several checkpoints).
-  std::regex progress(R"((\d+)/4000 evals)");
-  bool far_enough = false;
-  for (int i = 0; i < 3000 && !far_enough; ++i) {
-    const std::string err = victim->Stderr();
-    for (std::sregex_iterator it(err.begin(), err.end(), progress), end; it != end; ++it) {
-      if (std::stoi((*it)[1]) > 100) far_enough = true;
-    }
-    if (!far_enough) std::this_thread::sleep_for(10ms);
-  }
+  const std::regex progress(R"((\d+)/4000 evals)");
+  const bool far_enough = victim->WaitForStderr(
+      [&](const std::string& err) {
+        for (std::sregex_iterator it(err.begin(), err.end(), progress), end; it != end; ++it) {
+          if (std::stoi((*it)[1]) > 100) return true;
+        }
+        return false;
+      },
+      30s);
   ASSERT_TRUE(far_enough) << victim->Stderr();
   victim->Signal(SIGKILL);
   ASSERT_EQ(victim->Wait(10s), 128 + SIGKILL);

@@ -42,13 +42,27 @@ class ClusterTest : public ::testing::Test {
 
   // Starts `evolv run` with no local workers and a cluster port; returns the port.
   std::unique_ptr<Subprocess> StartServer(const std::string& spec, const std::string& data,
-                                          int port, int* bound) {
+                                          int port, int* bound,
+                                          const std::vector<std::string>& extra = {}) {
     const std::string port_file = dir_.Sub("port" + std::to_string(runs_));
-    auto server =
-        Start(EVOLV_BINARY, {"run", spec, "--data-dir", data, "--workers", "0", "--cluster-port",
-                             std::to_string(port), "--cluster-secret-file", dir_.Sub("secret"),
-                             "--cluster-port-file", port_file, "--checkpoint-results", "20",
-                             "--progress-every", "0.05"});
+    std::vector<std::string> args = {"run",
+                                     spec,
+                                     "--data-dir",
+                                     data,
+                                     "--workers",
+                                     "0",
+                                     "--cluster-port",
+                                     std::to_string(port),
+                                     "--cluster-secret-file",
+                                     dir_.Sub("secret"),
+                                     "--cluster-port-file",
+                                     port_file,
+                                     "--checkpoint-results",
+                                     "20",
+                                     "--progress-every",
+                                     "0.05"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto server = Start(EVOLV_BINARY, args);
     for (int i = 0; i < 500; ++i) {
       std::ifstream in(port_file);
       if (in >> *bound && *bound > 0) return server;
@@ -128,10 +142,7 @@ TEST_F(ClusterTest, SigkillOfOneWorkerLosesNothing) {
   auto w2 = StartWorker(port);
   ASSERT_TRUE(server->WaitForStderr("/3000 evals", 60s));
   // Kill one worker once results are flowing.
-  std::regex progress(R"(([1-9]\d+)/3000 evals)");
-  for (int i = 0; i < 3000 && !std::regex_search(server->Stderr(), progress); ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  ASSERT_TRUE(server->WaitForStderr(std::regex(R"(([1-9]\d+)/3000 evals)"), 30s));
   w1->Signal(SIGKILL);
   ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();
   EXPECT_NE(server->Stderr().find("re-queued"), std::string::npos) << server->Stderr();
@@ -163,10 +174,7 @@ TEST_F(ClusterTest, WorkersReconnectWhenTheServerRestarts) {
   auto first = StartServer(spec, dir_.Sub("d"), 0, &port);
   auto w1 = StartWorker(port);
   auto w2 = StartWorker(port);
-  std::regex progress(R"(([1-9]\d\d+)/4000 evals)");
-  for (int i = 0; i < 6000 && !std::regex_search(first->Stderr(), progress); ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  ASSERT_TRUE(first->WaitForStderr(std::regex(R"(([1-9]\d\d+)/4000 evals)"), 60s));
   first->Signal(SIGKILL);
   ASSERT_EQ(first->Wait(10s), 128 + SIGKILL);
   int again = 0;
@@ -192,16 +200,10 @@ TEST_F(ClusterTest, TlsLinkCarriesTheJobAndRefusesPlainWorkers) {
   ASSERT_EQ(std::system(make.c_str()), 0) << Subprocess::Slurp(d + "/openssl.log");
   const std::string spec = dir_.Sub("spec.json");
   std::ofstream(spec) << Spec(200);
-  const std::string port_file = dir_.Sub("tls-port");
-  auto server =
-      Start(EVOLV_BINARY, {"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "0",
-                           "--cluster-port", "0", "--cluster-secret-file", dir_.Sub("secret"),
-                           "--cluster-port-file", port_file, "--tls-cert", d + "/server.pem",
-                           "--tls-key", d + "/server.key", "--tls-ca", d + "/ca.pem"});
   int port = 0;
-  for (int i = 0; i < 500 && !(std::ifstream(port_file) >> port); ++i) {
-    std::this_thread::sleep_for(10ms);
-  }
+  auto server = StartServer(
+      spec, dir_.Sub("d"), 0, &port,
+      {"--tls-cert", d + "/server.pem", "--tls-key", d + "/server.key", "--tls-ca", d + "/ca.pem"});
   ASSERT_GT(port, 0) << server->Stderr();
   // A worker without TLS cannot join; it keeps retrying and never evaluates.
   auto plain = StartWorker(port);

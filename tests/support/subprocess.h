@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -72,14 +74,25 @@ class Subprocess {
   std::string Stderr() const { return Slurp(err_path_); }
 
   // Waits until stderr contains `needle`; false on timeout or exit.
-  bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout) {
+  // Waits until `done(stderr so far)` holds; false on timeout, or when the process exits first
+  // and its final stderr does not satisfy it.
+  bool WaitForStderr(const std::function<bool(const std::string&)>& done,
+                     std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (Stderr().find(needle) != std::string::npos) return true;
-      if (Wait(std::chrono::milliseconds(0))) return Stderr().find(needle) != std::string::npos;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (done(Stderr())) return true;
+      if (Wait(std::chrono::milliseconds(0))) return done(Stderr());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return false;
+  }
+  bool WaitForStderr(const std::string& needle, std::chrono::milliseconds timeout) {
+    return WaitForStderr(
+        [&](const std::string& err) { return err.find(needle) != std::string::npos; }, timeout);
+  }
+  bool WaitForStderr(const std::regex& pattern, std::chrono::milliseconds timeout) {
+    return WaitForStderr([&](const std::string& err) { return std::regex_search(err, pattern); },
+                         timeout);
   }
 
   static std::string Slurp(const std::string& path) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
+#include <string>
 
 #include "search/problem_registry.h"
 
@@ -106,6 +107,37 @@ inline const ProblemRegistry& ToyRegistry() {
     return r;
   }();
   return *registry;
+}
+
+// A toy job, with the registry's field mapping in one place. The strategy and cache sections
+// can be edited on the returned record.
+struct ToyJobOptions {
+  std::string id = "toy";
+  int dims = 4;
+  double work_ms = 0;  // CPU per evaluation
+  double noise = 0;    // seeded noise on the first objective
+  double grid = 0;     // probe grid; 0 = exact
+  uint64_t evaluations = 100;
+  uint32_t window = 8;
+  uint64_t seed = 1;
+  v1::CacheMode mode = v1::CACHE;
+};
+
+inline v1::JobRecord ToyJob(const ToyJobOptions& o) {
+  v1::JobRecord record;
+  record.set_id(o.id);
+  record.set_state(v1::RUNNING);
+  v1::JobSpec* spec = record.mutable_spec();
+  v1::NumericsSpec* n = spec->mutable_numerics();
+  n->set_max_ops(o.dims);
+  n->set_fit_points(static_cast<uint32_t>(o.work_ms));
+  n->set_lower(o.noise);
+  n->set_upper(o.grid);
+  spec->mutable_budget()->set_max_evaluations(o.evaluations);
+  spec->set_window(o.window);
+  spec->set_seed(o.seed);
+  spec->mutable_cache()->set_mode(o.mode);
+  return record;
 }
 
 }  // namespace evolv::testing
