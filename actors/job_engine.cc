@@ -49,6 +49,7 @@ JobEngine::JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem
       problem_(std::move(problem)),
       strategy_(std::move(strategy)),
       domain_(problem_->Domain()),
+      version_(problem_->EvaluatorVersion()),
       canonical_spec_(problem_->CanonicalSpec()),
       started_(std::chrono::steady_clock::now()),
       last_checkpoint_(started_) {
@@ -178,7 +179,7 @@ std::vector<EvalTask> JobEngine::Fill() {
       const uint64_t index = next_index_++;
       Slot& slot = window_[index];
       slot.candidate = strategy_->Ask(index);
-      slot.key = FunctionalKey(domain_, canonical_spec_, problem_->Probe(slot.candidate));
+      slot.key = FunctionalKey(domain_, version_, canonical_spec_, problem_->Probe(slot.candidate));
       if (auto task = Plan(index, slot)) tasks.push_back(std::move(*task));
     }
     if (window_.empty() || window_.begin()->first != told_) break;

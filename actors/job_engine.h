@@ -105,6 +105,7 @@ class JobEngine {
   std::unique_ptr<Strategy> strategy_;
   std::string spec_bytes_;
   std::string domain_;
+  std::string version_;
   std::string canonical_spec_;
   v1::CacheMode mode_;
   uint32_t aggregate_repeats_;

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "evaluators/registry.h"
+#include "evolv/v1/numerics.pb.h"
 #include "actors/local_runtime.h"
 #include "tests/support/temp_dir.h"
 
@@ -20,12 +22,13 @@ v1::JobRecord Job(uint64_t evaluations, v1::CacheMode mode) {
   record.set_id("cache-bench");
   record.set_state(v1::RUNNING);
   auto* spec = record.mutable_spec();
-  auto* numerics = spec->mutable_numerics();
-  numerics->set_target("exp2");
-  numerics->set_lower(0);
-  numerics->set_upper(1);
-  numerics->set_mode(v1::REAL);
-  numerics->set_max_ops(10);
+  v1::NumericsSpec numerics;
+  numerics.set_target("exp2");
+  numerics.set_lower(0);
+  numerics.set_upper(1);
+  numerics.set_mode(v1::REAL);
+  numerics.set_max_ops(10);
+  spec->mutable_problem()->PackFrom(numerics);
   spec->mutable_strategy()->mutable_nsga2()->set_parents(50);
   spec->mutable_strategy()->mutable_nsga2()->set_children(50);
   spec->mutable_budget()->set_max_evaluations(evaluations);

@@ -86,7 +86,9 @@ double RoundTripMicros(const char* self_path, int round_trips) {
   request.set_job_id("bench");
   request.set_domain("toy");
   *request.mutable_spec() = ToySpec(0, 1);
-  request.mutable_candidate()->mutable_program()->add_constants(1.0);
+  test::ToyVector one;
+  one.add_x(1.0);
+  *request.mutable_candidate() = PackCandidate(one);
   const std::string bytes = request.SerializeAsString();
   caf::scoped_actor self{runtime.system()};
   std::vector<double> micros;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "evaluators/registry.h"
 #include "actors/local_runtime.h"
 #include "search/strategy.h"
 #include "tests/support/temp_dir.h"

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "evolv/v1/numerics.pb.h"
 #include "evolv/v1/service.grpc.pb.h"
 
 namespace evolv::bench {
@@ -77,11 +78,13 @@ class EvolvdProcess {
 inline v1::JobSpec BenchSpec(const std::string& name, uint64_t budget, uint64_t seed) {
   v1::JobSpec spec;
   spec.set_name(name);
-  spec.mutable_numerics()->set_target("exp2");
-  spec.mutable_numerics()->set_lower(0);
-  spec.mutable_numerics()->set_upper(1);
-  spec.mutable_numerics()->set_max_ops(6);
-  spec.mutable_numerics()->set_fit_points(16);
+  v1::NumericsSpec numerics;
+  numerics.set_target("exp2");
+  numerics.set_lower(0);
+  numerics.set_upper(1);
+  numerics.set_max_ops(6);
+  numerics.set_fit_points(16);
+  spec.mutable_problem()->PackFrom(numerics);
   spec.mutable_strategy()->mutable_nsga2()->set_parents(20);
   spec.mutable_strategy()->mutable_nsga2()->set_children(20);
   spec.mutable_budget()->set_max_evaluations(budget);

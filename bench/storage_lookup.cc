@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "evolv/v1/numerics.pb.h"
+#include "search/problem.h"
 #include "storage/store.h"
 
 namespace evolv {
@@ -48,7 +50,8 @@ std::string Key(uint64_t n) {
 v1::CachedEvaluation Value(uint64_t n, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> u(-1, 1);
   v1::CachedEvaluation row;
-  v1::NumericsProgram* program = row.mutable_candidate()->mutable_program();
+  v1::NumericsProgram proto;
+  v1::NumericsProgram* program = &proto;
   for (int i = 0; i < 3; ++i) program->add_constants(u(rng));
   for (uint32_t i = 0; i < 6; ++i) {
     v1::NumericsInstruction* ins = program->add_instructions();
@@ -57,6 +60,7 @@ v1::CachedEvaluation Value(uint64_t n, std::mt19937_64& rng) {
     ins->set_b(static_cast<uint32_t>(rng() % (4 + i)));
     ins->set_c(static_cast<uint32_t>(rng() % (4 + i)));
   }
+  *row.mutable_candidate() = PackCandidate(proto);
   v1::Evaluation* eval = row.mutable_evaluation();
   eval->add_objectives(u(rng));
   eval->add_objectives(static_cast<double>(rng() % 64));

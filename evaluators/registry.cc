@@ -1,14 +1,30 @@
+#include "evaluators/registry.h"
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "evaluators/numerics/numerics_problem.h"
 #include "evaluators/solver/solver_problem.h"
-#include "search/problem_registry.h"
 
 namespace evolv {
+
+absl::Status RegisterBuiltinDomains(ProblemRegistry& r) {
+  for (absl::Status status : {
+           r.Register<v1::NumericsSpec>("numerics", CreateNumericsProblem, NumericsExampleSpec()),
+           r.Register<v1::SolverSpec>("solver", CreateSolverProblem, SolverExampleSpec()),
+       }) {
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
 
 const ProblemRegistry& BuiltinProblems() {
   static const ProblemRegistry* registry = [] {
     auto* r = new ProblemRegistry;
-    r->Register(v1::JobSpec::kNumerics, "numerics", CreateNumericsProblem);
-    r->Register(v1::JobSpec::kSolver, "solver", CreateSolverProblem);
+    if (absl::Status status = RegisterBuiltinDomains(*r); !status.ok()) {
+      std::fprintf(stderr, "evolv: refusing to start: %s\n", std::string(status.message()).c_str());
+      std::exit(70);
+    }
     return r;
   }();
   return *registry;

@@ -75,11 +75,12 @@ bool CacheKey::FromHex(std::string_view hex, CacheKey* key) {
   return FromBytes(bytes, key);
 }
 
-CacheKey FunctionalKey(std::string_view domain, std::string_view canonical_spec,
-                       std::string_view probe) {
+CacheKey FunctionalKey(std::string_view domain, std::string_view version,
+                       std::string_view canonical_spec, std::string_view probe) {
   XXH3_state_t* state = XXH3_createState();
   XXH3_128bits_reset(state);
   UpdateWithLength(state, domain);
+  UpdateWithLength(state, version);
   UpdateWithLength(state, canonical_spec);
   UpdateWithLength(state, probe);
   const XXH128_hash_t h = XXH3_128bits_digest(state);
@@ -88,7 +89,8 @@ CacheKey FunctionalKey(std::string_view domain, std::string_view canonical_spec,
 }
 
 CacheKey FunctionalKey(const Problem& problem, const v1::Candidate& candidate) {
-  return FunctionalKey(problem.Domain(), problem.CanonicalSpec(), problem.Probe(candidate));
+  return FunctionalKey(problem.Domain(), problem.EvaluatorVersion(), problem.CanonicalSpec(),
+                       problem.Probe(candidate));
 }
 
 uint64_t EvaluationSeed(const CacheKey& key, uint32_t repeat) {

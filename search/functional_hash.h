@@ -1,5 +1,6 @@
 // Functional hashing (Unified Functional Hashing, AutoML-Zero): a candidate's cache key is a
-// 128-bit xxh3 hash of (domain, canonical problem spec, quantized probe outputs), so candidates
+// 128-bit xxh3 hash of (domain, evaluator version, canonical problem spec, quantized probe
+// outputs), so candidates
 // that compute the same function on the probe inputs share a key on purpose, while the spec in
 // the key keeps different targets and datasets apart.
 #pragma once
@@ -34,9 +35,9 @@ struct CacheKeyHasher {
   size_t operator()(const CacheKey& k) const { return static_cast<size_t>(k.low ^ k.high); }
 };
 
-// The key of raw probe bytes under a problem's domain and canonical spec.
-CacheKey FunctionalKey(std::string_view domain, std::string_view canonical_spec,
-                       std::string_view probe);
+// The key of raw probe bytes under a problem's domain, evaluator version and canonical spec.
+CacheKey FunctionalKey(std::string_view domain, std::string_view version,
+                       std::string_view canonical_spec, std::string_view probe);
 
 // The key of `candidate` under `problem` (runs Problem::Probe).
 CacheKey FunctionalKey(const Problem& problem, const v1::Candidate& candidate);

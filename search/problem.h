@@ -34,6 +34,8 @@ struct EvalContext {
 
 enum class RenderFormat { kText, kC, kCFloat, kJson };
 
+class BanditSequence;
+
 class Problem {
  public:
   virtual ~Problem() = default;
@@ -41,8 +43,14 @@ class Problem {
   // Registry name of the domain, e.g. "numerics".
   virtual std::string Domain() const = 0;
   // The spec fields that change what a candidate's evaluation means, in a canonical byte form;
-  // part of every functional key so different targets never share cache rows.
+  // part of every functional key so different targets never share cache rows. Fields that only
+  // decide feasibility (see CheckFeasible) stay out, so jobs differing in them share rows.
   virtual std::string CanonicalSpec() const = 0;
+  // The evaluator's version, part of every functional key: change it whenever Evaluate may
+  // return something else for the same candidate, so rows of the old evaluator are never served.
+  // tests/evaluators/golden_test.cc pins evaluations per version and fails when they change
+  // under an unchanged version.
+  virtual std::string EvaluatorVersion() const = 0;
   // Names of the objectives Evaluate returns, all minimized, in order.
   virtual std::vector<std::string> ObjectiveNames() const = 0;
 
@@ -59,17 +67,54 @@ class Problem {
     return std::nullopt;
   }
 
-  // Cheap: the candidate's quantized outputs on fixed probe inputs.
+  // Cheap: the candidate's quantized outputs on fixed probe inputs, plus whatever else its
+  // evaluation depends on (for numerics: cost, instruction count, free constants), so that a
+  // cache hit returns what evaluating this candidate would (within HitTolerance).
   virtual ProbeBytes Probe(const v1::Candidate& candidate) const = 0;
+  // Cheap, structural: an INFEASIBLE evaluation when the candidate breaks a limit of the spec
+  // (e.g. numerics.max_ops), else nullopt. Runs before the cache is consulted, so limits need
+  // not be part of the key.
+  virtual std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& candidate) const {
+    (void)candidate;
+    return std::nullopt;
+  }
+  // The domain's cache contract: how far a cached evaluation (of another candidate with the same
+  // key) may differ from evaluating this candidate. Returns the difference, in the domain's own
+  // measure; `within` says whether it is inside the documented tolerance. The default: same
+  // status and objectives equal to 1e-9 relative; the difference is the largest relative gap.
+  struct HitDifference {
+    double difference = 0;
+    bool within = true;
+  };
+  virtual HitDifference CompareHit(const v1::Evaluation& cached,
+                                   const v1::Evaluation& fresh) const;
   // Expensive: runs on a worker. Never throws; a failure is an Evaluation with status FAILED.
   virtual v1::Evaluation Evaluate(const v1::Candidate& candidate,
                                   const EvalContext& context) const = 0;
   // Human form of a candidate (C code, a schedule, a table row).
   virtual std::string Render(const v1::Candidate& candidate, RenderFormat format) const = 0;
 
+  // The problem as a sequence of instances with a grid of arms, when it is one (the bandit
+  // strategy drives such problems); nullptr otherwise.
+  virtual const BanditSequence* AsBanditSequence() const { return nullptr; }
+
   // The domain's closing report for a finished (or stopped) job, given its history in index
   // order: e.g. the Pareto front, baselines and the best candidate rendered. Plain text.
   virtual std::string Report(const std::vector<v1::HistoryEntry>& history) const = 0;
 };
+
+// A candidate holding the domain message `m`.
+template <class M>
+v1::Candidate PackCandidate(const M& m) {
+  v1::Candidate candidate;
+  candidate.mutable_value()->PackFrom(m);
+  return candidate;
+}
+
+// The domain message in `candidate`; false when it holds another type or does not parse.
+template <class M>
+bool UnpackCandidate(const v1::Candidate& candidate, M* m) {
+  return candidate.value().Is<M>() && candidate.value().UnpackTo(m);
+}
 
 }  // namespace evolv

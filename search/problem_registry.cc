@@ -1,24 +1,101 @@
 #include "search/problem_registry.h"
 
-namespace evolv {
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
-void ProblemRegistry::Register(v1::JobSpec::ProblemCase which, std::string domain,
-                               ProblemFactory factory) {
-  entries_[static_cast<int>(which)] = Entry{std::move(domain), std::move(factory)};
+namespace evolv {
+namespace {
+
+// "type.googleapis.com/evolv.v1.NumericsSpec" -> "evolv.v1.NumericsSpec".
+std::string_view TypeName(std::string_view type_url) {
+  const size_t slash = type_url.rfind('/');
+  return slash == std::string_view::npos ? type_url : type_url.substr(slash + 1);
+}
+
+}  // namespace
+
+absl::Status ProblemRegistry::Add(Entry entry, const google::protobuf::Any& example) {
+  if (entry.name.empty()) return absl::InvalidArgumentError("a domain needs a name");
+  for (const auto& [type, other] : by_type_) {
+    if (other.name == entry.name) {
+      return absl::InvalidArgumentError(absl::StrCat("domain '", entry.name,
+                                                     "' is registered twice (specs ", type,
+                                                     " and ", entry.spec_type, ")"));
+    }
+  }
+  if (by_type_.count(entry.spec_type)) {
+    return absl::InvalidArgumentError(absl::StrCat("domains '", by_type_[entry.spec_type].name,
+                                                   "' and '", entry.name, "' share the spec type ",
+                                                   entry.spec_type));
+  }
+  auto problem = entry.factory(example);
+  if (!problem.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("domain '", entry.name,
+                                                   "': its example spec is refused: ",
+                                                   problem.status().message()));
+  }
+  if ((*problem)->Domain() != entry.name) {
+    return absl::InvalidArgumentError(absl::StrCat("domain '", entry.name,
+                                                   "': its problem calls itself '",
+                                                   (*problem)->Domain(), "'"));
+  }
+  if ((*problem)->CanonicalSpec().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("domain '", entry.name,
+                     "': empty canonical spec (its functional keys would collide with every "
+                     "other job's)"));
+  }
+  if ((*problem)->EvaluatorVersion().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("domain '", entry.name, "': empty evaluator version"));
+  }
+  if ((*problem)->ObjectiveNames().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("domain '", entry.name, "': no objective names"));
+  }
+  std::string type = entry.spec_type;
+  by_type_.emplace(std::move(type), std::move(entry));
+  return absl::OkStatus();
+}
+
+const ProblemRegistry::Entry* ProblemRegistry::Find(const v1::JobSpec& spec) const {
+  if (!spec.has_problem()) return nullptr;
+  auto it = by_type_.find(std::string(TypeName(spec.problem().type_url())));
+  return it == by_type_.end() ? nullptr : &it->second;
 }
 
 absl::StatusOr<std::unique_ptr<Problem>> ProblemRegistry::Create(const v1::JobSpec& spec) const {
-  auto it = entries_.find(static_cast<int>(spec.problem_case()));
-  if (it == entries_.end()) {
-    return absl::InvalidArgumentError(
-        "problem: the spec names no known problem domain (set one of: numerics, solver)");
+  if (!spec.has_problem() || spec.problem().type_url().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "problem: the spec names no problem domain (one of: ", absl::StrJoin(Domains(), ", "),
+        ")"));
   }
-  return it->second.factory(spec);
+  const Entry* entry = Find(spec);
+  if (entry == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("problem: unknown problem type '", std::string(TypeName(spec.problem().type_url())),
+                     "' (known domains: ", absl::StrJoin(Domains(), ", "), ")"));
+  }
+  return entry->factory(spec.problem());
 }
 
 std::string ProblemRegistry::DomainOf(const v1::JobSpec& spec) const {
-  auto it = entries_.find(static_cast<int>(spec.problem_case()));
-  return it == entries_.end() ? std::string() : it->second.domain;
+  const Entry* entry = Find(spec);
+  return entry ? entry->name : std::string();
+}
+
+std::string ProblemRegistry::SpecTypeOf(std::string_view domain) const {
+  for (const auto& [type, entry] : by_type_) {
+    if (entry.name == domain) return type;
+  }
+  return "";
+}
+
+std::vector<std::string> ProblemRegistry::Domains() const {
+  std::vector<std::string> names;
+  for (const auto& [type, entry] : by_type_) names.push_back(entry.name);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace evolv

@@ -1,42 +1,81 @@
-// Builds the Problem a job spec names. Each domain registers one factory, keyed by the case of
-// JobSpec's `problem` oneof; evaluators/registry.cc holds the one line per domain.
+// The problem registry: which search domains exist and how a job spec becomes a Problem.
 //
-// Thread-safety: register everything before the first Create; Create is then safe to call from
-// any thread.
+// A domain registers its name, the protobuf message type of its spec (carried in
+// JobSpec.problem as a google.protobuf.Any) and a factory. Nothing outside the domain's own
+// folder names it: the service, the actors, the store and the page learn domains from here.
+//
+// Registration is checked, so that a broken domain is a startup error rather than a silent
+// cache collision: a second domain with a taken name or spec type, or one whose example spec
+// does not build a Problem with that name, a non-empty canonical spec and objective names, is
+// refused.
+//
+// Thread-safety: register everything before the first Create; the const methods are then safe
+// to call from any thread.
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "evolv/v1/job.pb.h"
+#include "google/protobuf/any.pb.h"
 #include "search/problem.h"
 
 namespace evolv {
 
-// Validates the spec and builds the problem. A bad spec gives InvalidArgument whose message
-// starts with the field path, e.g. "numerics.lower: must be below numerics.upper".
-using ProblemFactory =
-    std::function<absl::StatusOr<std::unique_ptr<Problem>>(const v1::JobSpec& spec)>;
+// Validates a domain spec and builds the problem. A bad spec gives InvalidArgument whose
+// message starts with the field path, e.g. "numerics.lower: must be below numerics.upper".
+template <class Spec>
+using TypedProblemFactory = std::function<absl::StatusOr<std::unique_ptr<Problem>>(const Spec&)>;
 
 class ProblemRegistry {
  public:
-  void Register(v1::JobSpec::ProblemCase which, std::string domain, ProblemFactory factory);
+  // Registers domain `name` whose spec is a `Spec` message; `example` is a valid spec the
+  // registration builds once to check the domain (see above). InvalidArgument on a refusal.
+  template <class Spec>
+  absl::Status Register(std::string name, TypedProblemFactory<Spec> factory, const Spec& example) {
+    Entry entry;
+    entry.name = std::move(name);
+    entry.spec_type = Spec::descriptor()->full_name();
+    entry.factory = [factory = std::move(factory), domain = entry.name](
+                        const google::protobuf::Any& any)
+        -> absl::StatusOr<std::unique_ptr<Problem>> {
+      Spec spec;
+      if (!any.UnpackTo(&spec)) {
+        return absl::InvalidArgumentError(domain + ": the problem spec is not a valid " +
+                                          Spec::descriptor()->full_name());
+      }
+      return factory(spec);
+    };
+    google::protobuf::Any packed;
+    packed.PackFrom(example);
+    return Add(std::move(entry), packed);
+  }
+
+  // Builds the problem the spec names. InvalidArgument naming the field for a missing or
+  // unknown problem type, or for the domain's own validation errors.
   absl::StatusOr<std::unique_ptr<Problem>> Create(const v1::JobSpec& spec) const;
-  // The registered domain name for the spec's problem, or "" when none.
+  // The domain of the spec's problem, or "" when none is registered for it.
   std::string DomainOf(const v1::JobSpec& spec) const;
+  // The full protobuf type name of a domain's spec message, or "" for an unknown domain.
+  std::string SpecTypeOf(std::string_view domain) const;
+  // Registered domain names, sorted.
+  std::vector<std::string> Domains() const;
 
  private:
   struct Entry {
-    std::string domain;
-    ProblemFactory factory;
+    std::string name;
+    std::string spec_type;
+    std::function<absl::StatusOr<std::unique_ptr<Problem>>(const google::protobuf::Any&)> factory;
   };
-  std::map<int, Entry> entries_;
-};
+  absl::Status Add(Entry entry, const google::protobuf::Any& example);
+  const Entry* Find(const v1::JobSpec& spec) const;
 
-// The registry with every built-in domain (defined in evaluators/registry.cc).
-const ProblemRegistry& BuiltinProblems();
+  std::map<std::string, Entry> by_type_;  // spec type -> entry
+};
 
 }  // namespace evolv

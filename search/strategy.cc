@@ -88,7 +88,7 @@ absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec
                                                   seed);
   }
   if (spec.strategy().has_bandit() ||
-      (!spec.strategy().has_nsga2() && dynamic_cast<const BanditSequence*>(&problem))) {
+      (!spec.strategy().has_nsga2() && problem.AsBanditSequence() != nullptr)) {
     auto bandit = BanditStrategy::Create(spec.strategy().bandit(), problem, seed);
     if (!bandit.ok()) return bandit.status();
     return std::unique_ptr<Strategy>(*std::move(bandit));

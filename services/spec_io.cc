@@ -1,7 +1,10 @@
 #include "services/spec_io.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -26,12 +29,109 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string first_;
 };
 
+// One token of spec text: a quoted string, a bare word, or one punctuation character.
+struct Token {
+  size_t begin = 0, end = 0;
+  char kind = 0;  // '"' string, 'w' word, else the punctuation character itself
+};
+
+// Splits JSON or text format into tokens, skipping blanks and # comments (text format).
+std::vector<Token> Tokenize(const std::string& text) {
+  std::vector<Token> tokens;
+  size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (c == '"' || c == '\'') {
+      size_t j = i + 1;
+      while (j < text.size() && text[j] != c) j += text[j] == '\\' ? 2 : 1;
+      tokens.push_back({i, std::min(j + 1, text.size()), '"'});
+      i = std::min(j + 1, text.size());
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.') {
+      size_t j = i;
+      while (j < text.size() && (std::isalnum(static_cast<unsigned char>(text[j])) ||
+                                 text[j] == '_' || text[j] == '-' || text[j] == '.')) {
+        ++j;
+      }
+      tokens.push_back({i, j, 'w'});
+      i = j;
+    } else {
+      tokens.push_back({i, i + 1, c});
+      ++i;
+    }
+  }
+  return tokens;
+}
+
+// Rewrites the short form of the problem (a registered domain's name as a top-level field whose
+// value is a message) into the Any form protobuf's parsers read. Anything it does not recognize
+// is left for the parser to report.
+std::string ExpandDomainShorthand(const std::string& text, bool json,
+                                  const ProblemRegistry& registry) {
+  const std::vector<Token> tokens = Tokenize(text);
+  struct Edit {
+    size_t at, erase;
+    std::string insert;
+  };
+  std::vector<Edit> edits;
+  const int top = json ? 1 : 0;  // nesting depth of top-level fields
+  int depth = 0;
+  std::vector<size_t> open_edits;  // per open brace: index+1 of the edit closing it, or 0
+  for (size_t k = 0; k < tokens.size(); ++k) {
+    const Token& t = tokens[k];
+    if (t.kind == '{' || t.kind == '[' || t.kind == '<') {
+      ++depth;
+      open_edits.push_back(0);
+      continue;
+    }
+    if (t.kind == '}' || t.kind == ']' || t.kind == '>') {
+      --depth;
+      if (!open_edits.empty()) {
+        if (open_edits.back() != 0) edits.push_back({t.begin, 0, "}"});
+        open_edits.pop_back();
+      }
+      continue;
+    }
+    if (depth != top || (t.kind != (json ? '"' : 'w'))) continue;
+    const std::string name =
+        json ? text.substr(t.begin + 1, t.end - t.begin - 2) : text.substr(t.begin, t.end - t.begin);
+    const std::string type = registry.SpecTypeOf(name);
+    if (type.empty()) continue;
+    size_t v = k + 1;
+    if (v < tokens.size() && tokens[v].kind == ':') ++v;
+    if (v >= tokens.size() || tokens[v].kind != '{') continue;
+    if (json && k + 1 < tokens.size() && tokens[k + 1].kind != ':') continue;
+    const std::string url = "type.googleapis.com/" + type;
+    edits.push_back({t.begin, t.end - t.begin, json ? "\"problem\"" : "problem"});
+    if (json) {
+      const bool empty = v + 1 < tokens.size() && tokens[v + 1].kind == '}';
+      edits.push_back({tokens[v].end, 0, "\"@type\": \"" + url + "\"" + (empty ? "" : ", ")});
+    } else {
+      edits.push_back({tokens[v].end, 0, "[" + url + "] {"});
+    }
+    k = v;
+    ++depth;
+    open_edits.push_back(json ? 0 : 1);
+  }
+  std::string out = text;
+  std::stable_sort(edits.begin(), edits.end(),
+                   [](const Edit& a, const Edit& b) { return a.at > b.at; });
+  for (const Edit& e : edits) out.replace(e.at, e.erase, e.insert);
+  return out;
+}
+
 }  // namespace
 
-absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& text, const std::string& origin) {
+absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& raw, const std::string& origin,
+                                         const ProblemRegistry& registry) {
   v1::JobSpec spec;
-  const size_t start = text.find_first_not_of(" \t\r\n");
-  if (start != std::string::npos && text[start] == '{') {
+  const size_t start = raw.find_first_not_of(" \t\r\n");
+  const bool json = start != std::string::npos && raw[start] == '{';
+  const std::string text = ExpandDomainShorthand(raw, json, registry);
+  if (json) {
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = false;
     auto status = google::protobuf::util::JsonStringToMessage(text, &spec, options);
@@ -51,7 +151,7 @@ absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& text, const std::str
   return spec;
 }
 
-absl::StatusOr<v1::JobSpec> LoadJobSpec(const std::string& path) {
+absl::StatusOr<v1::JobSpec> LoadJobSpec(const std::string& path, const ProblemRegistry& registry) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(path + ": cannot read the spec file");
   std::ostringstream text;
@@ -59,7 +159,7 @@ absl::StatusOr<v1::JobSpec> LoadJobSpec(const std::string& path) {
   if (text.str().size() > (1 << 20)) {
     return absl::InvalidArgumentError(path + ": spec file larger than 1 MiB");
   }
-  return ParseJobSpec(text.str(), path);
+  return ParseJobSpec(text.str(), path, registry);
 }
 
 std::string ToJson(const google::protobuf::Message& message, bool pretty) {

@@ -100,6 +100,15 @@ void AddDenseFloats(const numerics::Target& target, double lower, double upper,
   walk(center, lo_end);
 }
 
+// The program a candidate holds; InvalidArgument for anything else.
+absl::StatusOr<Program> ProgramOf(const v1::Candidate& candidate) {
+  v1::NumericsProgram proto;
+  if (!UnpackCandidate(candidate, &proto)) {
+    return absl::InvalidArgumentError("candidate holds no numerics program");
+  }
+  return numerics::FromProto(proto);
+}
+
 class NumericsProblem : public Problem {
  public:
   NumericsProblem(const v1::NumericsSpec& spec, const numerics::Target& target, std::vector<Op> ops,
@@ -129,23 +138,23 @@ class NumericsProblem : public Problem {
     std::vector<std::string> names;
     for (Op op : ops_) names.push_back(numerics::OpName(op));
     return absl::StrFormat(
-        "numerics/v3;target=%s;lower=%a;upper=%a;mode=%s;ops=%s;max_ops=%d;fit=%d;val=%d",
+        "target=%s;lower=%a;upper=%a;mode=%s;ops=%s;max_ops=%d;fit=%d;val=%d",
         target_.name, spec_.lower(), spec_.upper(), float32_ ? "float32" : "real",
         absl::StrJoin(names, ","), max_ops_, fit_points_, validation_points_);
   }
+
+  std::string EvaluatorVersion() const override { return "numerics/4"; }
 
   std::vector<std::string> ObjectiveNames() const override { return {"log10_error", "cost"}; }
 
   v1::Candidate Random(Rng& rng) const override {
     Program p;
     p.constants.push_back(rng.Normal());
-    v1::Candidate c;
-    *c.mutable_program() = numerics::ToProto(p);
-    return c;
+    return PackCandidate(numerics::ToProto(p));
   }
 
   v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const override {
-    auto parsed = numerics::FromProto(parent.program());
+    auto parsed = ProgramOf(parent);
     Program p = parsed.ok() ? *parsed : Program{};
     if (p.instructions.size() > static_cast<size_t>(4 * max_ops_ + 8) || p.constants.size() > 32) {
       p = numerics::Compact(p);
@@ -164,14 +173,11 @@ class NumericsProblem : public Problem {
       if (!child.constants.empty())
         child.constants[rng.Below(child.constants.size())] = rng.Normal();
     }
-    p = std::move(child);
-    v1::Candidate c;
-    *c.mutable_program() = numerics::ToProto(p);
-    return c;
+    return PackCandidate(numerics::ToProto(child));
   }
 
   ProbeBytes Probe(const v1::Candidate& candidate) const override {
-    auto parsed = numerics::FromProto(candidate.program());
+    auto parsed = ProgramOf(candidate);
     if (!parsed.ok()) return "invalid";
     const numerics::CompiledProgram<long double> compiled(*parsed);
     std::vector<long double> y(probe_x_.size());
@@ -200,10 +206,7 @@ class NumericsProblem : public Problem {
       ev.add_objectives(kInf);
       return ev;
     };
-    if (candidate.kind_case() != v1::Candidate::kProgram) {
-      return fail(v1::FAILED, "candidate holds no numerics program");
-    }
-    auto parsed = numerics::FromProto(candidate.program());
+    auto parsed = ProgramOf(candidate);
     if (!parsed.ok()) return fail(v1::FAILED, std::string(parsed.status().message()));
     const Program& p = *parsed;
     const int cost = numerics::Cost(p);
@@ -246,7 +249,7 @@ class NumericsProblem : public Problem {
     ev.add_objectives(std::isnan(log10_error) ? kInf : log10_error);
     ev.add_objectives(cost);
     (*ev.mutable_metrics())["fit_seconds"] = fit_seconds;
-    *ev.mutable_refined()->mutable_program() = numerics::ToProto(refined);
+    *ev.mutable_refined() = PackCandidate(numerics::ToProto(refined));
     return ev;
   }
 
@@ -256,7 +259,7 @@ class NumericsProblem : public Problem {
       (void)google::protobuf::util::MessageToJsonString(candidate, &json);
       return json;
     }
-    auto parsed = numerics::FromProto(candidate.program());
+    auto parsed = ProgramOf(candidate);
     if (!parsed.ok()) return absl::StrCat("invalid program: ", parsed.status().message());
     if (format == RenderFormat::kText) return numerics::RenderText(*parsed);
     const bool use_float = format == RenderFormat::kCFloat || float32_;
@@ -425,8 +428,8 @@ std::string NumericsProblem::Report(const std::vector<v1::HistoryEntry>& history
   for (const v1::HistoryEntry& h : history) {
     const v1::Evaluation& ev = h.evaluation();
     if (ev.status() != v1::OK) continue;
-    const v1::Candidate& c = ev.refined().has_program() ? ev.refined() : h.candidate();
-    auto parsed = numerics::FromProto(c.program());
+    const v1::Candidate& c = ev.refined().has_value() ? ev.refined() : h.candidate();
+    auto parsed = ProgramOf(c);
     auto it = ev.metrics().find(error_name);
     if (!parsed.ok() || it == ev.metrics().end() || !std::isfinite(it->second)) continue;
     rows.push_back(
@@ -530,11 +533,7 @@ std::string NumericsProblem::Report(const std::vector<v1::HistoryEntry>& history
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Problem>> CreateNumericsProblem(const v1::JobSpec& spec) {
-  if (spec.problem_case() != v1::JobSpec::kNumerics) {
-    return absl::InvalidArgumentError("numerics: the job spec has no numerics problem");
-  }
-  const v1::NumericsSpec& n = spec.numerics();
+absl::StatusOr<std::unique_ptr<Problem>> CreateNumericsProblem(const v1::NumericsSpec& n) {
   const numerics::Target* target = numerics::FindTarget(n.target());
   if (target == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("numerics.target: unknown target '", n.target(),
@@ -592,6 +591,14 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateNumericsProblem(const v1::JobSpec
   return std::unique_ptr<Problem>(
       new NumericsProblem(n, *target, std::move(ops), static_cast<int>(max_ops),
                           static_cast<int>(fit_points), static_cast<int>(validation_points)));
+}
+
+v1::NumericsSpec NumericsExampleSpec() {
+  v1::NumericsSpec spec;
+  spec.set_target("exp2");
+  spec.set_lower(0);
+  spec.set_upper(1);
+  return spec;
 }
 
 }  // namespace evolv

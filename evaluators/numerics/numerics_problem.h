@@ -17,13 +17,16 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "evolv/v1/job.pb.h"
+#include "evolv/v1/numerics.pb.h"
 #include "search/problem.h"
 
 namespace evolv {
 
-// Validates spec.numerics() and builds the problem. Errors are InvalidArgument whose message
-// starts with the field path, e.g. "numerics.target: unknown target 'foo' (one of exp, ...)".
-absl::StatusOr<std::unique_ptr<Problem>> CreateNumericsProblem(const v1::JobSpec& spec);
+// Validates the spec and builds the problem. Errors are InvalidArgument whose message starts
+// with the field path, e.g. "numerics.target: unknown target 'foo' (one of exp, ...)".
+absl::StatusOr<std::unique_ptr<Problem>> CreateNumericsProblem(const v1::NumericsSpec& spec);
+
+// A small valid spec (exp2 on [0, 1]), which the registry builds to check the domain.
+v1::NumericsSpec NumericsExampleSpec();
 
 }  // namespace evolv

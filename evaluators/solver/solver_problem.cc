@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -38,10 +39,16 @@ v1::Evaluation Fail(v1::EvaluationStatus status, const std::string& error) {
   return e;
 }
 
+// The solver choice a candidate holds; nullopt for anything else.
+std::optional<v1::SolverChoice> ChoiceOf(const v1::Candidate& candidate) {
+  v1::SolverChoice choice;
+  if (!UnpackCandidate(candidate, &choice)) return std::nullopt;
+  return choice;
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec) {
-  const v1::SolverSpec& s = spec.solver();
+absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::SolverSpec& s) {
   auto problem = std::unique_ptr<SolverProblem>(new SolverProblem);
   if (!v1::SolverSpec::Method_IsValid(s.method()))
     return SolverFieldError("method", "unknown value");
@@ -101,57 +108,76 @@ bool SolverProblem::ClosedFormOptimum() const {
 }
 
 std::string SolverProblem::CanonicalSpec() const {
-  return absl::StrFormat("solver/2|%s|%s|tol=%.17g|cap=%d", source_->CanonicalKey(),
+  return absl::StrFormat("%s|%s|tol=%.17g|cap=%d", source_->CanonicalKey(),
                          method_ == RelaxationMethod::kSor ? "sor" : "ssor_cg", options_.tolerance,
                          options_.max_iterations);
 }
 
-v1::Candidate SolverProblem::Pick(uint64_t instance, int arm) const {
-  v1::Candidate candidate;
-  v1::SolverChoice* c = candidate.mutable_solver();
-  c->set_instance(instance);
-  c->set_kind(v1::SolverChoice::FIXED);
-  c->set_arm(arm);
-  c->set_omega(omegas_[arm]);
-  return candidate;
+v1::Candidate SolverProblem::Fixed(uint64_t instance, int arm) const {
+  v1::SolverChoice c;
+  c.set_instance(instance);
+  c.set_kind(v1::SolverChoice::FIXED);
+  c.set_arm(arm);
+  c.set_omega(arm >= 0 ? omegas_[arm] : 1.0);
+  return PackCandidate(c);
+}
+
+v1::Candidate SolverProblem::Pick(uint64_t instance, const BanditPick& pick) const {
+  v1::SolverChoice c;
+  c.set_instance(instance);
+  c.set_kind(v1::SolverChoice::FIXED);
+  c.set_arm(pick.arm);
+  c.set_omega(omegas_[pick.arm]);
+  c.set_policy(pick.policy);
+  c.set_trial(pick.trial);
+  c.set_probability(pick.probability);
+  c.set_context(pick.context);
+  return PackCandidate(c);
+}
+
+std::optional<BanditPick> SolverProblem::ReadPick(const v1::Candidate& candidate) const {
+  const std::optional<v1::SolverChoice> c = ChoiceOf(candidate);
+  if (!c || c->policy().empty()) return std::nullopt;
+  BanditPick pick;
+  pick.policy = c->policy();
+  pick.trial = c->trial();
+  pick.arm = c->arm();
+  pick.probability = c->probability();
+  pick.context = c->context();
+  return pick;
 }
 
 std::vector<v1::Candidate> SolverProblem::Comparators(uint64_t instance) const {
   std::vector<v1::Candidate> out;
-  for (int a = 0; a < NumArms(); ++a) out.push_back(Pick(instance, a));
-  if (!has_omega_one_) {
-    v1::Candidate one;
-    one.mutable_solver()->set_instance(instance);
-    one.mutable_solver()->set_kind(v1::SolverChoice::FIXED);
-    one.mutable_solver()->set_arm(-1);
-    one.mutable_solver()->set_omega(1.0);
-    out.push_back(std::move(one));
-  }
+  for (int a = 0; a < NumArms(); ++a) out.push_back(Fixed(instance, a));
+  if (!has_omega_one_) out.push_back(Fixed(instance, -1));
   if (instance_optimal_ != v1::SolverSpec::INSTANCE_OPTIMAL_NONE) {
-    v1::Candidate best;
-    best.mutable_solver()->set_instance(instance);
-    best.mutable_solver()->set_kind(v1::SolverChoice::INSTANCE_OPTIMAL);
-    best.mutable_solver()->set_arm(-1);
-    out.push_back(std::move(best));
+    v1::SolverChoice best;
+    best.set_instance(instance);
+    best.set_kind(v1::SolverChoice::INSTANCE_OPTIMAL);
+    best.set_arm(-1);
+    out.push_back(PackCandidate(best));
   }
   return out;
 }
 
 v1::Candidate SolverProblem::Random(Rng& rng) const {
-  return Pick(rng.Below(std::max<uint64_t>(1, NumInstances())),
-              static_cast<int>(rng.Below(omegas_.size())));
+  return Fixed(rng.Below(std::max<uint64_t>(1, NumInstances())),
+               static_cast<int>(rng.Below(omegas_.size())));
 }
 
 v1::Candidate SolverProblem::Mutate(const v1::Candidate& parent, Rng& rng) const {
-  const v1::SolverChoice& p = parent.solver();
+  const v1::SolverChoice p = ChoiceOf(parent).value_or(v1::SolverChoice());
   int arm = p.arm() >= 0 ? p.arm() : 0;
   arm += rng.Bernoulli(0.5) ? 1 : -1;
   arm = std::clamp(arm, 0, NumArms() - 1);
-  return Pick(p.instance(), arm);
+  return Fixed(p.instance(), arm);
 }
 
 ProbeBytes SolverProblem::Probe(const v1::Candidate& candidate) const {
-  const v1::SolverChoice& c = candidate.solver();
+  const std::optional<v1::SolverChoice> choice = ChoiceOf(candidate);
+  if (!choice) return "invalid";
+  const v1::SolverChoice& c = *choice;
   std::string bytes;
   if (c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL) {
     bytes = ClosedFormOptimum() ? "opt:closed" : "opt:golden";
@@ -172,8 +198,9 @@ ProbeBytes SolverProblem::Probe(const v1::Candidate& candidate) const {
 v1::Evaluation SolverProblem::Evaluate(const v1::Candidate& candidate,
                                        const EvalContext& context) const {
   (void)context;  // deterministic: no randomness in a solve
-  if (!candidate.has_solver()) return Fail(v1::FAILED, "candidate holds no solver choice");
-  const v1::SolverChoice& c = candidate.solver();
+  const std::optional<v1::SolverChoice> choice = ChoiceOf(candidate);
+  if (!choice) return Fail(v1::FAILED, "candidate holds no solver choice");
+  const v1::SolverChoice& c = *choice;
   if (c.instance() >= NumInstances()) {
     return Fail(v1::INFEASIBLE, absl::StrCat("instance ", c.instance(), " is out of range [0, ",
                                              NumInstances(), ")"));
@@ -217,7 +244,9 @@ v1::Evaluation SolverProblem::Evaluate(const v1::Candidate& candidate,
 }
 
 std::string SolverProblem::Render(const v1::Candidate& candidate, RenderFormat format) const {
-  const v1::SolverChoice& c = candidate.solver();
+  const std::optional<v1::SolverChoice> choice = ChoiceOf(candidate);
+  if (!choice) return "not a solver choice";
+  const v1::SolverChoice& c = *choice;
   const bool optimal = c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL;
   if (format == RenderFormat::kJson) {
     return absl::StrFormat(
@@ -249,8 +278,9 @@ std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) 
   std::map<uint64_t, Row> rows;
   size_t failed = 0;
   for (const v1::HistoryEntry& entry : history) {
-    if (!entry.candidate().has_solver()) continue;
-    const v1::SolverChoice& c = entry.candidate().solver();
+    const std::optional<v1::SolverChoice> choice = ChoiceOf(entry.candidate());
+    if (!choice) continue;
+    const v1::SolverChoice& c = *choice;
     const v1::Evaluation& e = entry.evaluation();
     int64_t iterations = options_.max_iterations;
     if (e.status() == v1::OK && e.objectives_size() > 0) {
@@ -381,6 +411,12 @@ std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) 
     absl::StrAppendFormat(&out, " %15.0f\n", at[policies.size()]);
   }
   return out;
+}
+
+v1::SolverSpec SolverExampleSpec() {
+  v1::SolverSpec spec;
+  spec.mutable_shifted_laplacian()->set_instances(10);
+  return spec;
 }
 
 }  // namespace evolv

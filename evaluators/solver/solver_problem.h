@@ -21,19 +21,24 @@
 #include "evaluators/solver/instance_source.h"
 #include "evaluators/solver/omega_star.h"
 #include "evolv/v1/job.pb.h"
+#include "evolv/v1/solver.pb.h"
 #include "search/bandits/bandit_strategy.h"
 #include "search/problem.h"
 
 namespace evolv {
 
-// Validates spec.solver() and builds the problem. InvalidArgument whose message starts with the
+// Validates the spec and builds the problem. InvalidArgument whose message starts with the
 // field path ("solver.omegas.hi: ...", "solver.matrix_market.dir: DIR/A_0003.mtx:7: ...").
-absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec);
+absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::SolverSpec& spec);
+
+// A small valid spec (a shifted Laplacian sequence), which the registry builds to check the domain.
+v1::SolverSpec SolverExampleSpec();
 
 class SolverProblem : public Problem, public BanditSequence {
  public:
   std::string Domain() const override { return "solver"; }
   std::string CanonicalSpec() const override;
+  std::string EvaluatorVersion() const override { return "solver/3"; }
   std::vector<std::string> ObjectiveNames() const override { return {"iterations"}; }
 
   // A fixed grid omega on a uniformly drawn instance (for strategies other than the bandit).
@@ -58,13 +63,18 @@ class SolverProblem : public Problem, public BanditSequence {
   double Context(uint64_t instance) const override { return source_->Context(instance); }
   std::pair<double, double> ContextRange() const override { return source_->ContextRange(); }
   std::vector<v1::Candidate> Comparators(uint64_t instance) const override;
-  v1::Candidate Pick(uint64_t instance, int arm) const override;
+  v1::Candidate Pick(uint64_t instance, const BanditPick& pick) const override;
+  std::optional<BanditPick> ReadPick(const v1::Candidate& candidate) const override;
+  const BanditSequence* AsBanditSequence() const override { return this; }
+
+  // The comparator solving `instance` at grid arm `arm` (-1: omega = 1).
+  v1::Candidate Fixed(uint64_t instance, int arm) const;
   double FailureLoss() const override { return options_.max_iterations; }
 
   const std::vector<double>& omegas() const { return omegas_; }
 
  private:
-  friend absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::JobSpec& spec);
+  friend absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::SolverSpec& spec);
   SolverProblem() = default;
 
   // True when the instance-optimal omega comes from Young's formula rather than a search.

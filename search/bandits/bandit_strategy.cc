@@ -82,11 +82,11 @@ absl::Status ValidateBanditConfig(const v1::BanditConfig& config) {
 absl::StatusOr<std::unique_ptr<BanditStrategy>> BanditStrategy::Create(
     const v1::BanditConfig& config, const Problem& problem, uint64_t seed) {
   if (absl::Status status = ValidateBanditConfig(config); !status.ok()) return status;
-  const auto* sequence = dynamic_cast<const BanditSequence*>(&problem);
+  const auto* sequence = problem.AsBanditSequence();
   if (sequence == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "strategy.bandit: the ", problem.Domain(),
-        " problem is not a sequence of instances with arms (use it with the solver problem)"));
+        " problem is not a sequence of instances with arms"));
   }
   const int arms = sequence->NumArms();
   const auto [lo, hi] = sequence->ContextRange();
@@ -161,22 +161,23 @@ v1::Candidate BanditStrategy::Ask(uint64_t index) {
         }
       },
       policy.bandit);
-  v1::Candidate candidate = sequence_.Pick(instance, draw.arm);
-  v1::SolverChoice* choice = candidate.mutable_solver();
-  choice->set_policy(policy.name);
-  choice->set_trial(policy.trial);
-  choice->set_probability(draw.probability);
-  choice->set_context(context);
-  return candidate;
+  BanditPick pick;
+  pick.policy = policy.name;
+  pick.trial = policy.trial;
+  pick.arm = draw.arm;
+  pick.probability = draw.probability;
+  pick.context = context;
+  return sequence_.Pick(instance, pick);
 }
 
 void BanditStrategy::Tell(uint64_t index, const v1::Candidate& candidate,
                           const v1::Evaluation& evaluation) {
   (void)index;
-  if (!candidate.has_solver() || candidate.solver().policy().empty()) return;  // a comparator
-  const v1::SolverChoice& choice = candidate.solver();
+  const std::optional<BanditPick> pick = sequence_.ReadPick(candidate);
+  if (!pick || pick->policy.empty()) return;  // a comparator
+  const BanditPick& choice = *pick;
   for (Policy& policy : policies_) {
-    if (policy.name != choice.policy() || policy.trial != choice.trial()) continue;
+    if (policy.name != choice.policy || policy.trial != choice.trial) continue;
     const double loss = evaluation.status() == v1::OK && evaluation.objectives_size() > 0 &&
                                 std::isfinite(evaluation.objectives(0))
                             ? evaluation.objectives(0)
@@ -186,9 +187,9 @@ void BanditStrategy::Tell(uint64_t index, const v1::Candidate& candidate,
         [&](auto& bandit) {
           using T = std::decay_t<decltype(bandit)>;
           if constexpr (std::is_same_v<T, TsallisInf>) {
-            (void)bandit.Update(choice.arm(), loss, choice.probability());
+            (void)bandit.Update(choice.arm, loss, choice.probability);
           } else {
-            (void)bandit.Update(choice.context(), choice.arm(), loss, choice.probability());
+            (void)bandit.Update(choice.context, choice.arm, loss, choice.probability);
           }
         },
         policy.bandit);

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -36,8 +37,18 @@
 
 namespace evolv {
 
-// The capability a Problem implements to be driven by BanditStrategy (found by dynamic_cast, so
-// search/ needs no knowledge of the domain). Every method is cheap and thread-safe.
+// What the policy knew when it drew an arm, stamped into the pick and read back at Tell time.
+struct BanditPick {
+  std::string policy;
+  uint32_t trial = 0;
+  int arm = 0;
+  double probability = 1;
+  double context = 0;
+};
+
+// The capability a Problem implements to be driven by BanditStrategy (returned by
+// Problem::AsBanditSequence, so search/ needs no knowledge of the domain). Every method is cheap
+// and thread-safe.
 class BanditSequence {
  public:
   virtual ~BanditSequence() = default;
@@ -51,8 +62,11 @@ class BanditSequence {
   virtual std::pair<double, double> ContextRange() const = 0;
   // The comparators evaluated for every instance, whatever the policies do.
   virtual std::vector<v1::Candidate> Comparators(uint64_t instance) const = 0;
-  // The candidate that plays `arm` on `instance`; same functional key as the comparator for it.
-  virtual v1::Candidate Pick(uint64_t instance, int arm) const = 0;
+  // The candidate that plays `pick.arm` on `instance`, carrying `pick`; same functional key as
+  // the comparator for that arm.
+  virtual v1::Candidate Pick(uint64_t instance, const BanditPick& pick) const = 0;
+  // The pick a candidate carries, or nullopt for a comparator (or a foreign candidate).
+  virtual std::optional<BanditPick> ReadPick(const v1::Candidate& candidate) const = 0;
   // The loss charged for a failed evaluation (e.g. the iteration cap).
   virtual double FailureLoss() const = 0;
 };

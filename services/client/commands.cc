@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "evaluators/registry.h"
 #include "services/client/client.h"
 #include "services/progress_line.h"
 #include "services/spec_io.h"
@@ -173,7 +174,7 @@ std::optional<int> ClientCommands::Run() {
   }
 
   if (*s.submit) {
-    auto spec = LoadJobSpec(s.spec_path);
+    auto spec = LoadJobSpec(s.spec_path, BuiltinProblems());
     if (!spec.ok()) {
       std::fprintf(stderr, "evolv: %s\n", std::string(spec.status().message()).c_str());
       return 2;

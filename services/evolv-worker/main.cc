@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "evaluators/registry.h"
 #include "actors/cluster.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"

@@ -1,3 +1,4 @@
+#include "evaluators/registry.h"
 #include "services/evolv/run_command.h"
 
 #include <unistd.h>
@@ -45,12 +46,12 @@ void PrintSummary(const v1::JobRecord& record, const Problem& problem, Store& st
 }  // namespace
 
 int RunCommand(const RunOptions& options) {
-  auto spec = LoadJobSpec(options.spec_path);
+  const ProblemRegistry& registry = BuiltinProblems();
+  auto spec = LoadJobSpec(options.spec_path, registry);
   if (!spec.ok()) {
     std::fprintf(stderr, "evolv: %s\n", std::string(spec.status().message()).c_str());
     return 2;
   }
-  const ProblemRegistry& registry = BuiltinProblems();
   if (absl::Status status = ValidateJobSpec(*spec, registry); !status.ok()) {
     std::fprintf(stderr, "evolv: %s: %s\n", options.spec_path.c_str(),
                  std::string(status.message()).c_str());

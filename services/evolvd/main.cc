@@ -20,6 +20,7 @@
 #include <fstream>
 #include <thread>
 
+#include "evaluators/registry.h"
 #include "actors/cluster.h"
 #include "actors/dispatcher.h"
 #include "actors/job_manager.h"

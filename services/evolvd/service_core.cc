@@ -204,20 +204,18 @@ absl::StatusOr<v1::QueryEvaluationsResponse> ServiceCore::QueryEvaluations(
     }
     case v1::QueryEvaluationsRequest::kProblem: {
       const v1::JobSpec& wanted = request.problem();
-      if (wanted.problem_case() == v1::JobSpec::PROBLEM_NOT_SET) {
-        return absl::InvalidArgumentError("problem: no problem (e.g. numerics) set");
+      if (!wanted.has_problem()) {
+        return absl::InvalidArgumentError("problem: no problem set");
       }
       auto jobs = manager_.List();
       if (!jobs.ok()) return jobs.status();
+      // The problem part of a spec, serialized deterministically.
       auto problem_bytes = [](const v1::JobSpec& spec) {
-        v1::JobSpec only;
-        if (spec.has_numerics()) *only.mutable_numerics() = spec.numerics();
-        if (spec.has_solver()) *only.mutable_solver() = spec.solver();
         std::string out;
         google::protobuf::io::StringOutputStream stream(&out);
         google::protobuf::io::CodedOutputStream coded(&stream);
         coded.SetSerializationDeterministic(true);
-        only.SerializeToCodedStream(&coded);
+        spec.problem().SerializeToCodedStream(&coded);
         coded.Trim();
         return out;
       };

@@ -1,18 +1,21 @@
-// A small problem for engine tests: minimize (sum (x_i - 1)^2, sum |x_i|) over a vector kept in
-// NumericsProgram.constants. Probe is the vector floored to a grid of `grid` (0: exact, so only
+// The test tree's own domain, "toy": minimize (sum (x_i - 1)^2, sum |x_i|) over a vector
+// (evolv.test.ToyVector). Probe is the vector floored to a grid of `grid` (0: exact, so only
 // copies share a key; > 0: different vectors in one cell share a key, a functional collision).
 // `noise` adds seeded noise to the first objective (for AGGREGATE); `work_ms` makes Evaluate
-// busy-spin that long, like real CPU-bound work (for farming). Registered under the numerics case
-// of JobSpec.problem in ToyRegistry(); spec.numerics.max_ops sets the dimension (default 4).
+// busy-spin that long, like real CPU-bound work (for farming). It is defined only here and in
+// tests/support/proto/evolv/test/toy.proto, and registered by one line in ToyRegistry(): the
+// proof that a domain needs nothing outside its own files.
 #pragma once
 
 #include <time.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <sstream>
 #include <string>
 
+#include "evolv/test/toy.pb.h"
 #include "search/problem_registry.h"
 
 namespace evolv::testing {
@@ -26,23 +29,30 @@ class ToyProblem : public Problem {
   std::string CanonicalSpec() const override {
     return std::to_string(dims_) + "/" + std::to_string(noise_);
   }
+  std::string EvaluatorVersion() const override { return "toy/1"; }
   std::vector<std::string> ObjectiveNames() const override { return {"distance", "norm"}; }
 
+  static test::ToyVector VectorOf(const v1::Candidate& c) {
+    test::ToyVector v;
+    (void)UnpackCandidate(c, &v);
+    return v;
+  }
+
   v1::Candidate Random(Rng& rng) const override {
-    v1::Candidate c;
-    for (int i = 0; i < dims_; ++i) c.mutable_program()->add_constants(rng.Uniform(-5, 5));
-    return c;
+    test::ToyVector v;
+    for (int i = 0; i < dims_; ++i) v.add_x(rng.Uniform(-5, 5));
+    return PackCandidate(v);
   }
   v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const override {
-    v1::Candidate c = parent;
+    test::ToyVector v = VectorOf(parent);
+    if (v.x_size() != dims_) v.mutable_x()->Resize(dims_, 0.0);
     const int i = static_cast<int>(rng.Below(dims_));
-    auto* x = c.mutable_program()->mutable_constants();
-    x->Set(i, x->Get(i) + 0.5 * rng.Normal());
-    return c;
+    v.set_x(i, v.x(i) + 0.5 * rng.Normal());
+    return PackCandidate(v);
   }
   ProbeBytes Probe(const v1::Candidate& c) const override {
     std::string bytes;
-    for (double v : c.program().constants()) {
+    for (double v : VectorOf(c).x()) {
       const double q = grid_ > 0 ? std::floor(v / grid_) : v;
       bytes.append(reinterpret_cast<const char*>(&q), sizeof(q));
     }
@@ -51,7 +61,7 @@ class ToyProblem : public Problem {
   v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext& context) const override {
     if (work_ms_ > 0) SpinCpu(work_ms_);
     double distance = 0, norm = 0;
-    for (double v : c.program().constants()) {
+    for (double v : VectorOf(c).x()) {
       distance += (v - 1) * (v - 1);
       norm += std::abs(v);
     }
@@ -67,7 +77,7 @@ class ToyProblem : public Problem {
   }
   std::string Render(const v1::Candidate& c, RenderFormat) const override {
     std::ostringstream out;
-    for (double v : c.program().constants()) out << v << ' ';
+    for (double v : VectorOf(c).x()) out << v << ' ';
     return out.str();
   }
   std::string Report(const std::vector<v1::HistoryEntry>& history) const override {
@@ -93,17 +103,18 @@ class ToyProblem : public Problem {
   double grid_;
 };
 
-// noise, work and grid come from numerics.lower, numerics.fit_points (ms), numerics.upper.
+// A registry with the toy domain alone.
 inline const ProblemRegistry& ToyRegistry() {
   static const ProblemRegistry* registry = [] {
     auto* r = new ProblemRegistry;
-    r->Register(v1::JobSpec::kNumerics, "toy",
-                [](const v1::JobSpec& spec) -> absl::StatusOr<std::unique_ptr<Problem>> {
-                  const auto& n = spec.numerics();
-                  return std::make_unique<ToyProblem>(n.max_ops() ? n.max_ops() : 4, n.lower(),
-                                                      static_cast<double>(n.fit_points()),
-                                                      n.upper());
-                });
+    absl::Status status = r->Register<test::ToySpec>(
+        "toy",
+        [](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
+          return std::make_unique<ToyProblem>(s.dims() ? s.dims() : 4, s.noise(), s.work_ms(),
+                                              s.grid());
+        },
+        test::ToySpec());
+    if (!status.ok()) std::abort();
     return r;
   }();
   return *registry;
@@ -128,11 +139,12 @@ inline v1::JobRecord ToyJob(const ToyJobOptions& o) {
   record.set_id(o.id);
   record.set_state(v1::RUNNING);
   v1::JobSpec* spec = record.mutable_spec();
-  v1::NumericsSpec* n = spec->mutable_numerics();
-  n->set_max_ops(o.dims);
-  n->set_fit_points(static_cast<uint32_t>(o.work_ms));
-  n->set_lower(o.noise);
-  n->set_upper(o.grid);
+  test::ToySpec toy;
+  toy.set_dims(o.dims);
+  toy.set_work_ms(o.work_ms);
+  toy.set_noise(o.noise);
+  toy.set_grid(o.grid);
+  spec->mutable_problem()->PackFrom(toy);
   spec->mutable_budget()->set_max_evaluations(o.evaluations);
   spec->set_window(o.window);
   spec->set_seed(o.seed);

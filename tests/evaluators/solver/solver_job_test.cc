@@ -7,6 +7,7 @@
 #include <map>
 #include <random>
 
+#include "evaluators/registry.h"
 #include "actors/job_engine.h"
 #include "evaluators/solver/matrix_market.h"
 #include "evaluators/solver/sequences.h"
