@@ -11,17 +11,6 @@ constexpr uint32_t kDefaultAggregateRepeats = 3;
 // Working-set rows kept after a checkpoint; beyond this they are re-read from the store.
 constexpr size_t kMaxWorkingRows = 100000;
 
-bool SameObjectives(const v1::Evaluation& a, const v1::Evaluation& b) {
-  if (a.status() != b.status() || a.objectives_size() != b.objectives_size()) return false;
-  for (int i = 0; i < a.objectives_size(); ++i) {
-    const double x = a.objectives(i);
-    const double y = b.objectives(i);
-    if (x == y || (std::isnan(x) && std::isnan(y))) continue;
-    if (!(std::abs(x - y) <= 1e-9 * std::max(std::abs(x), std::abs(y)))) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 int64_t NowUnixMs() {
@@ -56,8 +45,9 @@ JobEngine::JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem
   const v1::JobSpec& spec = record_.spec();
   spec.SerializeToString(&spec_bytes_);
   mode_ = spec.cache().mode() == v1::CACHE_MODE_UNSPECIFIED ? v1::CACHE : spec.cache().mode();
-  aggregate_repeats_ = spec.cache().aggregate_repeats() ? spec.cache().aggregate_repeats()
-                                                        : kDefaultAggregateRepeats;
+  const uint32_t repeats = spec.cache().aggregate_repeats() ? spec.cache().aggregate_repeats()
+                                                            : kDefaultAggregateRepeats;
+  policy_ = MakeCachePolicy(mode_, repeats, *problem_);
   window_size_ = spec.window() ? spec.window() : kDefaultWindow;
 }
 
@@ -114,46 +104,18 @@ bool JobEngine::Finished() const {
 }
 
 const v1::CachedEvaluation* JobEngine::FindRow(const CacheKey& key) {
+  if (mode_ == v1::OFF) return nullptr;
   auto it = rows_.find(key);
   if (it != rows_.end()) return &it->second;
   auto row = store_->GetEvaluation(key.Bytes());
-  if (!row.ok()) return nullptr;  // NotFound, or unreadable: evaluate again
+  // NotFound, unreadable, or a FAILED row an older version stored: evaluate again.
+  if (!row.ok() || row->evaluation().status() != v1::OK) return nullptr;
   return &rows_.emplace(key, std::move(*row)).first->second;
 }
 
-std::optional<EvalTask> JobEngine::Plan(uint64_t index, Slot& slot) {
-  uint32_t repeat = 0;
-  switch (mode_) {
-    case v1::CACHE: {
-      auto it = planned_.find(slot.key);
-      if (it != planned_.end()) {
-        ++it->second;  // follows the slot already evaluating this key
-        return std::nullopt;
-      }
-      if (const v1::CachedEvaluation* row = FindRow(slot.key)) {
-        slot.result = row->evaluation();
-        slot.has_result = slot.resolved_hit = true;
-        return std::nullopt;
-      }
-      planned_[slot.key] = 1;
-      break;
-    }
-    case v1::AGGREGATE: {
-      const v1::CachedEvaluation* row = FindRow(slot.key);
-      const uint32_t have = row ? row->repeats() : 0;
-      auto it = planned_.find(slot.key);
-      const uint32_t planned = it == planned_.end() ? 0 : it->second;
-      if (have + planned >= aggregate_repeats_) return std::nullopt;  // the mean, at tell time
-      repeat = have + planned;
-      planned_[slot.key] = planned + 1;
-      break;
-    }
-    case v1::COUNTERFACTUAL:
-    case v1::OFF:
-    default:
-      break;
-  }
+EvalTask JobEngine::Dispatch(uint64_t index, Slot& slot, uint32_t repeat) {
   slot.needs_worker = true;
+  ++planned_[slot.key];
   EvalTask task;
   task.index = index;
   task.key = slot.key;
@@ -161,6 +123,20 @@ std::optional<EvalTask> JobEngine::Plan(uint64_t index, Slot& slot) {
   task.seed = EvaluationSeed(slot.key, repeat);
   task.candidate = slot.candidate;
   return task;
+}
+
+std::optional<EvalTask> JobEngine::Plan(uint64_t index, Slot& slot) {
+  // Limits of the spec are checked on the structure, before the cache.
+  if (std::optional<v1::Evaluation> infeasible = problem_->CheckFeasible(slot.candidate)) {
+    slot.result = std::move(*infeasible);
+    slot.has_result = slot.infeasible = true;
+    return std::nullopt;
+  }
+  auto it = planned_.find(slot.key);
+  const PlanDecision decision =
+      policy_->Plan(FindRow(slot.key), it == planned_.end() ? 0 : it->second);
+  if (decision.action != PlanAction::kEvaluate) return std::nullopt;
+  return Dispatch(index, slot, decision.repeat);
 }
 
 std::vector<EvalTask> JobEngine::Fill() {
@@ -185,7 +161,11 @@ std::vector<EvalTask> JobEngine::Fill() {
     if (window_.empty() || window_.begin()->first != told_) break;
     Slot& slot = window_.begin()->second;
     if (slot.needs_worker && !slot.has_result) break;
-    TellOne(told_, slot);
+    if (!TellOne(told_, slot)) {
+      // It followed a twin whose evaluation failed: no row to take, so evaluate it now.
+      tasks.push_back(Dispatch(told_, slot, 0));
+      break;
+    }
     window_.erase(window_.begin());
   }
   return tasks;
@@ -201,94 +181,47 @@ std::vector<EvalTask> JobEngine::OnResult(uint64_t index, v1::Evaluation evaluat
   return Fill();
 }
 
-void JobEngine::TellOne(uint64_t index, Slot& slot) {
+bool JobEngine::TellOne(uint64_t index, Slot& slot) {
   v1::Evaluation told;
   bool hit = false;
-  auto settle = [&](const CacheKey& key) {
-    auto p = planned_.find(key);
-    if (p != planned_.end() && --p->second == 0) planned_.erase(p);
-  };
-  auto write_row = [&](const v1::Evaluation& evaluation, uint32_t repeats) {
-    v1::CachedEvaluation& row = rows_[slot.key];
-    *row.mutable_evaluation() = evaluation;
-    if (!row.has_candidate()) {
-      *row.mutable_candidate() = slot.candidate;
-      row.set_domain(domain_);
-      row.set_job_id(record_.id());
-      row.set_created_unix_ms(NowUnixMs());
+  if (slot.infeasible) {
+    told = slot.result;
+    counters_.set_infeasible(counters_.infeasible() + 1);
+  } else {
+    TellInput input;
+    input.row = FindRow(slot.key);
+    input.fresh = slot.needs_worker ? &slot.result : nullptr;
+    TellOutcome outcome = policy_->Tell(input);
+    if (!outcome.ready) return false;
+    if (slot.needs_worker) {
+      auto p = planned_.find(slot.key);
+      if (p != planned_.end() && --p->second == 0) planned_.erase(p);
     }
-    row.set_repeats(repeats);
-    // Failures may come from the infrastructure (a lost worker): never persisted.
-    if (evaluation.status() != v1::FAILED) dirty_.push_back(slot.key);
-  };
-  auto count_hit = [&](const v1::Evaluation& evaluation) {
-    hit = true;
-    counters_.set_hits(counters_.hits() + 1);
-    counters_.set_eval_seconds_saved(counters_.eval_seconds_saved() + evaluation.eval_seconds());
-  };
-
-  switch (mode_) {
-    case v1::CACHE:
-      if (slot.needs_worker) {
-        told = slot.result;
-        counters_.set_misses(counters_.misses() + 1);
-        write_row(told, 1);
-        settle(slot.key);
-      } else if (slot.resolved_hit) {
-        told = slot.result;
-        count_hit(told);
-      } else {
-        const v1::CachedEvaluation* row = FindRow(slot.key);
-        told = row ? row->evaluation() : v1::Evaluation();
-        if (!row) {
-          told.set_status(v1::FAILED);
-          told.set_error("cache row of the evaluated twin was lost");
-        }
-        count_hit(told);
-        settle(slot.key);
-      }
-      break;
-    case v1::AGGREGATE: {
-      const v1::CachedEvaluation* row = FindRow(slot.key);
-      if (slot.needs_worker) {
-        counters_.set_misses(counters_.misses() + 1);
-        told = slot.result;
-        const uint32_t have = row ? row->repeats() : 0;
-        if (told.status() == v1::OK && row && have > 0 && row->evaluation().status() == v1::OK &&
-            row->evaluation().objectives_size() == told.objectives_size()) {
-          for (int i = 0; i < told.objectives_size(); ++i) {
-            told.set_objectives(
-                i, (row->evaluation().objectives(i) * have + told.objectives(i)) / (have + 1));
-          }
-        }
-        write_row(told, told.status() == v1::OK ? have + 1 : have);
-        settle(slot.key);
-      } else {
-        told = row ? row->evaluation() : v1::Evaluation();
-        count_hit(told);
-      }
-      break;
+    told = std::move(outcome.told);
+    hit = outcome.hit;
+    if (outcome.hit) {
+      counters_.set_hits(counters_.hits() + 1);
+      counters_.set_eval_seconds_saved(counters_.eval_seconds_saved() +
+                                       (input.row ? input.row->evaluation().eval_seconds() : 0));
     }
-    case v1::COUNTERFACTUAL: {
-      told = slot.result;
-      const v1::CachedEvaluation* row = FindRow(slot.key);
-      if (row) {
-        hit = true;
-        counters_.set_hits(counters_.hits() + 1);
-        if (!SameObjectives(row->evaluation(), told)) {
-          counters_.set_collisions(counters_.collisions() + 1);
-        }
-      } else {
-        counters_.set_misses(counters_.misses() + 1);
-        write_row(told, 1);
-      }
-      break;
+    if (outcome.miss) counters_.set_misses(counters_.misses() + 1);
+    if (outcome.collision) counters_.set_collisions(counters_.collisions() + 1);
+    if (outcome.difference > counters_.max_hit_difference()) {
+      counters_.set_max_hit_difference(outcome.difference);
     }
-    case v1::OFF:
-    default:
-      told = slot.result;
-      counters_.set_misses(counters_.misses() + 1);
-      break;
+    if (outcome.row) {
+      v1::CachedEvaluation& row = rows_[slot.key];
+      const bool fresh_row = !row.has_candidate();
+      *row.mutable_evaluation() = outcome.row->evaluation();
+      row.set_repeats(outcome.row->repeats());
+      if (fresh_row) {
+        *row.mutable_candidate() = slot.candidate;
+        row.set_domain(domain_);
+        row.set_job_id(record_.id());
+        row.set_created_unix_ms(NowUnixMs());
+      }
+      dirty_.push_back(slot.key);
+    }
   }
 
   v1::HistoryEntry entry;
@@ -305,6 +238,7 @@ void JobEngine::TellOne(uint64_t index, Slot& slot) {
     has_best_ = true;
   }
   ++told_;
+  return true;
 }
 
 bool JobEngine::CheckpointDue(uint64_t every_results, double every_seconds) const {

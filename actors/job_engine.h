@@ -7,14 +7,9 @@
 // (spec, seed, W) and of the cache rows present when it started, whatever the number of workers
 // or the order in which results arrive.
 //
-// Cache modes (JobSpec.cache.mode):
-//   CACHE           a key already evaluated (in the store, or earlier in this job) is not
-//                   evaluated again; a candidate whose key is being evaluated waits for it.
-//   AGGREGATE       a key is evaluated up to `aggregate_repeats` times (seeds differ per repeat);
-//                   the strategy is told the running mean; afterwards the mean is reused.
-//   COUNTERFACTUAL  every candidate is evaluated; a key found with different objectives is a
-//                   collision. Hits count keys that caching would have reused.
-//   OFF             the cache is neither read nor written.
+// Cache modes (JobSpec.cache.mode) are CachePolicy objects (actors/cache_policy.h); the engine
+// keeps the rows, the keys in flight and the counters. Candidates the problem refuses on
+// structure (Problem::CheckFeasible) are told INFEASIBLE without touching the cache.
 //
 // Checkpoints: Checkpoint() writes one Store::Commit with the strategy snapshot, counters, the
 // candidates in flight, the history rows and cache rows since the last checkpoint, and the job
@@ -31,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "actors/cache_policy.h"
 #include "evolv/v1/checkpoint.pb.h"
 #include "evolv/v1/job.pb.h"
 #include "search/functional_hash.h"
@@ -84,8 +80,8 @@ class JobEngine {
     CacheKey key;
     bool needs_worker = false;
     bool has_result = false;
-    bool resolved_hit = false;  // result taken from a cache row
-    v1::Evaluation result;      // the worker's result, or the cached evaluation
+    bool infeasible = false;    // refused by CheckFeasible; `result` says why
+    v1::Evaluation result;      // the worker's result, or the INFEASIBLE evaluation
   };
 
   JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem> problem,
@@ -97,7 +93,10 @@ class JobEngine {
   const v1::CachedEvaluation* FindRow(const CacheKey& key);
   // Decides how slot `index` gets its result; returns a task when it needs a worker.
   std::optional<EvalTask> Plan(uint64_t index, Slot& slot);
-  void TellOne(uint64_t index, Slot& slot);
+  // Marks the slot as evaluated on a worker and builds its task.
+  EvalTask Dispatch(uint64_t index, Slot& slot, uint32_t repeat);
+  // Tells slot `index` to the strategy; false when it has no result yet and must be evaluated.
+  bool TellOne(uint64_t index, Slot& slot);
 
   v1::JobRecord record_;
   Store* store_;
@@ -108,15 +107,14 @@ class JobEngine {
   std::string version_;
   std::string canonical_spec_;
   v1::CacheMode mode_;
-  uint32_t aggregate_repeats_;
+  std::unique_ptr<CachePolicy> policy_;
   uint32_t window_size_;
 
   uint64_t next_index_ = 0;  // next index to ask
   uint64_t told_ = 0;        // results 0..told_-1 told
   std::map<uint64_t, Slot> window_;
   bool restored_unplanned_ = false;  // window_ holds checkpointed candidates Fill must plan
-  // Evaluations of a key planned within the window and not yet told (AGGREGATE repeat numbers
-  // and CACHE followers).
+  // Evaluations of a key sent to workers within the window and not yet told.
   std::unordered_map<CacheKey, uint32_t, CacheKeyHasher> planned_;
 
   // Cache rows read or written by this job; `dirty_` ones go out with the next checkpoint.

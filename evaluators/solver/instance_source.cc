@@ -82,8 +82,9 @@ class ShiftedLaplacianSource : public InstanceSource {
     system.b = TruncatedGaussianRhs(m_ * m_, rng);
     return MakeInstance(std::move(system));
   }
-  std::string CanonicalKey() const override {
-    return absl::StrCat("shifted_laplacian|", high_ ? "high" : "low", "|m=", m_, "|seed=", seed_);
+  std::string InstanceKey(uint64_t t) const override {
+    return absl::StrCat("shifted_laplacian|", high_ ? "high" : "low", "|m=", m_, "|seed=", seed_,
+                        "|t=", t);
   }
   std::string Describe() const override {
     return absl::StrFormat("shifted Laplacian (%s variance, %dx%d grid, seed %d)",
@@ -143,8 +144,8 @@ class HeatSource : public InstanceSource {
   absl::StatusOr<std::shared_ptr<const SolverInstance>> Get(uint64_t t) const override {
     return MakeInstance(states_->SystemAt(t, states_->State(t)));
   }
-  std::string CanonicalKey() const override {
-    return absl::StrFormat("heat|nx=%d|dt=%.17g", nx_, dt_);
+  std::string InstanceKey(uint64_t t) const override {
+    return absl::StrFormat("heat|nx=%d|dt=%.17g|t=%d", nx_, dt_, t);
   }
   std::string Describe() const override {
     return absl::StrFormat("heat equation (Crank-Nicolson, nx %d, dt %g, %d steps)", nx_, dt_,
@@ -168,28 +169,31 @@ class MatrixMarketSource : public InstanceSource {
     auto source = std::shared_ptr<MatrixMarketSource>(new MatrixMarketSource);
     source->dir_ = dir;
     source->range_ = (*sequence)->ContextRange();
-    XXH3_state_t* hash = XXH3_createState();
-    XXH3_64bits_reset(hash);
     for (size_t i = 0; !(*sequence)->Done(); ++i) {
       absl::StatusOr<LinearSystem> system = (*sequence)->Next();
       if (!system.ok()) return SolverFieldError(field, std::string(system.status().message()));
-      // The content, not the path, identifies the instance in the cache.
+      // The instance's own content (A, b, its context), not its path, is its identity.
+      XXH3_state_t* hash = XXH3_createState();
+      XXH3_128bits_reset(hash);
       const SparseMatrix& a = system->a;
-      XXH3_64bits_update(hash, a.outerIndexPtr(), sizeof(int) * (a.outerSize() + 1));
-      XXH3_64bits_update(hash, a.innerIndexPtr(), sizeof(int) * a.nonZeros());
-      XXH3_64bits_update(hash, a.valuePtr(), sizeof(double) * a.nonZeros());
-      XXH3_64bits_update(hash, system->b.data(), sizeof(double) * system->b.size());
-      XXH3_64bits_update(hash, &system->context, sizeof(double));
+      const int64_t shape[2] = {a.rows(), a.cols()};
+      XXH3_128bits_update(hash, shape, sizeof(shape));
+      XXH3_128bits_update(hash, a.outerIndexPtr(), sizeof(int) * (a.outerSize() + 1));
+      XXH3_128bits_update(hash, a.innerIndexPtr(), sizeof(int) * a.nonZeros());
+      XXH3_128bits_update(hash, a.valuePtr(), sizeof(double) * a.nonZeros());
+      XXH3_128bits_update(hash, system->b.data(), sizeof(double) * system->b.size());
+      XXH3_128bits_update(hash, &system->context, sizeof(double));
+      const XXH128_hash_t h = XXH3_128bits_digest(hash);
+      XXH3_freeState(hash);
+      source->content_keys_.push_back(
+          absl::StrFormat("matrix_market|%016x%016x", h.high64, h.low64));
       auto instance = MakeInstance(*std::move(system));
       if (!instance.ok()) {
-        XXH3_freeState(hash);
         return SolverFieldError(
             field, absl::StrCat((*sequence)->matrix_path(i), ": ", instance.status().message()));
       }
       source->instances_.push_back(*std::move(instance));
     }
-    source->content_hash_ = XXH3_64bits_digest(hash);
-    XXH3_freeState(hash);
     return source;
   }
 
@@ -199,9 +203,7 @@ class MatrixMarketSource : public InstanceSource {
   absl::StatusOr<std::shared_ptr<const SolverInstance>> Get(uint64_t t) const override {
     return instances_[t];
   }
-  std::string CanonicalKey() const override {
-    return absl::StrFormat("matrix_market|n=%d|content=%016x", instances_.size(), content_hash_);
-  }
+  std::string InstanceKey(uint64_t t) const override { return content_keys_[t]; }
   std::string Describe() const override {
     return absl::StrFormat("Matrix Market directory %s (%d instances)", dir_, instances_.size());
   }
@@ -212,7 +214,7 @@ class MatrixMarketSource : public InstanceSource {
   std::string dir_;
   std::pair<double, double> range_;
   std::vector<std::shared_ptr<const SolverInstance>> instances_;
-  uint64_t content_hash_ = 0;
+  std::vector<std::string> content_keys_;  // InstanceKey per instance
 };
 
 }  // namespace

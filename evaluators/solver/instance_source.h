@@ -44,9 +44,11 @@ class InstanceSource {
   virtual std::pair<double, double> ContextRange() const = 0;
   // Instance t < size(). Errors (a file gone bad) name the file.
   virtual absl::StatusOr<std::shared_ptr<const SolverInstance>> Get(uint64_t t) const = 0;
-  // Bytes that identify what instance t means (content, not the length of the sequence or a
-  // path): part of the problem's canonical spec, so the cache keeps sequences apart.
-  virtual std::string CanonicalKey() const = 0;
+  // Bytes that identify what instance t (< size()) means: its content, not its path or the
+  // length of the sequence. Part of every functional key of a solve of instance t, so the cache
+  // keeps instances apart, and adding a file to a Matrix Market directory changes no other
+  // instance's key.
+  virtual std::string InstanceKey(uint64_t t) const = 0;
   // One line for the report, e.g. "shifted Laplacian (high variance, 10x10 grid, seed 1)".
   virtual std::string Describe() const = 0;
   // The Jacobi spectral radius of instance t where it is known in closed form.

@@ -108,7 +108,7 @@ bool SolverProblem::ClosedFormOptimum() const {
 }
 
 std::string SolverProblem::CanonicalSpec() const {
-  return absl::StrFormat("%s|%s|tol=%.17g|cap=%d", source_->CanonicalKey(),
+  return absl::StrFormat("%s|tol=%.17g|cap=%d",
                          method_ == RelaxationMethod::kSor ? "sor" : "ssor_cg", options_.tolerance,
                          options_.max_iterations);
 }
@@ -178,10 +178,13 @@ ProbeBytes SolverProblem::Probe(const v1::Candidate& candidate) const {
   const std::optional<v1::SolverChoice> choice = ChoiceOf(candidate);
   if (!choice) return "invalid";
   const v1::SolverChoice& c = *choice;
+  // The instance by its content, so that a key means the same system in every job.
+  const std::string instance =
+      c.instance() < NumInstances() ? source_->InstanceKey(c.instance()) : "out of range";
   std::string bytes;
   if (c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL) {
     bytes = ClosedFormOptimum() ? "opt:closed" : "opt:golden";
-    AppendU64(&bytes, c.instance());
+    bytes += instance;
     if (!ClosedFormOptimum()) {
       AppendDouble(&bytes, kGoldenLo);
       AppendDouble(&bytes, kGoldenHi);
@@ -189,10 +192,23 @@ ProbeBytes SolverProblem::Probe(const v1::Candidate& candidate) const {
     }
   } else {
     bytes = "fixed";
-    AppendU64(&bytes, c.instance());
+    bytes += instance;
     AppendDouble(&bytes, c.omega());
   }
   return bytes;
+}
+
+std::optional<v1::Evaluation> SolverProblem::CheckFeasible(const v1::Candidate& candidate) const {
+  const std::optional<v1::SolverChoice> c = ChoiceOf(candidate);
+  if (!c) return std::nullopt;  // Evaluate reports it as FAILED
+  if (c->instance() >= NumInstances()) {
+    return Fail(v1::INFEASIBLE, absl::StrCat("instance ", c->instance(), " is out of range [0, ",
+                                             NumInstances(), ")"));
+  }
+  if (c->kind() != v1::SolverChoice::INSTANCE_OPTIMAL && !(c->omega() > 0 && c->omega() < 2)) {
+    return Fail(v1::INFEASIBLE, absl::StrCat("omega ", c->omega(), " is outside (0, 2)"));
+  }
+  return std::nullopt;
 }
 
 v1::Evaluation SolverProblem::Evaluate(const v1::Candidate& candidate,

@@ -2,11 +2,13 @@
 // A_t x = b_t; a candidate (SolverChoice) solves instance t with SOR or SSOR-CG at one omega, or
 // at the instance-optimal omega, and its one objective is the iteration count.
 //
-// Functional key: Probe is (instance, omega) for a fixed omega and (instance, how the optimum is
-// found) for the instance-optimal comparator; CanonicalSpec is (the sequence's content, method,
-// tolerance, cap). So a bandit's pick of omega for instance t shares the key, and the cached
-// solve, of the fixed-omega comparator of the same (t, omega) — also across jobs that differ
-// only in policies, trials or grid.
+// Functional key: Probe is (the instance's content key, omega) for a fixed omega and (the
+// instance's content key, how the optimum is found) for the instance-optimal comparator;
+// CanonicalSpec is (method, tolerance, cap). So a bandit's pick of omega for instance t shares
+// the key, and the cached solve, of the fixed-omega comparator of the same (t, omega) — also
+// across jobs that differ only in policies, trials or grid, and across Matrix Market
+// directories that hold the same system. Cache contract: a hit equals the evaluation exactly
+// (solves are deterministic), the default Problem::CompareHit.
 //
 // It also implements BanditSequence, which is what lets BanditStrategy drive it.
 //
@@ -46,6 +48,8 @@ class SolverProblem : public Problem, public BanditSequence {
   // The neighbouring grid omega on the same instance.
   v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const override;
   ProbeBytes Probe(const v1::Candidate& candidate) const override;
+  // INFEASIBLE for an instance out of range or an omega outside (0, 2).
+  std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& candidate) const override;
   // Objectives {iterations}; metrics iterations, converged, residual, omega, context, instance
   // (and solves, for the instance-optimal search). INFEASIBLE for an instance out of range or an
   // omega outside (0, 2); FAILED when the instance cannot be built.

@@ -185,5 +185,152 @@ TEST(JobEngineTest, AggregateAveragesRepeatsThenReuses) {
   EXPECT_EQ(row->repeats(), 3u);
 }
 
+// Runs `engine` to its end in index order; `result_of` gives each task's evaluation.
+template <class ResultOf>
+void DriveWith(JobEngine& engine, ResultOf result_of) {
+  std::vector<EvalTask> pending = engine.Fill();
+  while (!pending.empty()) {
+    EvalTask task = pending.front();
+    pending.erase(pending.begin());
+    auto more = engine.OnResult(task.index, result_of(task));
+    pending.insert(pending.end(), more.begin(), more.end());
+  }
+  ASSERT_TRUE(engine.Finished());
+  ASSERT_TRUE(engine.Checkpoint(v1::SUCCEEDED).ok());
+}
+
+v1::Evaluation LostWorker() {
+  v1::Evaluation e;
+  e.set_status(v1::FAILED);
+  e.set_error("worker lost");
+  return e;
+}
+
+// A job whose children are copies of one parent: the same key over and over.
+v1::JobRecord CopiesJob(const std::string& id, uint64_t evaluations, uint32_t window,
+                        v1::CacheMode mode) {
+  v1::JobRecord job = ToyJob(id, evaluations, window, mode);
+  auto* re = job.mutable_spec()->mutable_strategy()->mutable_regularized_evolution();
+  re->set_mutate_prob(1e-9);
+  re->set_population_size(1);
+  re->set_tournament_size(1);
+  return job;
+}
+
+TEST(JobEngineTest, FailedResultsAreNeverServedOrStored) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine =
+      JobEngine::Create(CopiesJob("j", 20, 1, v1::CACHE), store->get(), testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  int evaluations = 0;
+  DriveWith(**engine, [&](const EvalTask& task) {
+    // The first evaluation of the key is lost (a worker died); the rest really run.
+    return evaluations++ == 0 ? LostWorker()
+                              : (*engine)->problem().Evaluate(task.candidate, {task.seed, 0});
+  });
+  auto history = (*store)->ReadHistory("j");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 20u);
+  EXPECT_EQ((*history)[0].evaluation().status(), v1::FAILED);
+  // The next candidate with that key was evaluated, not served the failure, and then cached.
+  EXPECT_EQ(evaluations, 2);
+  for (size_t i = 1; i < history->size(); ++i) {
+    EXPECT_EQ((*history)[i].evaluation().status(), v1::OK) << i;
+  }
+  auto row = (*store)->GetEvaluation((*history)[0].key());
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->evaluation().status(), v1::OK);
+}
+
+TEST(JobEngineTest, AFollowerOfAFailedEvaluationIsEvaluatedItself) {
+  // A probe grid of 100 gives every vector of [-5, 5]^1 one of two keys, so the candidates in
+  // the window follow the first evaluation of their key instead of running it again.
+  testing::ToyJobOptions options;
+  options.id = "j";
+  options.dims = 1;
+  options.grid = 100;
+  options.evaluations = 12;
+  options.window = 6;
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(testing::ToyJob(options), store->get(), testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  int evaluations = 0;
+  DriveWith(**engine, [&](const EvalTask& task) {
+    return evaluations++ == 0 ? LostWorker()
+                              : (*engine)->problem().Evaluate(task.candidate, {task.seed, 0});
+  });
+  auto history = (*store)->ReadHistory("j");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 12u);
+  EXPECT_EQ((*history)[0].evaluation().status(), v1::FAILED);
+  int followers_of_first = 0;
+  for (size_t i = 1; i < history->size(); ++i) {
+    EXPECT_EQ((*history)[i].evaluation().status(), v1::OK) << i;
+    if ((*history)[i].key() == (*history)[0].key()) ++followers_of_first;
+  }
+  ASSERT_GT(followers_of_first, 0);
+  EXPECT_LE(evaluations, 3);  // the lost one, its key again, and the other key once
+  auto row = (*store)->GetEvaluation((*history)[0].key());
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->evaluation().status(), v1::OK);
+}
+
+TEST(JobEngineTest, AggregateMeansOkRepeatsOnlyWithMatchingMetrics) {
+  v1::JobRecord job = CopiesJob("j", 30, 1, v1::AGGREGATE);
+  job.mutable_spec()->mutable_cache()->set_aggregate_repeats(3);
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(job, store->get(), testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  // Repeats 1 and 3 fail; the others report objective 10 * k and metric k for the k-th try.
+  int tries = 0;
+  std::vector<double> ok_objectives;
+  DriveWith(**engine, [&](const EvalTask&) {
+    ++tries;
+    if (tries == 1 || tries == 3) return LostWorker();
+    v1::Evaluation e;
+    e.set_status(v1::OK);
+    e.add_objectives(10.0 * tries);
+    e.add_objectives(1.0);
+    (*e.mutable_metrics())["k"] = tries;
+    ok_objectives.push_back(10.0 * tries);
+    return e;
+  });
+  ASSERT_EQ(ok_objectives.size(), 3u);  // three OK repeats were needed, failures not counted
+  auto history = (*store)->ReadHistory("j");
+  ASSERT_TRUE(history.ok());
+  auto row = (*store)->GetEvaluation((*history)[0].key());
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ(row->repeats(), 3u);
+  const double mean = (ok_objectives[0] + ok_objectives[1] + ok_objectives[2]) / 3;
+  EXPECT_DOUBLE_EQ(row->evaluation().objectives(0), mean);
+  EXPECT_DOUBLE_EQ(row->evaluation().metrics().at("k"), mean / 10);
+  EXPECT_DOUBLE_EQ(history->back().evaluation().objectives(0), mean);
+}
+
+TEST(JobEngineTest, InfeasibleCandidatesNeverReachTheCacheOrAWorker) {
+  testing::ToyJobOptions options;
+  options.id = "j";
+  options.evaluations = 200;
+  options.max_abs = 2.0;  // random vectors are drawn from [-5, 5]: most are infeasible
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(testing::ToyJob(options), store->get(), testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  int evaluated = 0;
+  DriveWith(**engine, [&](const EvalTask& task) {
+    ++evaluated;
+    EXPECT_FALSE((*engine)->problem().CheckFeasible(task.candidate).has_value());
+    return (*engine)->problem().Evaluate(task.candidate, {task.seed, 0});
+  });
+  const auto c = (*engine)->Progress().cache();
+  EXPECT_GT(c.infeasible(), 0u);
+  EXPECT_EQ(c.infeasible() + c.hits() + c.misses(), 200u);
+  EXPECT_EQ(static_cast<uint64_t>(evaluated), c.misses());
+  EXPECT_EQ(*(*store)->CountEvaluations(), c.misses());  // OK rows of feasible ones only
+}
+
 }  // namespace
 }  // namespace evolv

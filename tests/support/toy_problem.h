@@ -22,8 +22,8 @@ namespace evolv::testing {
 
 class ToyProblem : public Problem {
  public:
-  ToyProblem(int dims, double noise, double work_ms, double grid = 0)
-      : dims_(dims), noise_(noise), work_ms_(work_ms), grid_(grid) {}
+  ToyProblem(int dims, double noise, double work_ms, double grid = 0, double max_abs = 0)
+      : dims_(dims), noise_(noise), work_ms_(work_ms), grid_(grid), max_abs_(max_abs) {}
 
   std::string Domain() const override { return "toy"; }
   std::string CanonicalSpec() const override {
@@ -50,9 +50,25 @@ class ToyProblem : public Problem {
     v.set_x(i, v.x(i) + 0.5 * rng.Normal());
     return PackCandidate(v);
   }
+  std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& c) const override {
+    if (max_abs_ <= 0) return std::nullopt;
+    const test::ToyVector vector = VectorOf(c);
+    for (double v : vector.x()) {
+      if (std::abs(v) > max_abs_) {
+        v1::Evaluation e;
+        e.set_status(v1::INFEASIBLE);
+        e.set_error("|x| exceeds max_abs");
+        e.add_objectives(INFINITY);
+        e.add_objectives(INFINITY);
+        return e;
+      }
+    }
+    return std::nullopt;
+  }
   ProbeBytes Probe(const v1::Candidate& c) const override {
     std::string bytes;
-    for (double v : VectorOf(c).x()) {
+    const test::ToyVector vector = VectorOf(c);  // named: a loop over a temporary's field dangles
+    for (double v : vector.x()) {
       const double q = grid_ > 0 ? std::floor(v / grid_) : v;
       bytes.append(reinterpret_cast<const char*>(&q), sizeof(q));
     }
@@ -61,7 +77,8 @@ class ToyProblem : public Problem {
   v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext& context) const override {
     if (work_ms_ > 0) SpinCpu(work_ms_);
     double distance = 0, norm = 0;
-    for (double v : VectorOf(c).x()) {
+    const test::ToyVector vector = VectorOf(c);
+    for (double v : vector.x()) {
       distance += (v - 1) * (v - 1);
       norm += std::abs(v);
     }
@@ -77,7 +94,8 @@ class ToyProblem : public Problem {
   }
   std::string Render(const v1::Candidate& c, RenderFormat) const override {
     std::ostringstream out;
-    for (double v : VectorOf(c).x()) out << v << ' ';
+    const test::ToyVector vector = VectorOf(c);
+    for (double v : vector.x()) out << v << ' ';
     return out.str();
   }
   std::string Report(const std::vector<v1::HistoryEntry>& history) const override {
@@ -101,6 +119,7 @@ class ToyProblem : public Problem {
   double noise_;
   double work_ms_;
   double grid_;
+  double max_abs_;
 };
 
 // A registry with the toy domain alone.
@@ -111,7 +130,7 @@ inline const ProblemRegistry& ToyRegistry() {
         "toy",
         [](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
           return std::make_unique<ToyProblem>(s.dims() ? s.dims() : 4, s.noise(), s.work_ms(),
-                                              s.grid());
+                                              s.grid(), s.max_abs());
         },
         test::ToySpec());
     if (!status.ok()) std::abort();
@@ -128,6 +147,7 @@ struct ToyJobOptions {
   double work_ms = 0;  // CPU per evaluation
   double noise = 0;    // seeded noise on the first objective
   double grid = 0;     // probe grid; 0 = exact
+  double max_abs = 0;  // > 0: vectors beyond it are INFEASIBLE
   uint64_t evaluations = 100;
   uint32_t window = 8;
   uint64_t seed = 1;
@@ -144,6 +164,7 @@ inline v1::JobRecord ToyJob(const ToyJobOptions& o) {
   toy.set_work_ms(o.work_ms);
   toy.set_noise(o.noise);
   toy.set_grid(o.grid);
+  toy.set_max_abs(o.max_abs);
   spec->mutable_problem()->PackFrom(toy);
   spec->mutable_budget()->set_max_evaluations(o.evaluations);
   spec->set_window(o.window);
