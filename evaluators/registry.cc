@@ -10,8 +10,10 @@ namespace evolv {
 
 absl::Status RegisterBuiltinDomains(ProblemRegistry& r) {
   for (absl::Status status : {
-           r.Register<v1::NumericsSpec>("numerics", CreateNumericsProblem, NumericsExampleSpec()),
-           r.Register<v1::SolverSpec>("solver", CreateSolverProblem, SolverExampleSpec()),
+           r.Register<v1::NumericsSpec>("numerics", CreateNumericsProblem, NumericsExampleSpec(),
+                                        SchemaV1Slot{10, 1, "evolv.v1.NumericsProgram"}),
+           r.Register<v1::SolverSpec>("solver", CreateSolverProblem, SolverExampleSpec(),
+                                      SchemaV1Slot{11, 2, "evolv.v1.SolverChoice"}),
        }) {
     if (!status.ok()) return status;
   }

@@ -98,4 +98,20 @@ std::vector<std::string> ProblemRegistry::Domains() const {
   return names;
 }
 
+std::map<int, std::string> ProblemRegistry::SchemaV1JobSpecFields() const {
+  std::map<int, std::string> fields;
+  for (const auto& [type, entry] : by_type_) {
+    if (entry.schema_v1) fields[entry.schema_v1->job_spec_field] = type;
+  }
+  return fields;
+}
+
+std::map<int, std::string> ProblemRegistry::SchemaV1CandidateFields() const {
+  std::map<int, std::string> fields;
+  for (const auto& [type, entry] : by_type_) {
+    if (entry.schema_v1) fields[entry.schema_v1->candidate_field] = entry.schema_v1->candidate_type;
+  }
+  return fields;
+}
+
 }  // namespace evolv

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,15 @@ namespace evolv {
 
 // Validates a domain spec and builds the problem. A bad spec gives InvalidArgument whose
 // message starts with the field path, e.g. "numerics.lower: must be below numerics.upper".
+// Where a domain's messages sat in schema version 1 of the store, for domains that existed then
+// (storage/schema_migration.h): the JobSpec and Candidate field numbers and the candidate's
+// message type. Domains added later have none.
+struct SchemaV1Slot {
+  int job_spec_field = 0;
+  int candidate_field = 0;
+  std::string candidate_type;
+};
+
 template <class Spec>
 using TypedProblemFactory = std::function<absl::StatusOr<std::unique_ptr<Problem>>(const Spec&)>;
 
@@ -37,10 +47,12 @@ class ProblemRegistry {
   // Registers domain `name` whose spec is a `Spec` message; `example` is a valid spec the
   // registration builds once to check the domain (see above). InvalidArgument on a refusal.
   template <class Spec>
-  absl::Status Register(std::string name, TypedProblemFactory<Spec> factory, const Spec& example) {
+  absl::Status Register(std::string name, TypedProblemFactory<Spec> factory, const Spec& example,
+                        std::optional<SchemaV1Slot> schema_v1 = std::nullopt) {
     Entry entry;
     entry.name = std::move(name);
     entry.spec_type = Spec::descriptor()->full_name();
+    entry.schema_v1 = std::move(schema_v1);
     entry.factory = [factory = std::move(factory), domain = entry.name](
                         const google::protobuf::Any& any)
         -> absl::StatusOr<std::unique_ptr<Problem>> {
@@ -65,12 +77,16 @@ class ProblemRegistry {
   std::string SpecTypeOf(std::string_view domain) const;
   // Registered domain names, sorted.
   std::vector<std::string> Domains() const;
+  // Schema-1 field number -> full message type, of the domains' specs and candidates.
+  std::map<int, std::string> SchemaV1JobSpecFields() const;
+  std::map<int, std::string> SchemaV1CandidateFields() const;
 
  private:
   struct Entry {
     std::string name;
     std::string spec_type;
     std::function<absl::StatusOr<std::unique_ptr<Problem>>(const google::protobuf::Any&)> factory;
+    std::optional<SchemaV1Slot> schema_v1;
   };
   absl::Status Add(Entry entry, const google::protobuf::Any& example);
   const Entry* Find(const v1::JobSpec& spec) const;

@@ -172,7 +172,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
     }
     absl::StatusOr<std::optional<std::string>> version = ProbeSchemaVersion(dir);
     if (!version.ok()) return version.status();
-    if (version->has_value() && **version != absl::StrCat(kSchemaVersion)) {
+    if (version->has_value() && **version != absl::StrCat(kSchemaVersion) &&
+        !(**version == "1" && !options.schema_v1.empty())) {
       return VersionMismatch(dir, **version);
     }
   } else if (!fs::is_empty(dir, ec)) {
@@ -225,6 +226,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   std::string version;
   s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, keys::kSchemaVersionKey, &version);
   if (s.ok()) {
+    if (version == "1" && !options.schema_v1.empty()) {
+      if (absl::Status status = store->UpgradeFromV1(); !status.ok()) return status;
+      return store;
+    }
     if (version != absl::StrCat(kSchemaVersion)) return VersionMismatch(dir, version);
     return store;
   }
@@ -245,6 +250,50 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   s = store->db_->Put(sync, store->meta_, keys::kSchemaVersionKey, absl::StrCat(kSchemaVersion));
   if (!s.ok()) return FromRocks(s, dir, "cannot write the schema version");
   return store;
+}
+
+absl::Status Store::UpgradeFromV1() {
+  // Each message type per column family; rows already upgraded are left alone, so an upgrade
+  // cut short is simply run again. The version is written last.
+  struct Family {
+    rocksdb::ColumnFamilyHandle* handle;
+    std::unique_ptr<google::protobuf::Message> prototype;
+  };
+  std::vector<Family> families;
+  families.push_back({jobs_, std::make_unique<v1::JobRecord>()});
+  families.push_back({snapshots_, std::make_unique<v1::CoordinatorCheckpoint>()});
+  families.push_back({history_, std::make_unique<v1::HistoryEntry>()});
+  families.push_back({evaluations_, std::make_unique<v1::CachedEvaluation>()});
+  constexpr size_t kRowsPerBatch = 10000;
+  for (const Family& family : families) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family.handle));
+    rocksdb::WriteBatch batch;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::unique_ptr<google::protobuf::Message> message(family.prototype->New());
+      if (!message->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(absl::StrCat("store at ", dir_, ": upgrading from schema 1: ",
+                                                family.handle->GetName(), " row \"",
+                                                keys::PrintableKey(it->key().ToStringView()),
+                                                "\" does not parse"));
+      }
+      if (!UpgradeFromSchemaV1(message.get(), options_.schema_v1)) continue;
+      batch.Put(family.handle, it->key(), message->SerializeAsString());
+      if (batch.Count() >= kRowsPerBatch) {
+        if (absl::Status status = Write(&batch); !status.ok()) return status;
+        batch.Clear();
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), dir_, "upgrading from schema 1");
+    if (batch.Count() > 0) {
+      if (absl::Status status = Write(&batch); !status.ok()) return status;
+    }
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status s =
+      db_->Put(sync, meta_, keys::kSchemaVersionKey, absl::StrCat(kSchemaVersion));
+  if (!s.ok()) return FromRocks(s, dir_, "cannot write the schema version");
+  return absl::OkStatus();
 }
 
 absl::Status Store::Write(rocksdb::WriteBatch* batch) {

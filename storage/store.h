@@ -23,7 +23,8 @@
 //
 // Column families: "default" (unused), "meta", "jobs", "snapshots", "history", "evaluations";
 // key encodings are in storage/key_encoding.h. The schema version (meta/"schema_version") is
-// kSchemaVersion; a store of any other version is refused, never modified.
+// kSchemaVersion; a schema-1 store is upgraded in place when StoreOptions::schema_v1 says how
+// (storage/schema_migration.h), and a store of any other version is refused, never modified.
 //
 // RocksDB tuning (chosen for the cache's random point lookups, hits and misses alike):
 //   - one LRU block cache of StoreOptions::block_cache_bytes (64 MiB) shared by all column
@@ -51,6 +52,7 @@
 #include "absl/status/statusor.h"
 #include "evolv/v1/checkpoint.pb.h"
 #include "evolv/v1/job.pb.h"
+#include "storage/schema_migration.h"
 
 namespace rocksdb {
 class DB;
@@ -70,6 +72,9 @@ enum class Durability {
 struct StoreOptions {
   Durability durability = Durability::kWal;
   size_t block_cache_bytes = 64 << 20;
+  // Where schema-1 stores kept each domain's messages (storage/schema_migration.h). When set,
+  // Open upgrades a schema-1 store in place; when empty, such a store is refused unchanged.
+  SchemaV1Fields schema_v1;
 };
 
 // The rows of one checkpoint, written together by Store::Commit.
@@ -95,7 +100,7 @@ struct CheckpointBatch {
 
 class Store {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens the store in `dir`, creating the directory and an empty store if missing. Fails with
   // FailedPrecondition, leaving the directory untouched, when `dir` holds a store of another
@@ -164,6 +169,8 @@ class Store {
  private:
   Store(std::string dir, const StoreOptions& options);
   absl::Status Write(rocksdb::WriteBatch* batch);
+  // Upgrades a schema-1 store in place (see storage/schema_migration.h).
+  absl::Status UpgradeFromV1();
 
   std::string dir_;
   StoreOptions options_;
