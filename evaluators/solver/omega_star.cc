@@ -93,4 +93,12 @@ absl::StatusOr<OmegaSearchResult> InstanceOptimalOmega(
   return refined;
 }
 
+std::vector<double> OmegaGrid(double lo, double hi, int count) {
+  std::vector<double> grid(count);
+  for (int i = 0; i < count; ++i) {
+    grid[i] = count == 1 ? lo : lo + (hi - lo) * i / (count - 1);
+  }
+  return grid;
+}
+
 }  // namespace evolv

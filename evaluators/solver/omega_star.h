@@ -2,6 +2,8 @@
 // known, and a golden-section search over omega for one instance where it is not.
 #pragma once
 
+#include <vector>
+
 #include <functional>
 
 #include "absl/status/statusor.h"
@@ -44,5 +46,8 @@ absl::StatusOr<OmegaSearchResult> InstanceOptimalOmega(
 absl::StatusOr<SolveResult> Solve(const RelaxationSolver& solver, RelaxationMethod method,
                                   const Eigen::VectorXd& b, double omega, Eigen::VectorXd& x,
                                   const SolveOptions& options = {});
+
+// linspace(lo, hi, count): the arms of Learning to Relax (defaults: 20 omegas from 1 to 1.95).
+std::vector<double> OmegaGrid(double lo = 1.0, double hi = 1.95, int count = 20);
 
 }  // namespace evolv

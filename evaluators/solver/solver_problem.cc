@@ -9,7 +9,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "evaluators/solver/relax_experiment.h"
 
 namespace evolv {
 namespace {
@@ -20,7 +19,7 @@ constexpr uint32_t kMaxIterationsLimit = 10000000;
 constexpr uint32_t kMaxOmegas = 1000;
 constexpr uint32_t kDefaultGolden = 24;
 constexpr uint32_t kMaxGolden = 200;
-// The golden-section search range for the instance-optimal omega (as relax_experiment).
+// The golden-section search range for the instance-optimal omega.
 constexpr double kGoldenLo = 1.0;
 constexpr double kGoldenHi = 1.99;
 
