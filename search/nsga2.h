@@ -1,4 +1,4 @@
-// NSGA-II (Deb et al. 2002) in ask/tell form, as AutoNumerics-Zero uses it for (error, cost).
+// NSGA-II (Deb et al. 2002) in ask/tell form, for multi-objective searches such as (error, cost).
 //
 // The first `parents` asks are Problem::Random individuals. Every told result joins an offspring
 // pool; when the pool holds `children` results (or, for the first generation, `parents`

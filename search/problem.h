@@ -40,7 +40,7 @@ class Problem {
  public:
   virtual ~Problem() = default;
 
-  // Registry name of the domain, e.g. "numerics".
+  // Registry name of the domain, as registered.
   virtual std::string Domain() const = 0;
   // The spec fields that change what a candidate's evaluation means, in a canonical byte form;
   // part of every functional key so different targets never share cache rows. Fields that only
@@ -54,7 +54,7 @@ class Problem {
   // Names of the objectives Evaluate returns, all minimized, in order.
   virtual std::vector<std::string> ObjectiveNames() const = 0;
 
-  // A new individual (for numerics: the empty program, as in AutoNumerics-Zero).
+  // A new individual.
   virtual v1::Candidate Random(Rng& rng) const = 0;
   // One child of `parent`.
   virtual v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const = 0;
@@ -68,11 +68,11 @@ class Problem {
   }
 
   // Cheap: the candidate's quantized outputs on fixed probe inputs, plus whatever else its
-  // evaluation depends on (for numerics: cost, instruction count, free constants), so that a
+  // evaluation depends on (structure that sets objectives, such as a cost), so that a
   // cache hit returns what evaluating this candidate would (within HitTolerance).
   virtual ProbeBytes Probe(const v1::Candidate& candidate) const = 0;
   // Cheap, structural: an INFEASIBLE evaluation when the candidate breaks a limit of the spec
-  // (e.g. numerics.max_ops), else nullopt. Runs before the cache is consulted, so limits need
+  // (e.g. a size limit), else nullopt. Runs before the cache is consulted, so limits need
   // not be part of the key.
   virtual std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& candidate) const {
     (void)candidate;

@@ -6,7 +6,7 @@
 namespace evolv {
 namespace {
 
-// "type.googleapis.com/evolv.v1.NumericsSpec" -> "evolv.v1.NumericsSpec".
+// "type.googleapis.com/pkg.Message" -> "pkg.Message".
 std::string_view TypeName(std::string_view type_url) {
   const size_t slash = type_url.rfind('/');
   return slash == std::string_view::npos ? type_url : type_url.substr(slash + 1);

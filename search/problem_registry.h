@@ -29,7 +29,7 @@
 namespace evolv {
 
 // Validates a domain spec and builds the problem. A bad spec gives InvalidArgument whose
-// message starts with the field path, e.g. "numerics.lower: must be below numerics.upper".
+// message starts with the field path, e.g. "<domain>.lower: must be below <domain>.upper".
 // Where a domain's messages sat in schema version 1 of the store, for domains that existed then
 // (storage/schema_migration.h): the JobSpec and Candidate field numbers and the candidate's
 // message type. Domains added later have none.

@@ -73,7 +73,7 @@ absl::Status ValidateStrategy(const v1::StrategySpec& spec) {
     case v1::StrategySpec::kBandit:
       return ValidateBanditConfig(spec.bandit());
     case v1::StrategySpec::CONFIG_NOT_SET:
-      return absl::OkStatus();  // NSGA-II with defaults (the bandit for a solver problem)
+      return absl::OkStatus();  // NSGA-II with defaults (the bandit for a bandit-sequence problem)
   }
   return OutOfRange("config", "unknown strategy");
 }

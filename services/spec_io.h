@@ -2,9 +2,9 @@
 // (a file whose first non-blank character is '{' is JSON).
 //
 // The problem is a google.protobuf.Any in JobSpec.problem, which both formats can spell out
-// ({"problem": {"@type": "type.googleapis.com/evolv.v1.NumericsSpec", ...}} or
-// problem { [type.googleapis.com/evolv.v1.NumericsSpec] { ... } }). The short form names the
-// domain as a top-level field instead ({"numerics": {...}}, numerics { ... }); any domain of
+// ({"problem": {"@type": "type.googleapis.com/<spec type>", ...}} or
+// problem { [type.googleapis.com/<spec type>] { ... } }). The short form names the
+// domain as a top-level field instead ({"<domain>": {...}}, <domain> { ... }); any domain of
 // the registry may be written so.
 #pragma once
 

@@ -1,6 +1,5 @@
 // The bandit strategy (Learning to Relax) as an evolv Strategy, over a problem that is a finite
-// sequence of instances with a grid of arms (the solver domain: instances are linear systems,
-// arms are relaxation parameters omega).
+// sequence of instances with a grid of arms (e.g. linear systems and relaxation parameters).
 //
 // Candidates are asked in blocks, one block per instance t = 0, 1, ..., T-1:
 //   1. the problem's comparators for t (every grid arm, then any extra baselines), and
