@@ -21,11 +21,19 @@ ARGS = h.parse_args(sys.argv[1:])
 
 import grpc  # noqa: E402  (Debian's python3-grpcio)
 from google.protobuf import json_format  # noqa: E402
-from evolv.v1 import job_pb2, service_pb2, service_pb2_grpc  # noqa: E402
+# numerics_pb2 also puts the numerics messages in the descriptor pool, which json_format needs to
+# read the Any fields (JobSpec.problem, Candidate.value) of the server's JSON.
+from evolv.v1 import job_pb2, numerics_pb2, service_pb2, service_pb2_grpc  # noqa: E402
 
 
 def spec_message(**kwargs):
-    return json_format.ParseDict(numerics_spec(**kwargs), job_pb2.JobSpec())
+    """numerics_spec(**kwargs) as a JobSpec, its problem packed as an evolv.v1.NumericsSpec (the
+    short form {"numerics": {...}} is the CLI's, which json_format does not read)."""
+    spec = numerics_spec(**kwargs)
+    numerics = spec.pop("numerics")
+    message = json_format.ParseDict(spec, job_pb2.JobSpec())
+    message.problem.Pack(json_format.ParseDict(numerics, numerics_pb2.NumericsSpec()))
+    return message
 
 
 class Base(unittest.TestCase):
@@ -152,10 +160,8 @@ class EndToEnd(Base):
         channel = grpc.insecure_channel(server.address)
         stub = service_pb2_grpc.SearchServiceStub(channel)
         spec = job_pb2.JobSpec(name="from python", seed=7, window=8)
-        spec.numerics.target = "exp2"
-        spec.numerics.lower, spec.numerics.upper = 0.0, 1.0
-        spec.numerics.max_ops = 6
-        spec.numerics.fit_points = 16
+        spec.problem.Pack(numerics_pb2.NumericsSpec(target="exp2", lower=0.0, upper=1.0,
+                                                    max_ops=6, fit_points=16))
         spec.strategy.nsga2.parents = 20
         spec.strategy.nsga2.children = 20
         spec.budget.max_evaluations = 200
@@ -340,7 +346,7 @@ class Errors(Base):
         self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=long_name),
                         field="name")
         no_problem = spec_message()
-        no_problem.ClearField("numerics")
+        no_problem.ClearField("problem")
         self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=no_problem))
         self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(), field="spec")
         self.assertCode(INVALID, stub.GetJob, service_pb2.GetJobRequest(job_id=""),

@@ -116,7 +116,7 @@ TEST(Nsga2Test, SnapshotRestoreContinuesIdentically) {
 TEST(JobSpecTest, RejectsBadGenericFieldsNamingThem) {
   const auto& registry = testing::ToyRegistry();
   v1::JobSpec spec;
-  spec.mutable_numerics();
+  spec.mutable_problem()->PackFrom(test::ToySpec());
   spec.mutable_budget()->set_max_evaluations(10);
   EXPECT_TRUE(ValidateJobSpec(spec, registry).ok());
 

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "evolv/test/toy.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
@@ -228,7 +230,8 @@ TEST_F(StoreTest, UnknownSchemaVersionIsRefusedAndStoreLeftUntouched) {
   ASSERT_FALSE(store.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(store.status())) << store.status();
   EXPECT_EQ(store.status().message(),
-            "store at " + dir_ + " has schema version 7; this evolv reads version 1");
+            absl::StrCat("store at ", dir_, " has schema version 7; this evolv reads version ",
+                         Store::kSchemaVersion));
   EXPECT_EQ(DirectoryContents(), before);
 }
 
@@ -356,7 +359,7 @@ TEST_F(StoreTest, CacheRoundTripAndBatchedLookup) {
   auto store = OpenOrDie();
   CheckpointBatch batch;
   v1::CachedEvaluation row = CachedRow("job-1", 0.25);
-  row.mutable_candidate()->mutable_program();
+  row.mutable_candidate()->mutable_value()->PackFrom(test::ToyVector());
   (*row.mutable_evaluation()->mutable_metrics())["mse"] = 0.5;
   batch.cache.push_back({CacheKey(1), row});
   batch.cache.push_back({CacheKey(3), CachedRow("job-2", 0.75)});

@@ -7,10 +7,12 @@
 #include <map>
 #include <random>
 
-#include "evaluators/registry.h"
 #include "actors/job_engine.h"
+#include "evaluators/registry.h"
 #include "evaluators/solver/matrix_market.h"
 #include "evaluators/solver/sequences.h"
+#include "evolv/v1/solver.pb.h"
+#include "search/problem.h"
 #include "tests/support/engine_driver.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,11 +32,18 @@ std::string Report(Store& store, const JobEngine& engine) {
   return engine.problem().Report(*history);
 }
 
+// The solver choice a history entry's candidate holds.
+v1::SolverChoice ChoiceOf(const v1::Candidate& candidate) {
+  v1::SolverChoice choice;
+  EXPECT_TRUE(UnpackCandidate(candidate, &choice));
+  return choice;
+}
+
 v1::JobRecord Job(const std::string& id, v1::SolverSpec solver, uint32_t trials, uint32_t window) {
   v1::JobRecord record;
   record.set_id(id);
   auto* spec = record.mutable_spec();
-  *spec->mutable_solver() = std::move(solver);
+  spec->mutable_problem()->PackFrom(solver);
   spec->mutable_strategy()->mutable_bandit()->set_trials(trials);
   spec->mutable_budget()->set_max_evaluations(1000000);
   spec->set_window(window);
@@ -79,14 +88,14 @@ TEST(SolverJobTest, MatrixMarketDirectoryEndToEnd) {
   EXPECT_EQ((*engine)->Progress().cache().hits(), 6u * 6u);
   std::map<std::pair<uint64_t, double>, double> fixed;
   for (const auto& entry : *history) {
-    const auto& c = entry.candidate().solver();
+    const v1::SolverChoice c = ChoiceOf(entry.candidate());
     ASSERT_EQ(entry.evaluation().status(), v1::OK) << entry.evaluation().error();
     if (c.policy().empty() && c.kind() == v1::SolverChoice::FIXED) {
       fixed[{c.instance(), c.omega()}] = entry.evaluation().objectives(0);
     }
   }
   for (const auto& entry : *history) {
-    const auto& c = entry.candidate().solver();
+    const v1::SolverChoice c = ChoiceOf(entry.candidate());
     if (c.policy().empty()) continue;
     EXPECT_TRUE(entry.cache_hit());
     EXPECT_EQ(entry.evaluation().objectives(0), (fixed[{c.instance(), c.omega()}]));
@@ -195,7 +204,7 @@ TEST(SolverJobTest, BanditsLearnWithinASmallJob) {
   auto history = (*store)->ReadHistory("learn");
   std::map<std::string, double> total;
   for (const auto& entry : *history) {
-    const auto& c = entry.candidate().solver();
+    const v1::SolverChoice c = ChoiceOf(entry.candidate());
     const std::string who = c.policy().empty() ? (c.omega() == 1.0 ? "one" : "") : c.policy();
     if (!who.empty()) total[who] += entry.evaluation().objectives(0);
   }

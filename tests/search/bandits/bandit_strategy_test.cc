@@ -4,45 +4,80 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
+
+#include "evolv/test/arms.pb.h"
 
 namespace evolv {
 namespace {
 
 using ::testing::StartsWith;
 
+// The arm choice a candidate of ThreeArms holds.
+test::ArmChoice ChoiceOf(const v1::Candidate& c) {
+  test::ArmChoice choice;
+  EXPECT_TRUE(UnpackCandidate(c, &choice));
+  return choice;
+}
+
 // Three arms; arm 1 is cheapest (10 iterations) on every instance, the others cost 50.
 class ThreeArms : public Problem, public BanditSequence {
  public:
   std::string Domain() const override { return "three_arms"; }
   std::string CanonicalSpec() const override { return ""; }
+  std::string EvaluatorVersion() const override { return "three_arms/1"; }
   std::vector<std::string> ObjectiveNames() const override { return {"iterations"}; }
-  v1::Candidate Random(Rng&) const override { return Pick(0, 0); }
+  v1::Candidate Random(Rng&) const override { return Play(0, 0); }
   v1::Candidate Mutate(const v1::Candidate& parent, Rng&) const override { return parent; }
   ProbeBytes Probe(const v1::Candidate& c) const override { return c.SerializeAsString(); }
   v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext&) const override {
     v1::Evaluation e;
     e.set_status(v1::OK);
-    e.add_objectives(c.solver().arm() == 1 ? 10 : 50);
+    e.add_objectives(ChoiceOf(c).arm() == 1 ? 10 : 50);
     return e;
   }
   std::string Render(const v1::Candidate&, RenderFormat) const override { return ""; }
   std::string Report(const std::vector<v1::HistoryEntry>&) const override { return ""; }
+  const BanditSequence* AsBanditSequence() const override { return this; }
 
   uint64_t NumInstances() const override { return 200; }
   int NumArms() const override { return 3; }
   double Context(uint64_t t) const override { return (t % 10) / 10.0; }
   std::pair<double, double> ContextRange() const override { return {0.0, 1.0}; }
   std::vector<v1::Candidate> Comparators(uint64_t t) const override {
-    return {Pick(t, 0), Pick(t, 1), Pick(t, 2)};
+    return {Play(t, 0), Play(t, 1), Play(t, 2)};
   }
-  v1::Candidate Pick(uint64_t t, int arm) const override {
-    v1::Candidate c;
-    c.mutable_solver()->set_instance(t);
-    c.mutable_solver()->set_arm(arm);
-    c.mutable_solver()->set_omega(1.0 + 0.1 * arm);
-    return c;
+  v1::Candidate Pick(uint64_t t, const BanditPick& pick) const override {
+    test::ArmChoice choice;
+    choice.set_instance(t);
+    choice.set_arm(pick.arm);
+    choice.set_policy(pick.policy);
+    choice.set_trial(pick.trial);
+    choice.set_probability(pick.probability);
+    choice.set_context(pick.context);
+    return PackCandidate(choice);
+  }
+  std::optional<BanditPick> ReadPick(const v1::Candidate& c) const override {
+    test::ArmChoice choice;
+    if (!UnpackCandidate(c, &choice) || choice.policy().empty()) return std::nullopt;
+    BanditPick pick;
+    pick.policy = choice.policy();
+    pick.trial = choice.trial();
+    pick.arm = choice.arm();
+    pick.probability = choice.probability();
+    pick.context = choice.context();
+    return pick;
   }
   double FailureLoss() const override { return 1000; }
+
+ private:
+  // The comparator playing `arm` on instance t.
+  static v1::Candidate Play(uint64_t t, int arm) {
+    test::ArmChoice choice;
+    choice.set_instance(t);
+    choice.set_arm(arm);
+    return PackCandidate(choice);
+  }
 };
 
 v1::BanditConfig Config(uint32_t trials) {
@@ -71,19 +106,19 @@ TEST(BanditStrategyTest, AsksComparatorsThenOnePickPerTrialAndPolicy) {
   const auto asked = AskAndTell(**strategy, problem, 0, 1000000);
   EXPECT_TRUE((*strategy)->Done());
   ASSERT_EQ(asked.size(), 200u * 9u);
-  const v1::SolverChoice& first_pick = asked[3].solver();
+  const test::ArmChoice first_pick = ChoiceOf(asked[3]);
   EXPECT_EQ(first_pick.policy(), "tsallis_inf");
   EXPECT_EQ(first_pick.trial(), 0u);
   EXPECT_GT(first_pick.probability(), 0.0);
-  EXPECT_EQ(asked[8].solver().policy(), "chebcb");
-  EXPECT_EQ(asked[8].solver().trial(), 1u);
-  EXPECT_EQ(asked[9 + 2].solver().instance(), 1u);
-  EXPECT_TRUE(asked[9 + 2].solver().policy().empty());
+  EXPECT_EQ(ChoiceOf(asked[8]).policy(), "chebcb");
+  EXPECT_EQ(ChoiceOf(asked[8]).trial(), 1u);
+  EXPECT_EQ(ChoiceOf(asked[9 + 2]).instance(), 1u);
+  EXPECT_TRUE(ChoiceOf(asked[9 + 2]).policy().empty());
   // Every policy ends up playing the cheap arm far more often than uniform play (about 33 of
   // these 100 picks) would.
   std::map<std::string, int> cheap;
   for (size_t i = 150 * 9; i < asked.size(); ++i) {
-    const auto& c = asked[i].solver();
+    const test::ArmChoice c = ChoiceOf(asked[i]);
     if (!c.policy().empty() && c.arm() == 1) ++cheap[c.policy()];
   }
   for (const char* policy : kBanditPolicies) EXPECT_GT(cheap[policy], 60) << policy;
@@ -129,6 +164,7 @@ TEST(BanditStrategyTest, RejectsBadConfigsAndProblemsWithoutArms) {
   struct Plain : Problem {
     std::string Domain() const override { return "plain"; }
     std::string CanonicalSpec() const override { return ""; }
+    std::string EvaluatorVersion() const override { return "plain/1"; }
     std::vector<std::string> ObjectiveNames() const override { return {}; }
     v1::Candidate Random(Rng&) const override { return {}; }
     v1::Candidate Mutate(const v1::Candidate& p, Rng&) const override { return p; }
