@@ -11,13 +11,13 @@ namespace {
 struct CoordinatorState {
   std::shared_ptr<JobEngine> engine;
   dispatcher_actor dispatcher;
-  caf::actor listener;
+  job_listener_actor listener;
   CoordinatorOptions options;
   std::chrono::steady_clock::time_point last_progress;
   bool finished = false;
 };
 
-using Self = caf::stateful_actor<CoordinatorState>*;
+using Self = coordinator_actor::stateful_pointer<CoordinatorState>;
 
 void SendProgress(Self self, bool force) {
   auto& state = self->state;
@@ -33,16 +33,19 @@ void SendProgress(Self self, bool force) {
   }
 }
 
+// Ends the job: SUCCEEDED commits the final checkpoint (the state change's one write); a
+// failure is only reported, for the listener to record.
 void Finish(Self self, v1::JobState job_state, std::string error) {
   auto& state = self->state;
   if (state.finished) return;
   state.finished = true;
-  absl::Status status = state.engine->Checkpoint(job_state);
-  if (!status.ok()) {
-    spdlog::error("job {}: final checkpoint failed: {}", state.engine->record().id(),
-                  status.ToString());
-    job_state = v1::FAILED_STATE;
-    error = std::string(status.message());
+  if (job_state == v1::SUCCEEDED) {
+    if (absl::Status status = state.engine->Checkpoint(v1::SUCCEEDED); !status.ok()) {
+      spdlog::error("job {}: final checkpoint failed: {}", state.engine->record().id(),
+                    status.ToString());
+      job_state = v1::FAILED_STATE;
+      error = "final checkpoint failed: " + std::string(status.message());
+    }
   }
   SendProgress(self, true);
   if (state.listener) {
@@ -115,9 +118,10 @@ void Send(Self self, std::vector<EvalTask> tasks) {
   }
 }
 
-caf::behavior CoordinatorBehavior(Self self, std::shared_ptr<JobEngine> engine,
-                                  dispatcher_actor dispatcher, caf::actor listener,
-                                  CoordinatorOptions options) {
+coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<JobEngine> engine,
+                                                     dispatcher_actor dispatcher,
+                                                     job_listener_actor listener,
+                                                     CoordinatorOptions options) {
   auto& state = self->state;
   state.engine = std::move(engine);
   state.dispatcher = std::move(dispatcher);
@@ -142,27 +146,35 @@ caf::behavior CoordinatorBehavior(Self self, std::shared_ptr<JobEngine> engine,
         SendProgress(self, false);
         self->delayed_send(self, std::chrono::milliseconds(500), tick_atom::value);
       },
-      [self](stop_atom) -> bool {
-        if (!self->state.finished) {
-          self->state.finished = true;
-          absl::Status status = self->state.engine->Checkpoint(v1::RUNNING);
-          if (!status.ok()) {
-            spdlog::error("job {}: checkpoint on stop failed: {}",
-                          self->state.engine->record().id(), status.ToString());
-          }
-          self->quit();
-          return status.ok();
+      [self](stop_atom, int32_t target) -> caf::result<std::string> {
+        auto& state = self->state;
+        // Ended while starting: the listener has (done, ...) already.
+        if (state.finished) {
+          return caf::make_error(caf::sec::runtime_error, "the job has already ended");
         }
-        return true;
+        const auto job_state = static_cast<v1::JobState>(target);
+        if (job_state != v1::RUNNING && job_state != v1::PAUSED && job_state != v1::CANCELLED) {
+          return caf::make_error(caf::sec::invalid_argument,
+                                 "stop: target must be RUNNING, PAUSED or CANCELLED");
+        }
+        if (absl::Status status = state.engine->Checkpoint(job_state); !status.ok()) {
+          spdlog::error("job {}: checkpoint on stop failed: {}", state.engine->record().id(),
+                        status.ToString());
+          return caf::make_error(caf::sec::runtime_error,
+                                 "checkpoint failed: " + std::string(status.message()));
+        }
+        state.finished = true;
+        self->quit();
+        return state.engine->record().SerializeAsString();
       },
   };
 }
 
 }  // namespace
 
-caf::actor SpawnCoordinator(caf::actor_system& system, std::shared_ptr<JobEngine> engine,
-                            dispatcher_actor dispatcher, caf::actor listener,
-                            CoordinatorOptions options) {
+coordinator_actor SpawnCoordinator(caf::actor_system& system, std::shared_ptr<JobEngine> engine,
+                                   dispatcher_actor dispatcher, job_listener_actor listener,
+                                   CoordinatorOptions options) {
   return system.spawn(CoordinatorBehavior, std::move(engine), std::move(dispatcher),
                       std::move(listener), options);
 }

@@ -3,9 +3,13 @@
 // checkpoints every `checkpoint_every_results` results or `checkpoint_every_seconds` seconds,
 // and reports progress to a listener. It never blocks: evaluation runs on workers.
 //
-// Messages (see actors/protocol.h): (tick) timer; (stop) -> bool: checkpoint with the job still
-// RUNNING, reply, quit. When the job ends it commits a final checkpoint (SUCCEEDED, or FAILED
-// when storage fails), sends (done, job_id, state, error) to the listener and quits.
+// Interface: coordinator_actor (actors/protocol.h). (stop, target) commits a checkpoint with the
+// job in `target` (RUNNING to be resumed later, PAUSED, CANCELLED), replies with the record it
+// wrote and quits; when that checkpoint fails it replies with an error and keeps running. When
+// the job reaches its budget it commits a final checkpoint with the job SUCCEEDED, sends
+// (done, job_id, SUCCEEDED, "") to the listener and quits. When a checkpoint fails it sends
+// (done, job_id, FAILED_STATE, reason) instead, without writing: the listener records the
+// failure (JobLifecycle::Fail).
 #pragma once
 
 #include <memory>
@@ -21,8 +25,9 @@ struct CoordinatorOptions {
   double progress_every_seconds = 0.25;
 };
 
-caf::actor SpawnCoordinator(caf::actor_system& system, std::shared_ptr<JobEngine> engine,
-                            dispatcher_actor dispatcher, caf::actor listener,
-                            CoordinatorOptions options = {});
+// The coordinator owns `engine` from now on: nothing else may call it while the actor lives.
+coordinator_actor SpawnCoordinator(caf::actor_system& system, std::shared_ptr<JobEngine> engine,
+                                   dispatcher_actor dispatcher, job_listener_actor listener,
+                                   CoordinatorOptions options = {});
 
 }  // namespace evolv

@@ -1,13 +1,13 @@
 #include "actors/job_manager.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <cstdio>
+#include <functional>
 #include <map>
-#include <random>
+#include <memory>
 
-#include "search/job_spec.h"
+#include "actors/job_engine.h"
+#include "actors/job_lifecycle.h"
 #include "spdlog/spdlog.h"
 
 namespace evolv {
@@ -15,15 +15,15 @@ namespace {
 
 constexpr auto kStopTimeout = std::chrono::seconds(30);
 
-bool Terminal(v1::JobState state) {
-  return state == v1::SUCCEEDED || state == v1::FAILED_STATE || state == v1::CANCELLED;
-}
+// Every request's answer: (absl::StatusCode, message, payload bytes).
+using Reply = caf::result<int32_t, std::string, std::string>;
+using Promise = caf::typed_response_promise<int32_t, std::string, std::string>;
 
-struct JobEntry {
-  v1::JobRecord record;    // latest known: the store's, plus progress reports
-  caf::actor coordinator;  // while RUNNING in this process
-  bool stopping = false;   // a pause or cancel is stopping the coordinator
-  std::vector<caf::actor> watchers;
+// A job whose coordinator runs in this process.
+struct LiveJob {
+  coordinator_actor coordinator;
+  bool stopping = false;  // a pause or cancel is stopping the coordinator
+  std::vector<job_listener_actor> watchers;
 };
 
 struct ManagerState {
@@ -31,316 +31,330 @@ struct ManagerState {
   const ProblemRegistry* registry = nullptr;
   dispatcher_actor dispatcher;
   JobManagerOptions options;
-  std::map<std::string, JobEntry> jobs;
-  std::vector<std::string> order;  // creation order
+  std::unique_ptr<JobLifecycle> jobs;  // every job's record and state
+  std::map<std::string, LiveJob> live;
 };
 
-using Self = caf::stateful_actor<ManagerState>*;
+using Self = job_manager_actor::stateful_pointer<ManagerState>;
 
-void Deliver(caf::response_promise& rp, const absl::Status& status) {
-  rp.deliver(static_cast<int32_t>(status.code()), std::string(status.message()), std::string());
+Reply Answer(const absl::Status& status) {
+  return Reply(static_cast<int32_t>(status.code()), std::string(status.message()), std::string());
 }
 
-void Deliver(caf::response_promise& rp, const google::protobuf::Message& message) {
-  rp.deliver(static_cast<int32_t>(absl::StatusCode::kOk), std::string(),
-             message.SerializeAsString());
+Reply Answer(const google::protobuf::Message& message) {
+  return Reply(static_cast<int32_t>(absl::StatusCode::kOk), std::string(),
+               message.SerializeAsString());
 }
 
-void Notify(JobEntry& entry, v1::JobState state, const std::string& error, Self self) {
-  for (auto& watcher : entry.watchers) {
-    self->send(watcher, done_atom::value, entry.record.id(), static_cast<int32_t>(state), error);
+Reply Answer(const absl::StatusOr<v1::JobRecord>& record) {
+  return record.ok() ? Answer(*record) : Answer(record.status());
+}
+
+void Deliver(Promise& rp, const absl::StatusOr<v1::JobRecord>& record) {
+  if (record.ok()) {
+    rp.deliver(static_cast<int32_t>(absl::StatusCode::kOk), std::string(),
+               record->SerializeAsString());
+  } else {
+    rp.deliver(static_cast<int32_t>(record.status().code()), std::string(record.status().message()),
+               std::string());
   }
-  entry.watchers.clear();
 }
 
-// Builds the engine from the store (checkpoint included) and spawns the coordinator.
-absl::Status Start(Self self, JobEntry& entry) {
-  auto& state = self->state;
-  v1::JobRecord record = entry.record;
+// Sends (done, ...) to the job's watchers and forgets its coordinator.
+void Release(Self self, const std::string& id, v1::JobState state, const std::string& error) {
+  auto it = self->state.live.find(id);
+  if (it == self->state.live.end()) return;
+  for (auto& watcher : it->second.watchers) {
+    self->send(watcher, done_atom::value, id, static_cast<int32_t>(state), error);
+  }
+  self->state.live.erase(it);
+}
+
+// The live job `id` when `coordinator` is still its coordinator, else nullptr.
+LiveJob* LiveWith(Self self, const std::string& id, const caf::actor_addr& coordinator) {
+  auto it = self->state.live.find(id);
+  if (it == self->state.live.end() || it->second.coordinator.address() != coordinator) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+// Builds job `id`'s engine as RUNNING, from its checkpoint when it has one. Writes nothing.
+absl::StatusOr<std::shared_ptr<JobEngine>> BuildEngine(Self self, const std::string& id) {
+  v1::JobRecord record = *self->state.jobs->Find(id);
   record.set_state(v1::RUNNING);
-  auto engine = JobEngine::Create(record, state.store, *state.registry);
+  auto engine = JobEngine::Create(record, self->state.store, *self->state.registry);
   if (!engine.ok()) return engine.status();
-  std::shared_ptr<JobEngine> shared = std::move(*engine);
-  entry.record.set_state(v1::RUNNING);
-  *entry.record.mutable_progress() = shared->Progress();
-  entry.coordinator =
-      SpawnCoordinator(self->system(), shared, state.dispatcher, caf::actor_cast<caf::actor>(self),
-                       state.options.coordinator);
-  return absl::OkStatus();
+  return std::shared_ptr<JobEngine>(std::move(*engine));
 }
 
-JobEntry* Find(Self self, const std::string& id) {
-  auto it = self->state.jobs.find(id);
-  return it == self->state.jobs.end() ? nullptr : &it->second;
+void Spawn(Self self, std::shared_ptr<JobEngine> engine) {
+  auto& state = self->state;
+  const std::string id = engine->record().id();
+  state.jobs->SetProgress(id, engine->Progress());
+  LiveJob& live = state.live[id];
+  live.coordinator =
+      SpawnCoordinator(self->system(), std::move(engine), state.dispatcher,
+                       caf::actor_cast<job_listener_actor>(self), state.options.coordinator);
+  self->monitor(live.coordinator);
 }
 
-absl::Status UnknownJob(const std::string& id) {
-  return absl::NotFoundError("job_id: no job " + (id.empty() ? std::string("(empty)") : id));
-}
-
-// Why `verb` (pause, cancel, resume) cannot apply to job `id` now; OK when it can.
-absl::Status Refusal(const JobEntry* entry, const std::string& id, const std::string& verb) {
-  if (!entry) return UnknownJob(id);
-  if (entry->stopping) {
-    return absl::FailedPreconditionError("job " + id + " is being paused or cancelled");
+// Runs job `id` (RUNNING in the lifecycle); fails it when its engine cannot be built.
+void StartOrFail(Self self, const std::string& id, const std::string& failure_prefix) {
+  auto engine = BuildEngine(self, id);
+  if (engine.ok()) {
+    Spawn(self, std::move(*engine));
+    return;
   }
-  if (Terminal(entry->record.state())) {
-    return absl::FailedPreconditionError("job " + id + " has already ended (" +
-                                         v1::JobState_Name(entry->record.state()) +
-                                         "); it cannot be " + verb);
+  spdlog::error("job {}: cannot run: {}", id, engine.status().ToString());
+  auto failed = self->state.jobs->Fail(id, failure_prefix + std::string(engine.status().message()));
+  if (!failed.ok()) {
+    spdlog::error("job {}: recording the failure: {}", id, failed.status().ToString());
   }
-  return absl::OkStatus();
 }
 
-// Stops the job's coordinator (it checkpoints), then moves the job to `target` (PAUSED or
-// CANCELLED) and answers `rp`.
-void StopAndSet(Self self, const std::string& id, v1::JobState target, caf::response_promise rp) {
-  JobEntry* entry = Find(self, id);
-  entry->stopping = true;
-  auto finish = [self, id, target, rp](bool stopped) mutable {
-    JobEntry* entry = Find(self, id);
-    entry->stopping = false;
-    if (!stopped || Terminal(entry->record.state())) {
-      // The job ended before the stop reached it.
-      Deliver(rp, absl::FailedPreconditionError("job " + id + " has already ended (" +
-                                                v1::JobState_Name(entry->record.state()) + ")"));
-      return;
-    }
-    entry->coordinator = nullptr;
-    auto stored = self->state.store->GetJob(id);
-    v1::JobRecord record = stored.ok() ? *stored : entry->record;
-    record.set_state(target);
-    record.set_updated_unix_ms(NowUnixMs());
-    if (absl::Status status = self->state.store->PutJob(record); !status.ok()) {
-      // The checkpoint left it RUNNING; the next start resumes it. Run it again here too.
-      entry->record.set_state(v1::RUNNING);
-      if (absl::Status restart = Start(self, *entry); !restart.ok()) {
-        spdlog::error("job {}: restart after a failed state change: {}", id, restart.ToString());
-      }
-      Deliver(rp, status);
-      return;
-    }
-    entry->record = record;
-    Notify(*entry, target, "", self);
-    spdlog::info("job {}: {}", id, v1::JobState_Name(target));
-    Deliver(rp, record);
-  };
-  self->request(entry->coordinator, kStopTimeout, stop_atom::value)
-      .then([finish](bool) mutable { finish(true); },
-            [finish](caf::error&) mutable { finish(false); });
+// Stops job `id`'s coordinator with the job in `target`; the coordinator's checkpoint is the state
+// change's one write. `done` gets the committed record, or why the stop failed; the job's state is
+// then unchanged.
+void Stop(Self self, const std::string& id, v1::JobState target,
+          std::function<void(absl::StatusOr<v1::JobRecord>)> done) {
+  LiveJob& live = self->state.live[id];
+  live.stopping = true;
+  const caf::actor_addr coordinator = live.coordinator.address();
+  self->request(live.coordinator, kStopTimeout, stop_atom::value, static_cast<int32_t>(target))
+      .then(
+          [self, id, coordinator, done](const std::string& bytes) {
+            v1::JobRecord record;
+            if (!record.ParseFromString(bytes)) {
+              if (LiveJob* live = LiveWith(self, id, coordinator)) live->stopping = false;
+              done(absl::InternalError("job " + id + ": malformed record from its coordinator"));
+              return;
+            }
+            auto adopted = self->state.jobs->Adopt(record);
+            if (LiveWith(self, id, coordinator)) Release(self, id, record.state(), "");
+            if (adopted.ok()) spdlog::info("job {}: {}", id, v1::JobState_Name(record.state()));
+            done(adopted);
+          },
+          [self, id, target, coordinator, done](caf::error& error) {
+            if (LiveJob* live = LiveWith(self, id, coordinator)) live->stopping = false;
+            // Ended (done arrived first) before the stop reached it: refused as any late stop.
+            if (absl::Status refused = self->state.jobs->CheckTransition(id, target);
+                !refused.ok()) {
+              done(refused);
+              return;
+            }
+            const std::string why = ErrorText(self->system(), error);
+            spdlog::error("job {}: stop failed: {}", id, why);
+            done(absl::UnavailableError("job " + id + " could not be stopped (" + why +
+                                        "); it is still " +
+                                        v1::JobState_Name(self->state.jobs->Find(id)->state())));
+          });
 }
 
-caf::behavior ManagerBehavior(Self self, Store* store, const ProblemRegistry* registry,
-                              dispatcher_actor dispatcher, JobManagerOptions options) {
+// Pause or cancel: a job without a coordinator here changes in the lifecycle alone; a running one
+// is stopped with the job in `target`.
+Reply PauseOrCancel(Self self, const std::string& id, v1::JobState target) {
+  auto& state = self->state;
+  auto live = state.live.find(id);
+  if (live == state.live.end()) {
+    return Answer(target == v1::PAUSED ? state.jobs->Pause(id) : state.jobs->Cancel(id));
+  }
+  if (live->second.stopping) {
+    return Answer(absl::FailedPreconditionError("job " + id + " is being paused or cancelled"));
+  }
+  if (absl::Status status = state.jobs->CheckTransition(id, target); !status.ok()) {
+    return Answer(status);
+  }
+  Promise rp = self->make_response_promise<int32_t, std::string, std::string>();
+  Stop(self, id, target,
+       [rp](absl::StatusOr<v1::JobRecord> record) mutable { Deliver(rp, record); });
+  return rp;
+}
+
+job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
+                                                 const ProblemRegistry* registry,
+                                                 dispatcher_actor dispatcher,
+                                                 JobManagerOptions options) {
   auto& state = self->state;
   state.store = store;
   state.registry = registry;
   state.dispatcher = std::move(dispatcher);
   state.options = options;
+  state.jobs = std::make_unique<JobLifecycle>(store, *registry);
 
   // Load every job; resume the RUNNING ones.
   const auto t0 = std::chrono::steady_clock::now();
-  auto jobs = store->ListJobs();
-  if (!jobs.ok()) {
-    spdlog::error("listing jobs failed: {}", jobs.status().ToString());
+  auto running = state.jobs->Restore();
+  if (!running.ok()) {
+    spdlog::error("listing jobs failed: {}", running.status().ToString());
   } else {
-    int resumed = 0;
-    for (auto& record : *jobs) {
-      const std::string id = record.id();
-      JobEntry& entry = state.jobs[id];
-      entry.record = std::move(record);
-      state.order.push_back(id);
-      if (entry.record.state() != v1::RUNNING) continue;
-      if (absl::Status status = Start(self, entry); !status.ok()) {
-        spdlog::error("job {}: cannot resume: {}", id, status.ToString());
-        entry.record.set_state(v1::FAILED_STATE);
-        entry.record.set_error("resume failed: " + std::string(status.message()));
-        (void)store->PutJob(entry.record);
-      } else {
-        ++resumed;
-      }
-    }
-    spdlog::info("loaded {} jobs, resumed {} in {:.3f} s", state.order.size(), resumed,
+    for (const auto& id : *running) StartOrFail(self, id, "resume failed: ");
+    spdlog::info("loaded {} jobs, resumed {} in {:.3f} s", state.jobs->List().size(),
+                 state.live.size(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
 
-  self->set_down_handler([self](const caf::down_msg& down) {
-    for (auto& [id, entry] : self->state.jobs) {
-      auto& w = entry.watchers;
-      w.erase(std::remove_if(w.begin(), w.end(),
-                             [&](const caf::actor& a) { return a.address() == down.source; }),
-              w.end());
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& state = self->state;
+    for (auto it = state.live.begin(); it != state.live.end(); ++it) {
+      if (it->second.coordinator.address() != down.source) continue;
+      // A coordinator that quit without (done, ...) or a reply to (stop, ...): it crashed, or
+      // answered a stop after its timeout. The store holds its last checkpoint.
+      const std::string id = it->first;
+      const std::string why = "coordinator ended: " + self->system().render(down.reason);
+      spdlog::error("job {}: {}", id, why);
+      if (auto stored = state.store->GetJob(id); stored.ok()) {
+        if (auto adopted = state.jobs->Adopt(*stored); !adopted.ok()) {
+          spdlog::error("job {}: {}", id, adopted.status().ToString());
+        }
+      }
+      Release(self, id, state.jobs->Find(id)->state(), why);
+      return;
+    }
+    for (auto& [id, live] : state.live) {
+      auto& w = live.watchers;
+      w.erase(
+          std::remove_if(w.begin(), w.end(),
+                         [&](const job_listener_actor& a) { return a.address() == down.source; }),
+          w.end());
     }
   });
 
   return {
-      [self](submit_atom, const std::string& bytes) -> caf::response_promise {
-        auto rp = self->make_response_promise();
+      [self](submit_atom, const std::string& bytes) -> Reply {
         v1::JobSpec spec;
         if (!spec.ParseFromString(bytes)) {
-          Deliver(rp, absl::InvalidArgumentError("spec: does not parse"));
-          return rp;
+          return Answer(absl::InvalidArgumentError("spec: does not parse"));
         }
-        if (absl::Status status = ValidateJobSpec(spec, *self->state.registry); !status.ok()) {
-          Deliver(rp, status);
-          return rp;
-        }
-        std::string id = NewJobId();
-        while (self->state.jobs.count(id) || self->state.store->GetJob(id).ok()) id = NewJobId();
-        JobEntry entry;
-        entry.record.set_id(id);
-        *entry.record.mutable_spec() = spec;
-        entry.record.set_state(v1::RUNNING);
-        entry.record.set_created_unix_ms(NowUnixMs());
-        entry.record.set_updated_unix_ms(entry.record.created_unix_ms());
-        entry.record.mutable_progress()->set_budget_evaluations(spec.budget().max_evaluations());
-        if (absl::Status status = self->state.store->PutJob(entry.record); !status.ok()) {
-          Deliver(rp, status);
-          return rp;
-        }
-        JobEntry& stored = self->state.jobs[id] = std::move(entry);
-        self->state.order.push_back(id);
-        if (absl::Status status = Start(self, stored); !status.ok()) {
-          stored.record.set_state(v1::FAILED_STATE);
-          stored.record.set_error(std::string(status.message()));
-          (void)self->state.store->PutJob(stored.record);
-        }
-        spdlog::info("job {} submitted: {}", id, spec.name());
-        Deliver(rp, stored.record);
-        return rp;
+        auto created = self->state.jobs->Create(spec);
+        if (!created.ok()) return Answer(created.status());
+        StartOrFail(self, created->id(), "");
+        spdlog::info("job {} submitted: {}", created->id(), spec.name());
+        return Answer(*self->state.jobs->Find(created->id()));
       },
-      [self](get_atom, const std::string& id) -> caf::response_promise {
-        auto rp = self->make_response_promise();
-        if (JobEntry* entry = Find(self, id)) {
-          Deliver(rp, entry->record);
-        } else {
-          Deliver(rp, UnknownJob(id));
-        }
-        return rp;
+      [self](get_atom, const std::string& id) -> Reply {
+        return Answer(self->state.jobs->Get(id));
       },
-      [self](list_atom) -> caf::response_promise {
-        auto rp = self->make_response_promise();
+      [self](list_atom) -> Reply {
         v1::ListJobsResponse response;
-        for (const auto& id : self->state.order) *response.add_jobs() = self->state.jobs[id].record;
+        for (auto& record : self->state.jobs->List()) *response.add_jobs() = std::move(record);
         response.set_total_size(response.jobs_size());
-        Deliver(rp, response);
-        return rp;
+        return Answer(response);
       },
-      [self](pause_atom, const std::string& id) -> caf::response_promise {
-        auto rp = self->make_response_promise();
-        JobEntry* entry = Find(self, id);
-        if (absl::Status refusal = Refusal(entry, id, "paused"); !refusal.ok()) {
-          Deliver(rp, refusal);
-        } else if (entry->record.state() == v1::PAUSED || !entry->coordinator) {
-          Deliver(rp, entry->record);
-        } else {
-          StopAndSet(self, id, v1::PAUSED, rp);
-        }
-        return rp;
+      [self](pause_atom, const std::string& id) -> Reply {
+        return PauseOrCancel(self, id, v1::PAUSED);
       },
-      [self](cancel_atom, const std::string& id) -> caf::response_promise {
-        auto rp = self->make_response_promise();
-        JobEntry* entry = Find(self, id);
-        if (absl::Status refusal = Refusal(entry, id, "cancelled"); !refusal.ok()) {
-          Deliver(rp, refusal);
-        } else if (!entry->coordinator) {
-          v1::JobRecord record = entry->record;
-          record.set_state(v1::CANCELLED);
-          record.set_updated_unix_ms(NowUnixMs());
-          if (absl::Status status = self->state.store->PutJob(record); !status.ok()) {
-            Deliver(rp, status);
-          } else {
-            entry->record = record;
-            Notify(*entry, v1::CANCELLED, "", self);
-            Deliver(rp, record);
+      [self](cancel_atom, const std::string& id) -> Reply {
+        return PauseOrCancel(self, id, v1::CANCELLED);
+      },
+      [self](resume_atom, const std::string& id) -> Reply {
+        auto& state = self->state;
+        auto live = state.live.find(id);
+        if (live != state.live.end()) {
+          if (live->second.stopping) {
+            return Answer(
+                absl::FailedPreconditionError("job " + id + " is being paused or cancelled"));
           }
-        } else {
-          StopAndSet(self, id, v1::CANCELLED, rp);
+          return Answer(*state.jobs->Find(id));  // already running
         }
-        return rp;
+        if (absl::Status status = state.jobs->CheckTransition(id, v1::RUNNING); !status.ok()) {
+          return Answer(status);
+        }
+        // The engine first: a job that cannot run stays as it was.
+        auto engine = BuildEngine(self, id);
+        if (!engine.ok()) return Answer(engine.status());
+        auto resumed = state.jobs->Resume(id);
+        if (!resumed.ok()) return Answer(resumed.status());
+        Spawn(self, std::move(*engine));
+        spdlog::info("job {}: resumed", id);
+        return Answer(*state.jobs->Find(id));
       },
-      [self](resume_atom, const std::string& id) -> caf::response_promise {
-        auto rp = self->make_response_promise();
-        JobEntry* entry = Find(self, id);
-        if (absl::Status refusal = Refusal(entry, id, "resumed"); !refusal.ok()) {
-          Deliver(rp, refusal);
-        } else if (entry->coordinator) {
-          Deliver(rp, entry->record);  // already running
-        } else {
-          v1::JobRecord record = entry->record;
-          record.set_state(v1::RUNNING);
-          record.set_updated_unix_ms(NowUnixMs());
-          if (absl::Status status = self->state.store->PutJob(record); !status.ok()) {
-            Deliver(rp, status);
-            return rp;
-          }
-          const v1::JobRecord before = entry->record;
-          entry->record = record;
-          if (absl::Status status = Start(self, *entry); !status.ok()) {
-            entry->record = before;
-            (void)self->state.store->PutJob(before);
-            Deliver(rp, status);
-            return rp;
-          }
-          spdlog::info("job {}: resumed", id);
-          Deliver(rp, entry->record);
-        }
-        return rp;
-      },
-      [self](watch_atom, const std::string& id, caf::actor watcher) -> caf::response_promise {
-        auto rp = self->make_response_promise();
-        JobEntry* entry = Find(self, id);
-        if (!entry) {
-          Deliver(rp, UnknownJob(id));
-          return rp;
-        }
-        if (entry->coordinator && !entry->stopping) {
+      [self](watch_atom, const std::string& id, job_listener_actor watcher) -> Reply {
+        auto& state = self->state;
+        auto record = state.jobs->Get(id);
+        if (!record.ok()) return Answer(record.status());
+        auto live = state.live.find(id);
+        if (live != state.live.end() && !live->second.stopping) {
           self->monitor(watcher);
-          entry->watchers.push_back(std::move(watcher));
+          live->second.watchers.push_back(std::move(watcher));
         }
-        Deliver(rp, entry->record);
-        return rp;
+        return Answer(*record);
       },
       [self](progress_atom, const std::string& id, const std::string& bytes) {
-        JobEntry* entry = Find(self, id);
-        if (!entry) return;
+        auto live = self->state.live.find(id);
+        if (live == self->state.live.end()) return;
         v1::JobProgress progress;
         if (!progress.ParseFromString(bytes)) return;
-        *entry->record.mutable_progress() = progress;
-        entry->record.set_updated_unix_ms(NowUnixMs());
-        for (auto& watcher : entry->watchers) self->send(watcher, progress_atom::value, id, bytes);
+        self->state.jobs->SetProgress(id, progress);
+        for (auto& watcher : live->second.watchers) {
+          self->send(watcher, progress_atom::value, id, bytes);
+        }
       },
       [self](done_atom, const std::string& id, int32_t job_state, const std::string& error) {
-        JobEntry* entry = Find(self, id);
-        if (!entry) return;
-        entry->coordinator = nullptr;
-        auto stored = self->state.store->GetJob(id);
-        if (stored.ok()) {
-          entry->record = *stored;
-        } else {
-          entry->record.set_state(static_cast<v1::JobState>(job_state));
+        auto& state = self->state;
+        const auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if (!LiveWith(self, id, sender)) return;
+        const auto ended = static_cast<v1::JobState>(job_state);
+        // SUCCEEDED was written by the coordinator's final checkpoint; a failure is written here.
+        auto record = ended == v1::SUCCEEDED ? state.jobs->Finish(id) : state.jobs->Fail(id, error);
+        if (!record.ok()) {
+          spdlog::error("job {}: recording its end ({}): {}", id, v1::JobState_Name(ended),
+                        record.status().ToString());
         }
-        if (!error.empty()) entry->record.set_error(error);
-        spdlog::info("job {}: {} after {} evaluations", id,
-                     v1::JobState_Name(static_cast<v1::JobState>(job_state)),
-                     entry->record.progress().evaluations());
-        Notify(*entry, static_cast<v1::JobState>(job_state), error, self);
+        Release(self, id, ended, error);
+        spdlog::info("job {}: {} after {} evaluations", id, v1::JobState_Name(ended),
+                     state.jobs->Find(id)->progress().evaluations());
       },
-      [self](shutdown_atom) -> caf::response_promise {
-        auto rp = self->make_response_promise();
-        auto pending = std::make_shared<int>(0);
-        for (auto& [id, entry] : self->state.jobs) {
-          if (!entry.coordinator) continue;
-          ++*pending;
-          auto one_done = [self, pending, rp, id = id]() mutable {
-            if (JobEntry* e = Find(self, id)) e->coordinator = nullptr;
-            if (--*pending == 0) Deliver(rp, absl::OkStatus());
-          };
-          self->request(entry.coordinator, kStopTimeout, stop_atom::value)
-              .then([one_done](bool) mutable { one_done(); },
-                    [one_done](caf::error&) mutable { one_done(); });
+      [self](shutdown_atom) -> Reply {
+        struct Pending {
+          int count = 0;
+          absl::Status first;
+        };
+        Promise rp = self->make_response_promise<int32_t, std::string, std::string>();
+        auto pending = std::make_shared<Pending>();
+        auto one_done = [pending, rp](const absl::Status& status) mutable {
+          if (!status.ok() && pending->first.ok()) pending->first = status;
+          if (--pending->count == 0) {
+            rp.deliver(static_cast<int32_t>(pending->first.code()),
+                       std::string(pending->first.message()), std::string());
+          }
+        };
+        for (auto& [id, live] : self->state.live) {
+          ++pending->count;
+          const coordinator_actor coordinator = live.coordinator;
+          self->request(coordinator, kStopTimeout, stop_atom::value,
+                        static_cast<int32_t>(v1::RUNNING))
+              .then(
+                  [self, id = id, coordinator, one_done](const std::string& bytes) mutable {
+                    v1::JobRecord record;
+                    if (record.ParseFromString(bytes)) {
+                      if (auto adopted = self->state.jobs->Adopt(record); !adopted.ok()) {
+                        spdlog::error("job {}: {}", id, adopted.status().ToString());
+                      }
+                    }
+                    if (LiveWith(self, id, coordinator.address())) {
+                      self->state.live.erase(id);
+                    }
+                    one_done(absl::OkStatus());
+                  },
+                  [self, id = id, coordinator, one_done](caf::error& error) mutable {
+                    // Stopped meanwhile by a pause or cancel, or ended: nothing to checkpoint.
+                    if (!LiveWith(self, id, coordinator.address())) {
+                      one_done(absl::OkStatus());
+                      return;
+                    }
+                    const std::string why = ErrorText(self->system(), error);
+                    spdlog::error("job {}: checkpoint on shutdown failed: {}", id, why);
+                    self->send_exit(coordinator, caf::exit_reason::user_shutdown);
+                    self->state.live.erase(id);
+                    one_done(absl::UnavailableError("job " + id +
+                                                    ": checkpoint on shutdown failed (" + why +
+                                                    "); it resumes from its last checkpoint"));
+                  });
         }
-        if (*pending == 0) Deliver(rp, absl::OkStatus());
+        if (pending->count == 0) {
+          rp.deliver(static_cast<int32_t>(absl::StatusCode::kOk), std::string(), std::string());
+        }
         return rp;
       },
   };
@@ -348,17 +362,9 @@ caf::behavior ManagerBehavior(Self self, Store* store, const ProblemRegistry* re
 
 }  // namespace
 
-std::string NewJobId() {
-  static std::atomic<uint64_t> counter{std::random_device{}() & 0xffff};
-  const uint64_t ms = static_cast<uint64_t>(NowUnixMs());
-  const uint64_t value = (ms << 16) ^ (counter.fetch_add(1) & 0xffff);
-  char buffer[20];
-  std::snprintf(buffer, sizeof(buffer), "j%016llx", static_cast<unsigned long long>(value));
-  return buffer;
-}
-
-caf::actor SpawnJobManager(caf::actor_system& system, Store* store, const ProblemRegistry& registry,
-                           dispatcher_actor dispatcher, JobManagerOptions options) {
+job_manager_actor SpawnJobManager(caf::actor_system& system, Store* store,
+                                  const ProblemRegistry& registry, dispatcher_actor dispatcher,
+                                  JobManagerOptions options) {
   return system.spawn(ManagerBehavior, store, &registry, std::move(dispatcher), options);
 }
 
@@ -421,7 +427,7 @@ absl::Status JobManagerClient::Watch(const std::string& job_id,
   caf::scoped_actor self{system_};
   absl::StatusOr<std::string> first = absl::UnavailableError("job manager did not answer");
   self->request(manager_, std::chrono::seconds(60), watch_atom::value, job_id,
-                caf::actor_cast<caf::actor>(self))
+                caf::actor_cast<job_listener_actor>(self))
       .receive(
           [&](int32_t code, std::string& message, std::string& payload) {
             if (code == 0) {

@@ -1,29 +1,19 @@
-// The job manager: one actor per evolvd, the registry of its jobs. It creates, restores, pauses,
-// resumes and cancels jobs, runs one coordinator (actors/coordinator.h) per RUNNING job with
-// itself as the coordinator's listener, keeps every job's latest record in memory, and fans
-// progress out to watchers.
+// The job manager: one actor per evolvd, the registry of its jobs. Its handlers delegate every
+// state change to a JobLifecycle (actors/job_lifecycle.h: the states, the checks, one store write
+// per change); the actor adds what needs messages: one coordinator (actors/coordinator.h) per
+// RUNNING job with itself as the coordinator's listener, progress kept in memory, and watchers.
 //
-// Lifecycle of a job:  SubmitJob -> RUNNING --(coordinator done)--> SUCCEEDED | FAILED_STATE
-//                      RUNNING --pause--> PAUSED --resume--> RUNNING
-//                      RUNNING | PAUSED --cancel--> CANCELLED
-// Pause and cancel first stop the coordinator, which checkpoints; then the record's state is
-// rewritten. A request that fails changes nothing in the store.
+// Pause and cancel of a running job stop its coordinator with the target state: the
+// coordinator's checkpoint is the state change's one store write. A stop that fails (an error
+// reply, a coordinator that is down or does not answer in 30 s) is reported to the caller and
+// the job's state is not changed. Any request that fails changes nothing in the store.
 //
-// On spawn every job in the store is loaded; those RUNNING resume from their checkpoints, PAUSED
-// ones stay paused. (shutdown) checkpoints every running job (the state stays RUNNING, so the
-// next start resumes it) and stops the coordinators.
+// On spawn every job in the store is loaded; those RUNNING resume from their checkpoints (one
+// that cannot is failed), PAUSED ones stay paused. (shutdown) checkpoints every running job with
+// its state still RUNNING, so the next start resumes it, and stops the coordinators; it answers
+// with the first failure, if any.
 //
-// Messages (dynamically typed; every request is answered with (int32 absl::StatusCode,
-// std::string error message, std::string payload bytes)):
-//   (submit, JobSpec bytes)              -> JobRecord bytes of the new job
-//   (get, job_id)                        -> JobRecord bytes
-//   (list)                               -> ListJobsResponse bytes (every job, creation order)
-//   (pause | resume | cancel, job_id)    -> JobRecord bytes after the change
-//   (watch, job_id, watcher)             -> JobRecord bytes; while the job runs, `watcher` then
-//       receives (progress, job_id, JobProgress bytes) and finally
-//       (done, job_id, JobState as int32, error) when the job ends, is paused or cancelled.
-//   (shutdown)                           -> (OK, "", "") once every job is checkpointed
-// JobManagerClient wraps these in blocking calls.
+// Interface: job_manager_actor (actors/protocol.h). JobManagerClient wraps it in blocking calls.
 #pragma once
 
 #include <functional>
@@ -41,32 +31,20 @@
 
 namespace evolv {
 
-using submit_atom = caf::atom_constant<caf::atom("submit")>;
-using get_atom = caf::atom_constant<caf::atom("get")>;
-using list_atom = caf::atom_constant<caf::atom("list")>;
-using pause_atom = caf::atom_constant<caf::atom("pause")>;
-using resume_atom = caf::atom_constant<caf::atom("resume")>;
-using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
-using watch_atom = caf::atom_constant<caf::atom("watch")>;
-using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
-
 struct JobManagerOptions {
   CoordinatorOptions coordinator;
 };
 
-// `store` and `registry` must outlive the actor.
-caf::actor SpawnJobManager(caf::actor_system& system, Store* store, const ProblemRegistry& registry,
-                           dispatcher_actor dispatcher, JobManagerOptions options = {});
-
-// A new job id: "j" + 16 hex digits from the clock and a process-wide counter. Unique within a
-// store (the manager also checks the store before using one).
-std::string NewJobId();
+// `store` and `registry` must outlive the actor. Job ids follow JobIdAt (actors/job_lifecycle.h).
+job_manager_actor SpawnJobManager(caf::actor_system& system, Store* store,
+                                  const ProblemRegistry& registry, dispatcher_actor dispatcher,
+                                  JobManagerOptions options = {});
 
 // Blocking calls to a job manager, safe to use from any thread (each call uses its own
 // scoped actor). Errors: the manager's status, or Unavailable when it does not answer.
 class JobManagerClient {
  public:
-  JobManagerClient(caf::actor_system& system, caf::actor manager)
+  JobManagerClient(caf::actor_system& system, job_manager_actor manager)
       : system_(system), manager_(std::move(manager)) {}
 
   absl::StatusOr<v1::JobRecord> Submit(const v1::JobSpec& spec);
@@ -80,7 +58,8 @@ class JobManagerClient {
   absl::Status Watch(const std::string& job_id,
                      const std::function<void(const v1::JobEvent&)>& on_event,
                      const std::function<bool()>& keep_going);
-  // Checkpoints every running job; returns once they are stopped.
+  // Checkpoints every running job; returns once they are stopped. The first checkpoint that
+  // failed, if any.
   absl::Status Shutdown();
 
  private:
@@ -88,7 +67,7 @@ class JobManagerClient {
   absl::StatusOr<std::string> Call(Ts&&... xs);
 
   caf::actor_system& system_;
-  caf::actor manager_;
+  job_manager_actor manager_;
 };
 
 }  // namespace evolv

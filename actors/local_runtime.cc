@@ -34,7 +34,8 @@ LocalRuntime::Outcome LocalRuntime::RunJob(
     const std::function<void(const v1::JobProgress&)>& on_progress,
     const std::function<bool()>& should_stop) {
   caf::scoped_actor self{*system_};
-  caf::actor coordinator = SpawnCoordinator(*system_, engine, dispatcher_, self, options);
+  coordinator_actor coordinator = SpawnCoordinator(
+      *system_, engine, dispatcher_, caf::actor_cast<job_listener_actor>(self), options);
   Outcome outcome;
   bool done = false;
   while (!done) {
@@ -50,13 +51,26 @@ LocalRuntime::Outcome LocalRuntime::RunJob(
         },
         caf::after(std::chrono::milliseconds(100)) >>
             [&] {
-              if (should_stop && should_stop()) {
-                self->request(coordinator, caf::infinite, stop_atom::value)
-                    .receive([&](bool) {}, [&](caf::error&) {});
-                outcome.state = v1::RUNNING;
-                outcome.interrupted = true;
-                done = true;
-              }
+              if (!should_stop || !should_stop()) return;
+              outcome.interrupted = true;
+              done = true;
+              self->request(coordinator, caf::infinite, stop_atom::value,
+                            static_cast<int32_t>(v1::RUNNING))
+                  .receive([&](const std::string&) {},
+                           [&](caf::error& error) {
+                             // The checkpoint failed (the job is left at its last one), or the
+                             // job ended first and its (done, ...) is waiting.
+                             self->send_exit(coordinator, caf::exit_reason::user_shutdown);
+                             outcome.error = ErrorText(*system_, error);
+                             self->receive(
+                                 [&](done_atom, const std::string&, int32_t state,
+                                     const std::string& reason) {
+                                   outcome.state = static_cast<v1::JobState>(state);
+                                   outcome.error = reason;
+                                   outcome.interrupted = false;
+                                 },
+                                 caf::after(std::chrono::seconds(0)) >> [] {});
+                           });
             });
   }
   return outcome;

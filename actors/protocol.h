@@ -1,4 +1,4 @@
-// The messages between evolv's actors, one typed interface per actor kind.
+// The messages between evolv's actors: every atom, and one typed interface per actor kind.
 //
 // Payloads that cross processes are serialized protobufs (std::string), so the same interfaces
 // work for local actors and for remote ones over CAF's middleman without custom CAF type
@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "caf/all.hpp"
 
@@ -21,6 +22,14 @@ using progress_atom = caf::atom_constant<caf::atom("progress")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using queue_atom = caf::atom_constant<caf::atom("queue")>;
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
 // A worker runs Problem::Evaluate; one evaluation at a time per actor.
 using worker_actor = caf::typed_actor<
@@ -51,10 +60,51 @@ using gatekeeper_actor = caf::typed_actor<
     // (heartbeat, worker)
     caf::reacts_to<heartbeat_atom, caf::actor>>;
 
-// Coordinators and their listeners are dynamically typed actors:
-//   coordinator accepts  (tick)                        timer: checkpoint, progress, time budget
-//                        (stop) -> bool                checkpoint now and quit (job stays RUNNING)
-//   listener receives    (progress, job_id, JobProgress bytes)
-//                        (done, job_id, JobState as int32, error text)
+// Whoever a coordinator reports to (the job manager, LocalRuntime's caller), and a job's
+// watchers.
+using job_listener_actor = caf::typed_actor<
+    // (progress, job_id, JobProgress bytes)
+    caf::reacts_to<progress_atom, std::string, std::string>,
+    // (done, job_id, JobState as int32, error text): the job ended (SUCCEEDED or FAILED_STATE;
+    // to watchers also PAUSED or CANCELLED)
+    caf::reacts_to<done_atom, std::string, int32_t, std::string>>;
+
+// A coordinator runs one job (actors/coordinator.h).
+using coordinator_actor = caf::typed_actor<
+    // (tick): its own timer: checkpoint, progress, time budget
+    caf::reacts_to<tick_atom>,
+    // (stop, JobState as int32 target) -> JobRecord bytes as committed: checkpoints with the job
+    // in `target` (RUNNING, PAUSED or CANCELLED; one store write), replies, quits. An error reply
+    // means the checkpoint failed and the job keeps running, or that it had ended (then the
+    // listener has had (done, ...) first).
+    caf::replies_to<stop_atom, int32_t>::with<std::string>>;
+
+// The job manager (actors/job_manager.h). Every request is answered with
+// (absl::StatusCode as int32, error message, payload bytes); the payload is empty on error.
+using job_manager_actor = job_listener_actor::extend<
+    // (submit, JobSpec bytes) -> JobRecord bytes of the new job
+    caf::replies_to<submit_atom, std::string>::with<int32_t, std::string, std::string>,
+    // (get, job_id) -> JobRecord bytes
+    caf::replies_to<get_atom, std::string>::with<int32_t, std::string, std::string>,
+    // (list) -> ListJobsResponse bytes: every job, in creation order
+    caf::replies_to<list_atom>::with<int32_t, std::string, std::string>,
+    // (pause | resume | cancel, job_id) -> JobRecord bytes after the change
+    caf::replies_to<pause_atom, std::string>::with<int32_t, std::string, std::string>,
+    caf::replies_to<resume_atom, std::string>::with<int32_t, std::string, std::string>,
+    caf::replies_to<cancel_atom, std::string>::with<int32_t, std::string, std::string>,
+    // (watch, job_id, watcher) -> JobRecord bytes; while the job runs, `watcher` then receives
+    // its progress and finally (done, ...) when it ends, is paused or is cancelled
+    caf::replies_to<watch_atom, std::string, job_listener_actor>::with<int32_t, std::string,
+                                                                       std::string>,
+    // (shutdown) -> once every running job is stopped: OK when each was checkpointed (still
+    // RUNNING), else the first failure (that job resumes from its last checkpoint)
+    caf::replies_to<shutdown_atom>::with<int32_t, std::string, std::string>>;
+
+// The text of an error reply made with caf::make_error(code, text), else CAF's rendering of it.
+inline std::string ErrorText(caf::actor_system& system, const caf::error& error) {
+  const caf::message& context = error.context();
+  if (context.match_elements<std::string>()) return context.get_as<std::string>(0);
+  return system.render(error);
+}
 
 }  // namespace evolv

@@ -2,12 +2,12 @@
 
 #include <unistd.h>
 
-#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 
 #include "evaluators/registry.h"
+#include "search/functional_hash.h"
 #include "services/client/client.h"
 #include "services/progress_line.h"
 #include "services/spec_io.h"
@@ -43,21 +43,6 @@ namespace {
 void AddCommon(CLI::App* cmd, ClientCommands::State& s) {
   cmd->add_option("--server", s.options.server, "evolvd address HOST:PORT (else $EVOLV_SERVER)");
   cmd->add_option("--token-file", s.options.token_file, "bearer token file (else $EVOLV_TOKEN)");
-}
-
-bool FromHex(const std::string& hex, std::string* bytes) {
-  if (hex.size() % 2) return false;
-  bytes->clear();
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int value = 0;
-    if (std::sscanf(hex.substr(i, 2).c_str(), "%2x", &value) != 1 ||
-        !std::isxdigit(static_cast<unsigned char>(hex[i])) ||
-        !std::isxdigit(static_cast<unsigned char>(hex[i + 1]))) {
-      return false;
-    }
-    bytes->push_back(static_cast<char>(value));
-  }
-  return true;
 }
 
 const char* StatusName(grpc::StatusCode code) {
@@ -106,7 +91,21 @@ void PrintRecord(const v1::JobRecord& job) {
   if (!job.error().empty()) std::printf("error    %s\n", job.error().c_str());
 }
 
-int Best(Client& client, const std::string& job_id, v1::EvaluationRow* row) {
+// "name=value" per objective, with the names the server reports for the problem.
+std::string Objectives(const v1::Evaluation& evaluation, const v1::ProblemDescription& problem) {
+  std::string out;
+  for (int i = 0; i < evaluation.objectives_size(); ++i) {
+    char value[32];
+    std::snprintf(value, sizeof(value), "%.6g", evaluation.objectives(i));
+    out += " ";
+    if (i < problem.objective_names_size()) out += problem.objective_names(i) + "=";
+    out += value;
+  }
+  return out;
+}
+
+int Best(Client& client, const std::string& job_id, v1::EvaluationRow* row,
+         v1::ProblemDescription* problem) {
   v1::QueryEvaluationsRequest request;
   request.set_job_id(job_id);
   request.set_page_size(1);
@@ -119,6 +118,7 @@ int Best(Client& client, const std::string& job_id, v1::EvaluationRow* row) {
     return 1;
   }
   *row = response.rows(0);
+  *problem = response.problem();
   return 0;
 }
 
@@ -140,7 +140,9 @@ ClientCommands::ClientCommands(CLI::App& app) : state_(std::make_unique<State>()
   s.resume = app.add_subcommand("resume", "resume a paused job");
   s.best = app.add_subcommand("best", "the best candidate of a job, rendered");
   s.export_cmd = app.add_subcommand("export", "export a job's best candidate");
-  s.export_cmd->add_option("--format", s.format, "c or json")
+  s.export_cmd
+      ->add_option("--format", s.format,
+                   "c: the candidate as the server renders it (code); json: the whole row")
       ->check(CLI::IsMember({"c", "json"}))
       ->capture_default_str();
   for (CLI::App* cmd : {s.status, s.watch, s.cancel, s.pause, s.resume, s.best, s.export_cmd}) {
@@ -199,7 +201,8 @@ std::optional<int> ClientCommands::Run() {
       request.add_states(state);
     }
     request.set_page_size(1000);
-    std::printf("%-18s %-12s %-22s %-12s %s\n", "ID", "STATE", "EVALUATIONS", "BEST", "NAME");
+    std::printf("%-18s %-12s %-12s %-22s %-12s %s\n", "ID", "STATE", "DOMAIN", "EVALUATIONS",
+                "BEST", "NAME");
     for (;;) {
       v1::ListJobsResponse response;
       auto context = client->Context();
@@ -210,9 +213,11 @@ std::optional<int> ClientCommands::Run() {
         std::snprintf(evals, sizeof(evals), "%llu/%llu",
                       static_cast<unsigned long long>(job.progress().evaluations()),
                       static_cast<unsigned long long>(job.spec().budget().max_evaluations()));
-        std::printf("%-18s %-12s %-22s %-12.6g %s\n", job.id().c_str(),
-                    v1::JobState_Name(job.state()).c_str(), evals, job.progress().best_objective(),
-                    job.spec().name().c_str());
+        auto domain = response.domains().find(job.id());
+        std::printf("%-18s %-12s %-12s %-22s %-12.6g %s\n", job.id().c_str(),
+                    v1::JobState_Name(job.state()).c_str(),
+                    domain == response.domains().end() ? "?" : domain->second.c_str(), evals,
+                    job.progress().best_objective(), job.spec().name().c_str());
       }
       if (response.next_page_token().empty()) break;
       request.set_page_token(response.next_page_token());
@@ -283,16 +288,16 @@ std::optional<int> ClientCommands::Run() {
   }
   if (*s.best || *s.export_cmd) {
     v1::EvaluationRow row;
-    if (int code = Best(*client, s.job_id, &row); code != 0) return code;
+    v1::ProblemDescription problem;
+    if (int code = Best(*client, s.job_id, &row, &problem); code != 0) return code;
     if (*s.export_cmd && s.format == "json") {
       std::cout << ToJson(row) << "\n";
       return 0;
     }
     if (*s.best) {
-      std::printf("// job %s, evaluation %llu, objectives:", s.job_id.c_str(),
-                  static_cast<unsigned long long>(row.index()));
-      for (double v : row.evaluation().objectives()) std::printf(" %.6g", v);
-      std::printf("\n");
+      std::printf("// job %s (%s), evaluation %llu, objectives:%s\n", s.job_id.c_str(),
+                  problem.domain().c_str(), static_cast<unsigned long long>(row.index()),
+                  Objectives(row.evaluation(), problem).c_str());
     }
     std::printf("%s", row.rendered().c_str());
     if (!row.rendered().empty() && row.rendered().back() != '\n') std::printf("\n");
@@ -300,12 +305,12 @@ std::optional<int> ClientCommands::Run() {
   }
   if (*s.cache_get) {
     v1::GetEvaluationRequest request;
-    std::string key;
-    if (!FromHex(s.key, &key) || key.size() != 16) {
+    CacheKey key;
+    if (!CacheKey::FromHex(s.key, &key)) {
       std::fprintf(stderr, "evolv: key: expected 32 hex digits\n");
       return 2;
     }
-    request.set_key(key);
+    request.set_key(key.Bytes());
     v1::EvaluationResponse response;
     auto context = client->Context();
     grpc::Status status = client->stub().GetEvaluation(context.get(), request, &response);
@@ -323,10 +328,9 @@ std::optional<int> ClientCommands::Run() {
     if (!status.ok()) return Fail(status);
     std::printf("%-8s %-32s %-4s %s\n", "INDEX", "KEY", "HIT", "OBJECTIVES");
     for (const auto& row : response.rows()) {
-      std::printf("%-8llu %-32s %-4s", static_cast<unsigned long long>(row.index()),
-                  row.key_hex().c_str(), row.cache_hit() ? "yes" : "no");
-      for (double v : row.evaluation().objectives()) std::printf(" %.6g", v);
-      std::printf("\n");
+      std::printf("%-8llu %-32s %-4s%s\n", static_cast<unsigned long long>(row.index()),
+                  row.key_hex().c_str(), row.cache_hit() ? "yes" : "no",
+                  Objectives(row.evaluation(), response.problem()).c_str());
     }
     return 0;
   }

@@ -1,4 +1,3 @@
-#include "evaluators/registry.h"
 #include "services/evolv/run_command.h"
 
 #include <unistd.h>
@@ -11,7 +10,9 @@
 #include <iostream>
 #include <thread>
 
+#include "actors/job_lifecycle.h"
 #include "actors/local_runtime.h"
+#include "evaluators/registry.h"
 #include "search/job_spec.h"
 #include "services/progress_line.h"
 #include "services/spec_io.h"
@@ -63,28 +64,23 @@ int RunCommand(const RunOptions& options) {
     std::fprintf(stderr, "evolv: %s\n", std::string(store.status().message()).c_str());
     return 1;
   }
-  const std::string job_id = JobIdFor(*spec);
-  v1::JobRecord record;
-  auto existing = (*store)->GetJob(job_id);
-  if (existing.ok()) {
-    record = *existing;
-    if (record.state() == v1::RUNNING || record.state() == v1::PAUSED) {
-      std::fprintf(stderr, "evolv: resuming job %s at %llu evaluations\n", job_id.c_str(),
-                   static_cast<unsigned long long>(record.progress().evaluations()));
-    }
-  } else if (absl::IsNotFound(existing.status())) {
-    record.set_id(job_id);
-    *record.mutable_spec() = *spec;
-    record.set_state(v1::RUNNING);
-    record.set_created_unix_ms(NowUnixMs());
-    record.set_updated_unix_ms(record.created_unix_ms());
-    if (absl::Status status = (*store)->PutJob(record); !status.ok()) {
-      std::fprintf(stderr, "evolv: %s\n", status.ToString().c_str());
-      return 1;
-    }
-  } else {
-    std::fprintf(stderr, "evolv: %s\n", existing.status().ToString().c_str());
+  // The job is JobIdFor(spec) (the lifecycle's id scheme), so the same command finds it again.
+  JobLifecycle jobs(store->get(), registry);
+  if (auto restored = jobs.Restore(); !restored.ok()) {
+    std::fprintf(stderr, "evolv: %s\n", restored.status().ToString().c_str());
     return 1;
+  }
+  const bool existed = jobs.Find(JobIdFor(*spec)) != nullptr;
+  auto opened = jobs.FindOrCreate(*spec);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "evolv: %s\n", opened.status().ToString().c_str());
+    return 1;
+  }
+  v1::JobRecord record = *opened;
+  const std::string job_id = record.id();
+  if (existed && (record.state() == v1::RUNNING || record.state() == v1::PAUSED)) {
+    std::fprintf(stderr, "evolv: resuming job %s at %llu evaluations\n", job_id.c_str(),
+                 static_cast<unsigned long long>(record.progress().evaluations()));
   }
 
   auto engine_or = JobEngine::Create(record, store->get(), registry);
@@ -100,6 +96,14 @@ int RunCommand(const RunOptions& options) {
     std::fprintf(stderr, "evolv: job %s had already ended; showing its results\n", job_id.c_str());
     PrintSummary(record, engine->problem(), **store);
     return record.state() == v1::FAILED_STATE ? 1 : 0;
+  }
+  if (record.state() == v1::PAUSED) {
+    // Paused by evolvd on this store: running it here resumes it.
+    auto resumed = jobs.Resume(job_id);
+    if (!resumed.ok()) {
+      std::fprintf(stderr, "evolv: %s\n", resumed.status().ToString().c_str());
+      return 1;
+    }
   }
 
   const int workers = options.workers >= 0
@@ -171,18 +175,32 @@ int RunCommand(const RunOptions& options) {
   std::signal(SIGTERM, SIG_DFL);
   if (tty && options.progress) std::fprintf(stderr, "\n");
 
-  auto final_record = (*store)->GetJob(job_id);
-  if (!final_record.ok()) {
-    std::fprintf(stderr, "evolv: %s\n", final_record.status().ToString().c_str());
-    return 1;
-  }
-  if (outcome.interrupted && final_record->state() == v1::RUNNING) {
+  if (outcome.interrupted) {
+    if (!outcome.error.empty()) {
+      std::fprintf(stderr,
+                   "evolv: interrupted, but the checkpoint failed: %s\nThe job resumes from its "
+                   "last checkpoint when the same command runs again.\n",
+                   outcome.error.c_str());
+      return 1;
+    }
+    auto checkpointed = (*store)->GetJob(job_id);
+    if (!checkpointed.ok()) {
+      std::fprintf(stderr, "evolv: %s\n", checkpointed.status().ToString().c_str());
+      return 1;
+    }
     std::fprintf(stderr,
                  "evolv: interrupted; job %s checkpointed at %llu evaluations. Run the same "
                  "command again to resume.\n",
                  job_id.c_str(),
-                 static_cast<unsigned long long>(final_record->progress().evaluations()));
+                 static_cast<unsigned long long>(checkpointed->progress().evaluations()));
     return 130;
+  }
+  // SUCCEEDED was written by the final checkpoint; a failure is recorded here.
+  auto final_record =
+      outcome.state == v1::SUCCEEDED ? jobs.Finish(job_id) : jobs.Fail(job_id, outcome.error);
+  if (!final_record.ok()) {
+    std::fprintf(stderr, "evolv: %s\n", final_record.status().ToString().c_str());
+    return 1;
   }
   PrintSummary(*final_record, engine->problem(), **store);
   if (final_record->state() == v1::FAILED_STATE) {

@@ -20,13 +20,14 @@
 #include <fstream>
 #include <thread>
 
-#include "evaluators/registry.h"
 #include "actors/cluster.h"
 #include "actors/dispatcher.h"
 #include "actors/job_manager.h"
 #include "actors/worker.h"
+#include "evaluators/registry.h"
 #include "services/evolvd/grpc_service.h"
 #include "services/evolvd/http_server.h"
+#include "services/evolvd/metrics.h"
 #include "services/evolvd/service_core.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -178,13 +179,17 @@ int main(int argc, char** argv) {
   }
   std::vector<evolv::worker_actor> worker_handles =
       evolv::SpawnLocalWorkers(system, dispatcher, workers, registry);
+  // Coordinators reach the dispatcher through the meter, which times every evaluation for
+  // /metrics as its result comes back.
+  auto metrics = std::make_shared<evolv::ServiceMetrics>();
+  evolv::dispatcher_actor metered = evolv::SpawnEvaluationMeter(system, dispatcher, metrics);
   evolv::JobManagerOptions manager_options;
   manager_options.coordinator.checkpoint_every_results = flags.checkpoint_every_results;
   manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;
-  caf::actor manager =
-      evolv::SpawnJobManager(system, store->get(), registry, dispatcher, manager_options);
+  evolv::job_manager_actor manager =
+      evolv::SpawnJobManager(system, store->get(), registry, metered, manager_options);
 
-  evolv::ServiceCore core(store->get(), registry, system, manager, dispatcher);
+  evolv::ServiceCore core(store->get(), registry, system, manager, dispatcher, *metrics);
   evolv::SearchServiceImpl service(core, token);
   grpc::ServerBuilder builder;
   int grpc_port = 0;

@@ -1,6 +1,11 @@
-// ServiceCore: every operation of evolvd's API, once, for both front ends (gRPC in
-// grpc_service.h, HTTP/JSON in http_server.h). Job lifecycle calls go to the job manager actor;
-// evaluation queries read the store directly.
+// ServiceCore: the facade of evolvd's API, every operation once for both front ends (gRPC in
+// grpc_service.h, HTTP/JSON in http_server.h). It validates requests and routes them:
+//   job lifecycle            -> the job manager actor (JobManagerClient; the only place here
+//                               that talks to it)
+//   evaluations, job detail  -> EvaluationQueries / BuildJobDetail over the store, rendered by
+//                               the ProblemCache's problems
+//   workers, queue depth     -> DispatcherClient (calls with a deadline)
+//   /metrics                 -> ServiceMetrics, from the jobs' counters, never from history
 //
 // Thread-safety: every method is safe to call from any thread.
 // Errors: absl::Status with the codes documented in proto/evolv/v1/service.proto; messages name
@@ -8,28 +13,32 @@
 #pragma once
 
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "actors/dispatcher.h"
 #include "actors/job_manager.h"
+#include "actors/protocol.h"
 #include "evolv/v1/service.pb.h"
 #include "search/problem_registry.h"
+#include "services/evolvd/dispatcher_client.h"
+#include "services/evolvd/evaluation_queries.h"
+#include "services/evolvd/metrics.h"
+#include "services/evolvd/problem_cache.h"
 #include "storage/store.h"
 
 namespace evolv {
 
 class ServiceCore {
  public:
-  // Everything must outlive the core.
+  // Everything must outlive the core. `metrics` is fed by the evaluation meter (metrics.h).
   ServiceCore(Store* store, const ProblemRegistry& registry, caf::actor_system& system,
-              caf::actor manager, dispatcher_actor dispatcher);
+              job_manager_actor manager, dispatcher_actor dispatcher,
+              const ServiceMetrics& metrics);
 
   absl::StatusOr<v1::JobRecord> SubmitJob(const v1::SubmitJobRequest& request);
   absl::StatusOr<v1::JobRecord> GetJob(const std::string& job_id);
+  // Also names each listed job's domain (ListJobsResponse.domains).
   absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
   absl::StatusOr<v1::JobRecord> CancelJob(const std::string& job_id);
   absl::StatusOr<v1::JobRecord> PauseJob(const std::string& job_id);
@@ -44,34 +53,19 @@ class ServiceCore {
   absl::StatusOr<v1::ListWorkersResponse> ListWorkers();
   absl::StatusOr<v1::GetStatsResponse> GetStats(const v1::GetStatsRequest& request);
 
-  // For the status page: the job with its best-so-far curve, Pareto front, best candidate
-  // rendered and recent evaluations (from the last checkpoint).
+  // For the status page; see job_detail.h.
   absl::StatusOr<v1::JobDetail> GetJobDetail(const std::string& job_id);
-  // Prometheus text exposition format.
+  // Prometheus text exposition format; see metrics.h.
   std::string Metrics();
 
  private:
-  // The job's problem, built once per job, for rendering candidates.
-  std::shared_ptr<const Problem> ProblemFor(const v1::JobRecord& job);
-  v1::EvaluationRow Row(const v1::JobRecord& job, const v1::HistoryEntry& entry, bool render);
-
   Store* store_;
   const ProblemRegistry& registry_;
-  caf::actor_system& system_;
   JobManagerClient manager_;
-  dispatcher_actor dispatcher_;
-
-  std::mutex mutex_;  // guards the members below
-  std::map<std::string, std::shared_ptr<const Problem>> problems_;
-  // Evaluation-latency histogram for /metrics, fed from each job's checkpointed history.
-  std::map<std::string, uint64_t> latency_cursor_;  // job id -> next history index to read
-  std::vector<uint64_t> latency_buckets_;
-  uint64_t latency_count_ = 0;
-  double latency_sum_ = 0;
+  DispatcherClient dispatcher_;
+  ProblemCache problems_;
+  EvaluationQueries queries_;
+  const ServiceMetrics& metrics_;
 };
-
-// Hex of raw bytes (lower case) and back; nullopt-like empty string on bad hex.
-std::string ToHex(const std::string& bytes);
-bool FromHex(const std::string& hex, std::string* bytes);
 
 }  // namespace evolv

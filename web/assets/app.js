@@ -1,5 +1,8 @@
 // The evolvd status page: polls /api/... every second and redraws. Every piece of user text is
 // inserted with textContent (never innerHTML), so a job named <script> shows as text.
+// The page knows no domain: domain and objective names come from the API
+// (ListJobsResponse.domains, JobDetail.problem) and candidates are shown as the server renders
+// them (EvaluationRow.rendered), never by reading Candidate.value.
 'use strict';
 
 const POLL_MS = 1000;
@@ -37,12 +40,6 @@ function fmt(x) {
   if (n === 0) return '0';
   const a = Math.abs(n);
   return a >= 1e4 || a < 1e-3 ? n.toExponential(3) : n.toPrecision(4);
-}
-
-function domainOf(spec) {
-  spec = spec || {};
-  for (const d of ['numerics', 'solver']) if (spec[d] !== undefined) return d;
-  return '?';
 }
 
 function hitRate(cache) {
@@ -90,13 +87,14 @@ async function renderIndex(main) {
   const table = el('table', {id: 'jobs'},
     el('tr', {}, ...['name', 'id', 'domain', 'state', 'progress', 'best objective', 'evals/s',
                      'cache hit rate'].map(h => el('th', {}, h))));
+  const domains = jobs.domains || {};
   for (const job of jobs.jobs || []) {
     const p = job.progress || {};
     const spec = job.spec || {};
     const link = el('a', {href: '/job/' + encodeURIComponent(job.id)}, spec.name || '(unnamed)');
     table.appendChild(el('tr', {class: 'job-row', 'data-job-id': job.id},
       el('td', {class: 'job-name'}, link), el('td', {class: 'muted'}, job.id),
-      el('td', {}, domainOf(spec)),
+      el('td', {class: 'domain'}, domains[job.id] || '?'),
       el('td', {class: 'state state-' + (job.state || '')}, job.state || ''),
       progressCell(job), el('td', {class: 'num'}, fmt(p.best_objective)),
       el('td', {class: 'num'}, fmt(p.evals_per_second)),
@@ -172,11 +170,13 @@ async function renderJob(main, id) {
   const job = detail.job || {};
   const p = job.progress || {};
   const cache = p.cache || {};
-  const names = detail.objective_names || ['objective'];
+  const problem = detail.problem || {};
+  const names = (problem.objective_names || []).length ? problem.objective_names : ['objective'];
   const done = num(p.evaluations), budget = num(p.budget_evaluations);
   const nodes = [
     el('h1', {id: 'job-name'}, (job.spec || {}).name || '(unnamed)'),
-    el('p', {class: 'muted'}, `${job.id} · ${domainOf(job.spec)} · `,
+    el('p', {class: 'muted'}, `${job.id} · `, el('span', {id: 'job-domain'}, problem.domain || '?'),
+       ' · ',
        el('span', {class: 'state state-' + (job.state || ''), id: 'job-state'}, job.state || '')),
     job.error ? el('p', {class: 'error'}, job.error) : null,
     el('div', {class: 'cards'},

@@ -1,0 +1,135 @@
+#include "services/evolvd/metrics.h"
+
+#include <map>
+#include <sstream>
+
+namespace evolv {
+namespace {
+
+void Header(std::ostringstream& out, const char* name, const char* type, const char* help) {
+  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+}
+
+template <class T>
+void Sample(std::ostringstream& out, const char* name, const char* type, const char* help,
+            T value) {
+  Header(out, name, type, help);
+  out << name << " " << value << "\n";
+}
+
+}  // namespace
+
+void ServiceMetrics::ObserveEvaluation(double seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (size_t b = 0; b < kLatencyBucketCount; ++b) {
+    if (seconds <= kLatencyBounds[b]) ++latency_buckets_[b];
+  }
+  ++latency_count_;
+  latency_sum_ += seconds;
+}
+
+std::string ServiceMetrics::Render(const MetricsSources& sources) const {
+  std::ostringstream out;
+  if (sources.jobs) {
+    std::map<v1::JobState, uint64_t> by_state;
+    for (int s = v1::PENDING; s <= v1::CANCELLED; ++s) by_state[static_cast<v1::JobState>(s)] = 0;
+    uint64_t evaluations = 0;
+    v1::CacheCounters cache;
+    for (const auto& job : *sources.jobs) {
+      ++by_state[job.state()];
+      const v1::JobProgress& p = job.progress();
+      evaluations += p.evaluations();
+      cache.set_hits(cache.hits() + p.cache().hits());
+      cache.set_misses(cache.misses() + p.cache().misses());
+      cache.set_collisions(cache.collisions() + p.cache().collisions());
+      cache.set_eval_seconds_saved(cache.eval_seconds_saved() + p.cache().eval_seconds_saved());
+    }
+    Header(out, "evolv_jobs", "gauge", "Jobs by state.");
+    for (const auto& [state, count] : by_state) {
+      out << "evolv_jobs{state=\"" << v1::JobState_Name(state) << "\"} " << count << "\n";
+    }
+    Sample(out, "evolv_evaluations_total", "counter", "Results told to strategies, over all jobs.",
+           evaluations);
+    Sample(out, "evolv_cache_hits_total", "counter", "Functional-cache hits.", cache.hits());
+    Sample(out, "evolv_cache_misses_total", "counter", "Functional-cache misses.", cache.misses());
+    Sample(out, "evolv_cache_collisions_total", "counter",
+           "Counterfactual hits that differ beyond the domain's cache contract.",
+           cache.collisions());
+    Sample(out, "evolv_cache_eval_seconds_saved_total", "counter",
+           "Evaluation seconds saved by cache hits.", cache.eval_seconds_saved());
+  }
+  if (sources.workers) {
+    uint64_t slots = 0, busy = 0;
+    for (const auto& w : *sources.workers) {
+      slots += w.info().slots();
+      busy += w.busy();
+    }
+    Sample(out, "evolv_workers", "gauge", "Workers known to the dispatcher.",
+           sources.workers->size());
+    Sample(out, "evolv_worker_slots", "gauge", "Evaluation slots over all workers.", slots);
+    Sample(out, "evolv_busy_slots", "gauge", "Evaluations running on workers.", busy);
+  }
+  if (sources.queue_depth) {
+    Sample(out, "evolv_queue_depth", "gauge", "Evaluations waiting for a free worker slot.",
+           *sources.queue_depth);
+  }
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  Header(out, "evolv_evaluation_seconds", "histogram",
+         "Wall time of Problem::Evaluate on workers, since evolvd started.");
+  for (size_t b = 0; b < kLatencyBucketCount; ++b) {
+    out << "evolv_evaluation_seconds_bucket{le=\"" << kLatencyBounds[b] << "\"} "
+        << latency_buckets_[b] << "\n";
+  }
+  out << "evolv_evaluation_seconds_bucket{le=\"+Inf\"} " << latency_count_ << "\n"
+      << "evolv_evaluation_seconds_sum " << latency_sum_ << "\n"
+      << "evolv_evaluation_seconds_count " << latency_count_ << "\n";
+  return out.str();
+}
+
+namespace {
+
+dispatcher_actor::behavior_type MeterBehavior(dispatcher_actor::pointer self,
+                                              dispatcher_actor upstream,
+                                              std::shared_ptr<ServiceMetrics> metrics) {
+  self->link_to(upstream);
+  return {
+      [self, upstream](join_atom, const caf::actor& worker, const std::string& info) {
+        self->send(upstream, join_atom::value, worker, info);
+      },
+      [self, upstream](heartbeat_atom, const caf::actor& worker) {
+        self->send(upstream, heartbeat_atom::value, worker);
+      },
+      [self, upstream, metrics](evaluate_atom,
+                                const std::string& request) -> caf::result<std::string> {
+        auto promise = self->make_response_promise<std::string>();
+        self->request(upstream, caf::infinite, evaluate_atom::value, request)
+            .then(
+                [promise, metrics](const std::string& bytes) mutable {
+                  v1::Evaluation evaluation;
+                  if (evaluation.ParseFromString(bytes) && !evaluation.worker().empty()) {
+                    metrics->ObserveEvaluation(evaluation.eval_seconds());
+                  }
+                  promise.deliver(bytes);
+                },
+                [promise](caf::error& error) mutable { promise.deliver(std::move(error)); });
+        return promise;
+      },
+      [self, upstream](workers_atom) -> caf::delegated<std::vector<std::string>> {
+        return self->delegate(upstream, workers_atom::value);
+      },
+      [self, upstream](queue_atom) -> caf::delegated<uint64_t> {
+        return self->delegate(upstream, queue_atom::value);
+      },
+      [](tick_atom) {},  // the dispatcher's own timer; never sent to the meter
+  };
+}
+
+}  // namespace
+
+dispatcher_actor SpawnEvaluationMeter(caf::actor_system& system, dispatcher_actor dispatcher,
+                                      std::shared_ptr<ServiceMetrics> metrics) {
+  return system.spawn(MeterBehavior, std::move(dispatcher), std::move(metrics));
+}
+
+}  // namespace evolv
