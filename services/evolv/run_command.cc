@@ -16,6 +16,7 @@
 #include "search/job_spec.h"
 #include "services/progress_line.h"
 #include "services/spec_io.h"
+#include "services/store_open.h"
 
 namespace evolv {
 namespace {
@@ -59,7 +60,7 @@ int RunCommand(const RunOptions& options) {
     return 2;
   }
 
-  auto store = Store::Open(options.data_dir);
+  auto store = OpenStoreFor(options.data_dir, registry);
   if (!store.ok()) {
     std::fprintf(stderr, "evolv: %s\n", std::string(store.status().message()).c_str());
     return 1;

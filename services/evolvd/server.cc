@@ -1,0 +1,253 @@
+// evolvd: the evolv server. One CAF actor system (dispatcher, local workers, job manager), a
+// gRPC server (evolv.v1.SearchService) and an HTTP server (status page, /api, /metrics).
+//
+//   evolvd --data-dir DIR [--grpc-port P] [--http-port P] [--workers N] [--bind ADDR]
+//          [--auth-token-file FILE] [--port-file FILE] [--config FILE]
+//          [--cluster-port P --cluster-secret-file FILE [--cluster-bind ADDR]
+//           [--tls-cert F --tls-key F --tls-ca F]]
+//
+// Port 0 picks a free port; the chosen ports are logged and, with --port-file, written there as
+// "grpc=PORT\nhttp=PORT\n" plus "cluster=PORT\n" with a cluster port (atomically, once all
+// listen). With --cluster-port, evolv-worker processes join over CAF's middleman (see
+// actors/cluster.h and deploy/README.md). SIGTERM and SIGINT checkpoint every
+// running job (they stay RUNNING and resume on the next start) and exit 0.
+// Exit codes: 0 clean shutdown, 1 runtime error (store, ports), 2 bad usage.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "actors/cluster.h"
+#include "actors/dispatcher.h"
+#include "actors/job_manager.h"
+#include "actors/worker.h"
+#include "services/evolvd/grpc_service.h"
+#include "services/evolvd/http_server.h"
+#include "services/evolvd/metrics.h"
+#include "services/evolvd/server.h"
+#include "services/store_open.h"
+#include "services/evolvd/service_core.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+
+namespace {
+
+struct Flags {
+  std::string data_dir = "evolv-data";
+  int grpc_port = 50051;
+  int http_port = 8080;
+  int workers = -1;
+  int cluster_port = -1;
+  std::string cluster_bind = "127.0.0.1";
+  std::string cluster_secret_file;
+  evolv::TlsOptions tls;
+  std::string bind = "127.0.0.1";
+  std::string auth_token_file;
+  std::string port_file;
+  std::string log_level = "info";
+  uint64_t checkpoint_every_results = 200;
+  double checkpoint_every_seconds = 5.0;
+};
+
+bool WritePortFile(const std::string& path, int grpc_port, int http_port, int cluster_port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "grpc=" << grpc_port << "\nhttp=" << http_port << "\n";
+    if (cluster_port > 0) out << "cluster=" << cluster_port << "\n";
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+namespace evolv {
+
+int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
+  CLI::App app{"evolvd: the evolv search server (gRPC + HTTP status page)"};
+  Flags flags;
+  app.set_config("--config", "", "read flags from this file (TOML/INI: data-dir = \"...\")");
+  app.add_option("--data-dir", flags.data_dir, "store directory (RocksDB)")->capture_default_str();
+  app.add_option("--grpc-port", flags.grpc_port, "gRPC port (0: pick a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--http-port", flags.http_port, "HTTP port (0: pick a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--workers", flags.workers,
+                 "local worker threads (default: one per core; 0: remote workers only)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--cluster-port", flags.cluster_port,
+                 "let evolv-worker processes join on this port (0: pick a free one)")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--cluster-bind", flags.cluster_bind, "address of the cluster port")
+      ->capture_default_str();
+  app.add_option("--cluster-secret-file", flags.cluster_secret_file,
+                 "file holding the cluster secret (default: $EVOLV_CLUSTER_SECRET)");
+  app.add_option("--tls-cert", flags.tls.certificate, "PEM certificate: TLS on the cluster link");
+  app.add_option("--tls-key", flags.tls.key, "PEM private key for --tls-cert");
+  app.add_option("--tls-ca", flags.tls.ca_file, "CA bundle to verify workers' certificates");
+  app.add_option("--bind", flags.bind, "address to listen on")->capture_default_str();
+  app.add_option("--auth-token-file", flags.auth_token_file,
+                 "require \"authorization: Bearer <token>\" on every RPC; the file holds the token")
+      ->check(CLI::ExistingFile);
+  app.add_option("--port-file", flags.port_file, "write the listening ports here");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--checkpoint-results", flags.checkpoint_every_results,
+                 "checkpoint a job after this many results")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--checkpoint-seconds", flags.checkpoint_every_seconds,
+                 "checkpoint a job at least this often (seconds)")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  // Structured logs: logfmt on stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("evolvd"));
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%e level=%l pid=%P msg=\"%v\"");
+  spdlog::set_level(spdlog::level::from_str(flags.log_level));
+
+  std::string token;
+  if (!flags.auth_token_file.empty()) {
+    std::ifstream in(flags.auth_token_file);
+    std::getline(in, token);
+    while (!token.empty() && (token.back() == '\r' || token.back() == ' ')) token.pop_back();
+    if (token.empty()) {
+      std::fprintf(stderr, "evolvd: %s: empty token\n", flags.auth_token_file.c_str());
+      return 2;
+    }
+  }
+
+  // Signals are taken by sigwait on the main thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto store = evolv::OpenStoreFor(flags.data_dir, registry);
+  if (!store.ok()) {
+    spdlog::error("cannot open the store: {}", store.status().ToString());
+    return 1;
+  }
+  const int workers = flags.workers >= 0
+                          ? flags.workers
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::string cluster_secret;
+  if (flags.cluster_port >= 0) {
+    auto secret = evolv::LoadClusterSecret(flags.cluster_secret_file);
+    if (!secret.ok()) {
+      std::fprintf(stderr, "evolvd: %s\n", std::string(secret.status().message()).c_str());
+      return 2;
+    }
+    cluster_secret = *secret;
+  } else if (workers == 0) {
+    std::fprintf(stderr, "evolvd: --workers 0 needs --cluster-port for remote workers\n");
+    return 2;
+  }
+
+  caf::actor_system_config config;
+  evolv::ConfigureActorSystem(config, flags.tls);
+  caf::actor_system system{config};
+  evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system);
+  int cluster_port = 0;
+  evolv::gatekeeper_actor gatekeeper;
+  if (flags.cluster_port >= 0) {
+    evolv::ClusterServerOptions cluster;
+    cluster.bind = flags.cluster_bind;
+    cluster.port = static_cast<uint16_t>(flags.cluster_port);
+    cluster.secret = cluster_secret;
+    cluster.tls = flags.tls;
+    auto published = evolv::PublishCluster(system, dispatcher, cluster);
+    if (!published.ok()) {
+      spdlog::error("{}", published.status().ToString());
+      caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    cluster_port = published->port;
+    gatekeeper = published->gatekeeper;
+  }
+  std::vector<evolv::worker_actor> worker_handles =
+      evolv::SpawnLocalWorkers(system, dispatcher, workers, registry);
+  // Coordinators reach the dispatcher through the meter, which times every evaluation for
+  // /metrics as its result comes back.
+  auto metrics = std::make_shared<evolv::ServiceMetrics>();
+  evolv::dispatcher_actor metered = evolv::SpawnEvaluationMeter(system, dispatcher, metrics);
+  evolv::JobManagerOptions manager_options;
+  manager_options.coordinator.checkpoint_every_results = flags.checkpoint_every_results;
+  manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;
+  evolv::job_manager_actor manager =
+      evolv::SpawnJobManager(system, store->get(), registry, metered, manager_options);
+
+  evolv::ServiceCore core(store->get(), registry, system, manager, dispatcher, *metrics);
+  evolv::SearchServiceImpl service(core, token);
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(flags.bind + ":" + std::to_string(flags.grpc_port),
+                           grpc::InsecureServerCredentials(), &grpc_port);
+  builder.SetMaxReceiveMessageSize(evolv::kMaxRequestBytes);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  int exit_code = 0;
+  std::unique_ptr<evolv::HttpServer> http;
+  if (!server || grpc_port == 0) {
+    spdlog::error("cannot listen for gRPC on {}:{}", flags.bind, flags.grpc_port);
+    exit_code = 1;
+  } else {
+    auto started = evolv::HttpServer::Start(core, flags.bind, flags.http_port);
+    if (!started.ok()) {
+      spdlog::error("{}", started.status().ToString());
+      exit_code = 1;
+    } else {
+      http = std::move(*started);
+    }
+  }
+
+  if (exit_code == 0) {
+    spdlog::info(
+        "evolvd listening: grpc={}:{} http=http://{}:{}/ cluster={} workers={} data_dir={} auth={}",
+        flags.bind, grpc_port, flags.bind, http->port(),
+        cluster_port ? flags.cluster_bind + ":" + std::to_string(cluster_port) : "off", workers,
+        flags.data_dir, token.empty() ? "off" : "bearer");
+    if (!flags.port_file.empty() &&
+        !WritePortFile(flags.port_file, grpc_port, http->port(), cluster_port)) {
+      spdlog::error("cannot write the port file {}", flags.port_file);
+      exit_code = 1;
+    }
+  }
+  if (exit_code == 0) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    spdlog::info("signal {}: checkpointing every job and shutting down", signal_number);
+  }
+
+  service.Stop();
+  if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  http.reset();
+  evolv::JobManagerClient client(system, manager);
+  if (absl::Status status = client.Shutdown(); !status.ok()) {
+    spdlog::error("shutdown: {}", status.ToString());
+    exit_code = 1;
+  }
+  if (gatekeeper) caf::anon_send_exit(gatekeeper, caf::exit_reason::user_shutdown);
+  for (auto& worker : worker_handles) caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+  system.await_all_actors_done();
+  spdlog::info("evolvd stopped");
+  return exit_code;
+}
+
+}  // namespace evolv
