@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "evaluators/diffusion/diffusion_problem.h"
 #include "evaluators/numerics/numerics_problem.h"
 #include "evaluators/solver/solver_problem.h"
 
@@ -14,6 +15,8 @@ absl::Status RegisterBuiltinDomains(ProblemRegistry& r) {
                                         SchemaV1Slot{10, 1, "evolv.v1.NumericsProgram"}),
            r.Register<v1::SolverSpec>("solver", CreateSolverProblem, SolverExampleSpec(),
                                       SchemaV1Slot{11, 2, "evolv.v1.SolverChoice"}),
+           r.Register<v1::DiffusionSpec>("diffusion", CreateDiffusionProblem,
+                                         DiffusionExampleSpec()),
        }) {
     if (!status.ok()) return status;
   }

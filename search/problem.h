@@ -35,6 +35,7 @@ struct EvalContext {
 enum class RenderFormat { kText, kC, kCFloat, kJson };
 
 class BanditSequence;
+class EvolvableSpace;
 
 class Problem {
  public:
@@ -97,6 +98,10 @@ class Problem {
   // The problem as a sequence of instances with a grid of arms, when it is one (the bandit
   // strategy drives such problems); nullptr otherwise.
   virtual const BanditSequence* AsBanditSequence() const { return nullptr; }
+  // The problem's seeds and rated mutation for the top-k evolution strategy
+  // (search/top_k_evolution.h), when it has them; nullptr otherwise (the strategy then uses
+  // Random and Mutate).
+  virtual const EvolvableSpace* AsEvolvableSpace() const { return nullptr; }
 
   // The domain's closing report for a finished (or stopped) job, given its history in index
   // order: e.g. the Pareto front, baselines and the best candidate rendered. Plain text.

@@ -7,6 +7,7 @@
 #include "search/bandits/bandit_strategy.h"
 #include "search/nsga2.h"
 #include "search/regularized_evolution.h"
+#include "search/top_k_evolution.h"
 
 namespace evolv {
 namespace {
@@ -72,8 +73,12 @@ absl::Status ValidateStrategy(const v1::StrategySpec& spec) {
     }
     case v1::StrategySpec::kBandit:
       return ValidateBanditConfig(spec.bandit());
+    case v1::StrategySpec::kTopKEvolution:
+      return ValidateTopKEvolutionConfig(spec.top_k_evolution());
     case v1::StrategySpec::CONFIG_NOT_SET:
-      return absl::OkStatus();  // NSGA-II with defaults (the bandit for a bandit-sequence problem)
+      // NSGA-II with defaults; the bandit for a bandit-sequence problem, top-k evolution for a
+      // problem with an evolvable space.
+      return absl::OkStatus();
   }
   return OutOfRange("config", "unknown strategy");
 }
@@ -86,6 +91,11 @@ absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec
   if (spec.strategy().has_regularized_evolution()) {
     return std::make_unique<RegularizedEvolution>(spec.strategy().regularized_evolution(), problem,
                                                   seed);
+  }
+  if (spec.strategy().has_top_k_evolution() ||
+      (spec.strategy().config_case() == v1::StrategySpec::CONFIG_NOT_SET &&
+       problem.AsEvolvableSpace() != nullptr)) {
+    return std::make_unique<TopKEvolution>(spec.strategy().top_k_evolution(), problem, seed);
   }
   if (spec.strategy().has_bandit() ||
       (!spec.strategy().has_nsga2() && problem.AsBanditSequence() != nullptr)) {

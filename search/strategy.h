@@ -45,6 +45,8 @@ class Strategy {
 
 // Builds the strategy a job spec names, over `problem` (which must outlive it), seeded from the
 // spec's seed. InvalidArgument (naming the field) for an unknown or out-of-range configuration.
+// A spec that names none gets the bandit for a bandit-sequence problem, top-k evolution for a
+// problem with an evolvable space, and NSGA-II otherwise.
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec,
                                                          const Problem& problem);
 

@@ -30,6 +30,7 @@ struct GoldenCase {
 
 constexpr char kProgram[] = "type.googleapis.com/evolv.v1.NumericsProgram";
 constexpr char kChoice[] = "type.googleapis.com/evolv.v1.SolverChoice";
+constexpr char kSchedule[] = "type.googleapis.com/evolv.v1.DiffusionSchedule";
 
 std::string NumericsSpec(const std::string& target, const std::string& mode) {
   return absl::StrFormat(
@@ -54,6 +55,18 @@ std::string Choice(int instance, const std::string& kind, double omega) {
       instance, kind, omega);
 }
 
+std::string DiffusionSpec(const std::string& schedule, const std::string& sampler) {
+  return absl::StrFormat(
+      R"({"problem": {"@type": "type.googleapis.com/evolv.v1.DiffusionSpec",
+          "mixture": {"dimension": 4, "components": 3, "seed": 5}, "schedule": "%s",
+          "sampler": "%s", "steps": 4, "samples": 200, "noise_seed": 2}})",
+      schedule, sampler);
+}
+
+std::string Schedule(const std::string& steps) {
+  return absl::StrFormat(R"({"value": {"@type": "%s", "steps": [%s]}})", kSchedule, steps);
+}
+
 std::vector<GoldenCase> Cases() {
   // Operands: 0 is x, 1..n the constants, then one value per instruction.
   const std::string horner2 =
@@ -73,6 +86,12 @@ std::vector<GoldenCase> Cases() {
       {"solver laplacian fixed 1.5", LaplacianSpec(), Choice(1, "FIXED", 1.5)},
       {"solver laplacian fixed 1.0", LaplacianSpec(), Choice(2, "FIXED", 1.0)},
       {"solver laplacian optimal", LaplacianSpec(), Choice(3, "INSTANCE_OPTIMAL", 0)},
+      {"diffusion cosine ddim uniform", DiffusionSpec("COSINE", "DDIM"),
+       Schedule("0, 250, 500, 750")},
+      {"diffusion cosine dpm++ searched-like", DiffusionSpec("COSINE", "DPM_SOLVER_PP_2M"),
+       Schedule("999, 420, 95, 12")},
+      {"diffusion linear ddim trailing", DiffusionSpec("LINEAR", "DDIM"),
+       Schedule("0, 333, 666, 999")},
   };
 }
 

@@ -1,0 +1,154 @@
+// The diffusion problem (AutoDiffusion, Li et al. ICCV 2023) as an evolv Problem: which K of the
+// T = 1000 time steps a sampler should visit, on data whose exact denoiser is known (a Gaussian
+// mixture), so that the only error is the sampler's discretization.
+//
+// A candidate (DiffusionSchedule) is a set of K distinct steps; the sampler (DDIM or
+// DPM-Solver++(2M), from the spec) runs from the spec's N fixed starting noises. Objectives,
+// both minimized, in this order:
+//   fd          Frechet distance of the N samples to the mixture's exact mean and covariance;
+//   loglik_gap  |mean log p(sample) - mean log p(exact sample)| under the mixture, the second
+//               sample set being N exact samples from a fixed seed. FD on two moments rewards
+//               stopping early at a posterior mean (samples pulled to the modes have too high a
+//               likelihood); the gap sees it, in either direction.
+// FD decides (strategies compare lexicographically); the gap breaks ties and is the second axis
+// for NSGA-II. Metrics: fd, loglik, loglik_gap, mass_error (total variation between the shares
+// of samples and of exact samples most likely under each component), noise_floor (FD of the N
+// exact samples: no FD below it is meaningful), first_step, last_step.
+//
+// Functional key: Probe is the sorted step set (and any skipped blocks, per step, sorted), so
+// permutations of a candidate share a key; CanonicalSpec is the normalized mixture, schedule,
+// sampler, N and noise seed — not K or the baselines, which only decide feasibility and the
+// report. Cache contract: evaluation is deterministic, the default CompareHit (exact to 1e-9).
+//
+// Joint stage (steps + skipped blocks): the candidate's `skipped` field and Denoiser::NumBlocks
+// are in place and validated; the exact denoiser has no blocks, so any skipped block is
+// INFEASIBLE until a learned denoiser with blocks is added (see docs/adr/0006-diffusion.md).
+//
+// Thread-safety: every method is const and safe to call concurrently.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "evaluators/diffusion/gaussian_mixture.h"
+#include "evaluators/diffusion/noise_schedule.h"
+#include "evaluators/diffusion/sample_metrics.h"
+#include "evaluators/diffusion/sampler.h"
+#include "evolv/v1/diffusion.pb.h"
+#include "search/problem.h"
+#include "search/top_k_evolution.h"
+
+namespace evolv {
+
+inline constexpr int kDefaultDiffusionSamples = 2000;
+inline constexpr int kMaxDiffusionSamples = 100000;
+inline constexpr int64_t kMaxDiffusionSampleValues = int64_t{1} << 22;  // N * d
+inline constexpr int kMaxDiffusionBaselines = 16;
+// N * C * d^2 * max(K, 100): about the flops of one evaluation (or of the report's 100-step
+// reference), bounded so that no spec asks for hours per evaluation.
+inline constexpr double kMaxDiffusionCost = 1099511627776.0;  // 2^40
+// Steps of the report's reference run (uniform, both samplers).
+inline constexpr int kReferenceSteps = 100;
+
+// Validates the spec and builds the problem. InvalidArgument whose message starts with the field
+// path ("diffusion.steps: ...", "diffusion.mixture.dimension: ...").
+absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::DiffusionSpec& spec);
+
+// The registry's example: the mixture (d = 16, 8 components, cosine), K = 4, DDIM.
+v1::DiffusionSpec DiffusionExampleSpec();
+
+// A candidate holding `steps` (ascending is canonical, but any order is accepted).
+v1::Candidate DiffusionCandidate(const std::vector<int>& steps);
+
+// The distinct steps of `schedule`, ascending, when it has exactly `k` of them in [0, T);
+// InvalidArgument "<field>: ..." otherwise (field e.g. "diffusion.steps").
+absl::StatusOr<std::vector<int>> CanonicalSteps(const v1::DiffusionSchedule& schedule, int k,
+                                                const std::string& field);
+
+// What one sampler run gives.
+struct ScheduleScore {
+  double fd = 0;
+  double loglik = 0;      // mean log p under the mixture
+  double loglik_gap = 0;  // |loglik - the exact samples' loglik|
+  double mass_error = 0;
+};
+
+class DiffusionProblem : public Problem, public EvolvableSpace {
+ public:
+  std::string Domain() const override { return "diffusion"; }
+  std::string CanonicalSpec() const override;
+  std::string EvaluatorVersion() const override { return "diffusion/1"; }
+  std::vector<std::string> ObjectiveNames() const override { return {"fd", "loglik_gap"}; }
+
+  // K distinct steps drawn uniformly, ascending.
+  v1::Candidate Random(Rng& rng) const override;
+  // One step replaced by a step the candidate does not use.
+  v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const override;
+  // Uniform crossover of the two ascending step lists (position i from either parent), then
+  // any step taken twice replaced by an unused step of either parent: the child always has K
+  // distinct steps, all from the parents.
+  std::optional<v1::Candidate> Crossover(const v1::Candidate& a, const v1::Candidate& b,
+                                         Rng& rng) const override;
+  ProbeBytes Probe(const v1::Candidate& candidate) const override;
+  // INFEASIBLE ("diffusion.steps: ...") for a wrong count, a step outside [0, T), a repeated
+  // step, or skipped blocks the denoiser does not have.
+  std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& candidate) const override;
+  v1::Evaluation Evaluate(const v1::Candidate& candidate,
+                          const EvalContext& context) const override;
+  // Text: "{0, 250, 500, 750}"; JSON: {"steps": [...]}.
+  std::string Render(const v1::Candidate& candidate, RenderFormat format) const override;
+  // The noise floor, then FD and loglik gap with DDIM and DPM-Solver++(2M) for: uniform
+  // ("ddimK"), trailing (linspace 0..999), quadratic, the spec's baselines, the best searched
+  // schedule (the job's sampler's numbers are its evaluation), and the 100-step uniform
+  // reference; then searched / uniform. Baselines are computed once per problem.
+  std::string Report(const std::vector<v1::HistoryEntry>& history) const override;
+  const EvolvableSpace* AsEvolvableSpace() const override { return this; }
+
+  // EvolvableSpace: the uniform schedule, then the spec's baselines.
+  std::vector<v1::Candidate> Seeds() const override;
+  // Each step replaced with probability `rate` by a step the candidate does not use.
+  v1::Candidate MutateGenes(const v1::Candidate& parent, double rate,
+                            const GenerationInfo& generation, Rng& rng) const override;
+
+  // Runs `steps` (distinct, ascending, in [0, T); any count) with `sampler` from the fixed noises.
+  ScheduleScore Score(const std::vector<int>& steps, SamplerKind sampler) const;
+
+  int steps() const { return k_; }
+  SamplerKind sampler() const { return sampler_; }
+  double noise_floor() const { return noise_floor_; }
+  double reference_loglik() const { return reference_loglik_; }
+  const GaussianMixture& mixture() const { return *mixture_; }
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(
+      const v1::DiffusionSpec& spec);
+  DiffusionProblem() = default;
+
+  // The ascending steps of a candidate that passed CheckFeasible's test; nullopt otherwise.
+  std::optional<std::vector<int>> StepsOf(const v1::Candidate& candidate) const;
+  // A step not in `used` (sorted), uniformly; requires used.size() < T.
+  int UnusedStep(const std::vector<int>& used, Rng& rng) const;
+  std::string BaselineTable() const;
+
+  v1::DiffusionSpec spec_;  // normalized: defaults filled in
+  std::unique_ptr<GaussianMixture> mixture_;
+  std::unique_ptr<Denoiser> denoiser_;
+  std::unique_ptr<ExactMoments> moments_;
+  std::vector<double> alpha_bars_;
+  SamplerKind sampler_ = SamplerKind::kDdim;
+  int k_ = 0;
+  Eigen::MatrixXd noise_;  // d x N starting noises
+  double noise_floor_ = 0;
+  double reference_loglik_ = 0;
+  std::vector<double> reference_mass_;  // share of exact samples most likely under each component
+  std::vector<std::vector<int>> baselines_;
+
+  mutable std::mutex report_mutex_;
+  mutable std::optional<std::string> baseline_table_;
+};
+
+}  // namespace evolv

@@ -1,0 +1,277 @@
+#include "search/top_k_evolution.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support/toy_problem.h"
+
+namespace evolv {
+namespace {
+
+using testing::ToyProblem;
+
+// Choose `k` of `n` items (a ToyVector of ascending item numbers); minimize the sum of the
+// chosen items, so the optimum is {0, ..., k-1}. The seed is the worst subset. Counts the calls
+// of each operator; MutateGenes and Crossover always change something, so in a large space
+// nothing is redrawn and the counts are the generation's composition.
+class SubsetProblem : public Problem, public EvolvableSpace {
+ public:
+  SubsetProblem(int n, int k) : n_(n), k_(k) {}
+
+  std::string Domain() const override { return "subset"; }
+  std::string CanonicalSpec() const override { return "subset"; }
+  std::string EvaluatorVersion() const override { return "subset/1"; }
+  std::vector<std::string> ObjectiveNames() const override { return {"sum"}; }
+
+  static std::vector<int> Items(const v1::Candidate& c) {
+    const test::ToyVector v = ToyProblem::VectorOf(c);
+    return std::vector<int>(v.x().begin(), v.x().end());
+  }
+  static v1::Candidate Of(std::vector<int> items) {
+    std::sort(items.begin(), items.end());
+    test::ToyVector v;
+    for (int i : items) v.add_x(i);
+    return PackCandidate(v);
+  }
+  int Unused(const std::vector<int>& items, Rng& rng) const {
+    for (;;) {
+      const int t = static_cast<int>(rng.Below(n_));
+      if (std::find(items.begin(), items.end(), t) == items.end()) return t;
+    }
+  }
+
+  v1::Candidate Random(Rng& rng) const override {
+    ++random_calls;
+    std::vector<int> items;
+    while (static_cast<int>(items.size()) < k_) items.push_back(Unused(items, rng));
+    return Of(items);
+  }
+  v1::Candidate Mutate(const v1::Candidate& parent, Rng& rng) const override {
+    return MutateGenes(parent, 1.0 / k_, {}, rng);
+  }
+  // Not a real crossover: a's items but its largest replaced by one neither parent has, so that
+  // children are new and the counts stay exact.
+  std::optional<v1::Candidate> Crossover(const v1::Candidate& a, const v1::Candidate& b,
+                                         Rng& rng) const override {
+    ++crossover_calls;
+    std::vector<int> x = Items(a), y = Items(b);
+    std::vector<int> both = x;
+    both.insert(both.end(), y.begin(), y.end());
+    x.back() = Unused(both, rng);
+    return Of(x);
+  }
+  ProbeBytes Probe(const v1::Candidate& c) const override {
+    std::string bytes;
+    for (int i : Items(c)) bytes += std::to_string(i) + ",";
+    return bytes;
+  }
+  v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext&) const override {
+    v1::Evaluation e;
+    e.set_status(v1::OK);
+    double sum = 0;
+    for (int i : Items(c)) sum += i;
+    e.add_objectives(sum);
+    return e;
+  }
+  std::string Render(const v1::Candidate& c, RenderFormat) const override { return Probe(c); }
+  std::string Report(const std::vector<v1::HistoryEntry>&) const override { return ""; }
+  const EvolvableSpace* AsEvolvableSpace() const override { return this; }
+
+  std::vector<v1::Candidate> Seeds() const override {
+    std::vector<int> worst;
+    for (int i = 0; i < k_; ++i) worst.push_back(n_ - 1 - i);
+    return {Of(worst)};
+  }
+  v1::Candidate MutateGenes(const v1::Candidate& parent, double rate, const GenerationInfo& g,
+                            Rng& rng) const override {
+    rates.push_back(rate);
+    generations.push_back(g.generation);
+    std::vector<int> items = Items(parent);
+    bool changed = false;
+    for (int& item : items) {
+      if (rng.Bernoulli(rate)) {
+        item = Unused(items, rng);
+        changed = true;
+      }
+    }
+    if (!changed) items[rng.Below(items.size())] = Unused(items, rng);
+    return Of(items);
+  }
+
+  mutable int random_calls = 0;
+  mutable int crossover_calls = 0;
+  mutable std::vector<double> rates;
+  mutable std::vector<uint64_t> generations;
+
+ private:
+  int n_, k_;
+};
+
+// Asks and tells n candidates in order; returns them.
+std::vector<v1::Candidate> AskAndTell(Strategy& strategy, const Problem& problem, int n,
+                                      uint64_t first = 0) {
+  std::vector<v1::Candidate> asked;
+  for (uint64_t i = first; i < first + n; ++i) {
+    v1::Candidate c = strategy.Ask(i);
+    strategy.Tell(i, c, problem.Evaluate(c, {}));
+    asked.push_back(std::move(c));
+  }
+  return asked;
+}
+
+TEST(TopKEvolutionTest, GenerationsHaveThePapersComposition) {
+  SubsetProblem problem(1000, 6);
+  TopKEvolution evolution(v1::TopKEvolutionConfig(), problem, 3);
+  const std::vector<v1::Candidate> first = AskAndTell(evolution, problem, 50);
+  // Generation 0: the seed, 25 random, 24 mutants of the seed at p = 0.1.
+  EXPECT_EQ(SubsetProblem::Items(first[0]), SubsetProblem::Items(problem.Seeds()[0]));
+  EXPECT_EQ(problem.random_calls, 25);
+  ASSERT_EQ(problem.rates.size(), 24u);
+  EXPECT_TRUE(
+      std::all_of(problem.rates.begin(), problem.rates.end(), [](double r) { return r == 0.1; }));
+  EXPECT_EQ(problem.crossover_calls, 0);
+  // Generation 1: 25 mutants of the elite at p = 0.25, 15 crossovers, 10 random.
+  problem.rates.clear();
+  problem.generations.clear();
+  AskAndTell(evolution, problem, 50, 50);
+  ASSERT_EQ(problem.rates.size(), 25u);
+  EXPECT_TRUE(
+      std::all_of(problem.rates.begin(), problem.rates.end(), [](double r) { return r == 0.25; }));
+  EXPECT_TRUE(std::all_of(problem.generations.begin(), problem.generations.end(),
+                          [](uint64_t g) { return g == 1; }));
+  EXPECT_EQ(problem.crossover_calls, 15);
+  EXPECT_EQ(problem.random_calls, 35);
+  EXPECT_EQ(evolution.elite().size(), 10u);
+}
+
+TEST(TopKEvolutionTest, EliteIsTheBestSoFarInOrder) {
+  SubsetProblem problem(200, 3);
+  TopKEvolution evolution(v1::TopKEvolutionConfig(), problem, 5);
+  std::vector<std::pair<double, uint64_t>> told;
+  for (uint64_t i = 0; i < 300; ++i) {
+    const v1::Candidate c = evolution.Ask(i);
+    const v1::Evaluation e = problem.Evaluate(c, {});
+    told.push_back({e.objectives(0), i});
+    evolution.Tell(i, c, e);
+  }
+  std::sort(told.begin(), told.end());  // by value, then by index: ties keep the earlier
+  ASSERT_EQ(evolution.elite().size(), 10u);
+  for (size_t r = 0; r < 10; ++r) {
+    EXPECT_EQ(evolution.elite()[r].index(), told[r].second) << r;
+  }
+  // And the search works: 300 evaluations get near the optimum 0 + 1 + 2 from the worst seed.
+  EXPECT_LE(told[0].first, 12);
+}
+
+TEST(TopKEvolutionTest, FailedResultsNeverEnterTheElite) {
+  SubsetProblem problem(100, 3);
+  TopKEvolution evolution(v1::TopKEvolutionConfig(), problem, 1);
+  for (uint64_t i = 0; i < 20; ++i) {
+    const v1::Candidate c = evolution.Ask(i);
+    v1::Evaluation e = problem.Evaluate(c, {});
+    if (i % 2 == 0) {
+      e.set_status(v1::FAILED);
+      e.set_objectives(0, -1);  // would be the best if it counted
+    }
+    evolution.Tell(i, c, e);
+  }
+  ASSERT_EQ(evolution.elite().size(), 10u);
+  for (const auto& member : evolution.elite()) EXPECT_EQ(member.index() % 2, 1u);
+}
+
+TEST(TopKEvolutionTest, SeenCandidatesAreRedrawnUntilTheSpaceIsExhausted) {
+  SubsetProblem problem(6, 2);  // 15 subsets
+  TopKEvolution evolution(v1::TopKEvolutionConfig(), problem, 2);
+  std::set<std::string> probes;
+  for (uint64_t i = 0; i < 15; ++i) {
+    const v1::Candidate c = evolution.Ask(i);
+    EXPECT_TRUE(probes.insert(problem.Probe(c)).second) << "candidate " << i << " repeated";
+    evolution.Tell(i, c, problem.Evaluate(c, {}));
+  }
+  // Exhausted: the strategy still answers (a repeat, which the cache serves).
+  const v1::Candidate extra = evolution.Ask(15);
+  EXPECT_EQ(probes.count(problem.Probe(extra)), 1u);
+}
+
+TEST(TopKEvolutionTest, SnapshotRestoreContinuesIdentically) {
+  SubsetProblem problem(500, 5);
+  v1::TopKEvolutionConfig config;
+  config.set_population(20);
+  config.set_top_k(4);
+  config.set_mutants(8);
+  config.set_crossovers(6);
+  config.set_initial_random(10);
+  TopKEvolution a(config, problem, 9);
+  AskAndTell(a, problem, 37);  // mid-generation
+  TopKEvolution b(config, problem, 12345);
+  ASSERT_TRUE(b.Restore(a.Snapshot()).ok());
+  const auto from_a = AskAndTell(a, problem, 60, 37);
+  const auto from_b = AskAndTell(b, problem, 60, 37);
+  for (size_t i = 0; i < from_a.size(); ++i) {
+    EXPECT_EQ(problem.Probe(from_a[i]), problem.Probe(from_b[i])) << i;
+  }
+  EXPECT_EQ(a.Snapshot().SerializeAsString(), b.Snapshot().SerializeAsString());
+
+  v1::StrategySnapshot other;
+  other.mutable_nsga2();
+  EXPECT_FALSE(b.Restore(other).ok());
+}
+
+TEST(TopKEvolutionTest, DoneAfterTheConfiguredGenerations) {
+  SubsetProblem problem(100, 3);
+  v1::TopKEvolutionConfig config;
+  config.set_population(10);
+  config.set_top_k(3);
+  config.set_mutants(5);
+  config.set_crossovers(3);
+  config.set_initial_random(4);
+  config.set_generations(2);
+  TopKEvolution evolution(config, problem, 4);
+  AskAndTell(evolution, problem, 19);
+  EXPECT_FALSE(evolution.Done());
+  EXPECT_EQ(evolution.ProgressNote(19), "generation 1/2");
+  AskAndTell(evolution, problem, 1, 19);
+  EXPECT_TRUE(evolution.Done());
+}
+
+TEST(TopKEvolutionTest, WorksForAProblemWithoutAnEvolvableSpace) {
+  ToyProblem problem(3, 0, 0);
+  TopKEvolution evolution(v1::TopKEvolutionConfig(), problem, 1);
+  double best = 1e300;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    const v1::Candidate c = evolution.Ask(i);
+    const v1::Evaluation e = problem.Evaluate(c, {});
+    best = std::min(best, e.objectives(0));
+    evolution.Tell(i, c, e);
+  }
+  EXPECT_LT(best, 0.5);
+}
+
+TEST(TopKEvolutionTest, RejectsBadConfigsNamingTheField) {
+  v1::TopKEvolutionConfig top_k;
+  top_k.set_top_k(60);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(top_k).message(),
+            "strategy.top_k_evolution.top_k: must not exceed population 50");
+  v1::TopKEvolutionConfig split;
+  split.set_population(30);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(split).message(),
+            "strategy.top_k_evolution.mutants: mutants + crossovers (40) exceed population 30");
+  v1::TopKEvolutionConfig rate;
+  rate.set_mutate_prob(1.5);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(rate).message(),
+            "strategy.top_k_evolution.mutate_prob: must be in [0, 1]");
+  v1::TopKEvolutionConfig population;
+  population.set_population(200000);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(population).code(), absl::StatusCode::kInvalidArgument);
+  v1::StrategySpec spec;
+  spec.mutable_top_k_evolution()->set_top_k(60);
+  EXPECT_EQ(ValidateStrategy(spec).message(),
+            "strategy.top_k_evolution.top_k: must not exceed population 50");
+}
+
+}  // namespace
+}  // namespace evolv
