@@ -121,9 +121,9 @@ BENCHMARK(BM_FitTenOpRational)->Unit(benchmark::kMillisecond);
 
 // Fit time over programs met by mutation walks (as a search meets them): median and p90, ms.
 void PrintFitTimes() {
-  evolv::v1::JobSpec spec;
-  spec.mutable_numerics()->set_target("exp2");
-  spec.mutable_numerics()->set_upper(1);
+  evolv::v1::NumericsSpec spec;
+  spec.set_target("exp2");
+  spec.set_upper(1);
   auto problem = evolv::CreateNumericsProblem(spec);
   if (!problem.ok()) return;
   evolv::Rng rng(11);
@@ -132,14 +132,14 @@ void PrintFitTimes() {
     evolv::v1::Candidate c = (*problem)->Random(rng);
     for (int step = 0; step < 30; ++step) {
       c = (*problem)->Mutate(c, rng);
-      auto p = evolv::numerics::FromProto(c.program());
+      auto p = evolv::numerics::FromCandidate(c);
       if (!p.ok() || evolv::numerics::Cost(*p) > 10) break;
       const auto t0 = std::chrono::steady_clock::now();
       const auto fit = FitConstants(*p, FitSamples(), step);
       benchmark::DoNotOptimize(fit);
       ms.push_back(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      *c.mutable_program() = evolv::numerics::ToProto(fit.program);
+      c = evolv::numerics::ToCandidate(fit.program);
     }
   }
   std::sort(ms.begin(), ms.end());

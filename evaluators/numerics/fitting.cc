@@ -163,8 +163,12 @@ Vector LevenbergMarquardt(const FastModel& model, Vector c, const Vector& w, int
   for (int it = 0; it < iterations && lambda < 1e16; ++it) {
     a.topRows(n) = sw.asDiagonal() * jac;
     rhs.head(n) = -(sw.array() * r.array()).matrix();
+    // Marquardt scaling by column norms, floored relative to the largest: a constant the
+    // residuals do not depend on (c/c, or one cancelled exactly) has a zero column, and an
+    // absolute floor would make its step, and through back substitution every other one, huge.
     Vector diag = a.topRows(n).colwise().norm().transpose();
-    for (int j = 0; j < m; ++j) diag[j] = std::max(diag[j], 1e-300);
+    const double floor = std::max(diag.maxCoeff() * 1e-9, 1e-300);
+    for (int j = 0; j < m; ++j) diag[j] = std::max(diag[j], floor);
     a.bottomRows(m) = (std::sqrt(lambda) * diag).asDiagonal();
     rhs.tail(m).setZero();
     const Vector delta = a.householderQr().solve(rhs);

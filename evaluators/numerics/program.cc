@@ -1,6 +1,7 @@
 #include "evaluators/numerics/program.h"
 
 #include "absl/strings/str_cat.h"
+#include "search/problem.h"
 
 namespace evolv::numerics {
 
@@ -100,6 +101,16 @@ v1::NumericsProgram ToProto(const Program& p) {
   }
   return proto;
 }
+
+absl::StatusOr<Program> FromCandidate(const v1::Candidate& candidate) {
+  v1::NumericsProgram proto;
+  if (!UnpackCandidate(candidate, &proto)) {
+    return absl::InvalidArgumentError("candidate holds no numerics program");
+  }
+  return FromProto(proto);
+}
+
+v1::Candidate ToCandidate(const Program& p) { return PackCandidate(ToProto(p)); }
 
 std::vector<bool> LiveValues(const Program& p) {
   std::vector<bool> live(p.num_values(), false);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evolv/v1/job.pb.h"
 #include "evolv/v1/numerics.pb.h"
 
 namespace evolv::numerics {
@@ -58,6 +59,10 @@ absl::Status Validate(const Program& p);
 // Converts from the wire form; invalid programs give the Validate error.
 absl::StatusOr<Program> FromProto(const v1::NumericsProgram& proto);
 v1::NumericsProgram ToProto(const Program& p);
+// The program a search candidate holds (a NumericsProgram in Candidate.value); InvalidArgument
+// ("candidate holds no numerics program", or the Validate error) otherwise.
+absl::StatusOr<Program> FromCandidate(const v1::Candidate& candidate);
+v1::Candidate ToCandidate(const Program& p);
 
 // live[v] for each value v: whether v is reachable from the result (x and constants included).
 std::vector<bool> LiveValues(const Program& p);

@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <set>
+#include <map>
+#include <tuple>
 
+#include "evaluators/numerics/probe.h"
 #include "evaluators/numerics/program.h"
+#include "evaluators/numerics/render.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "search/functional_hash.h"
 #include "tests/evaluators/numerics/test_programs.h"
 
 namespace evolv {
@@ -14,99 +19,118 @@ namespace {
 
 using numerics::Op;
 using numerics::Program;
+using numerics::ToCandidate;
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 
-v1::JobSpec Spec(const std::string& target, double lower, double upper) {
-  v1::JobSpec spec;
-  spec.mutable_numerics()->set_target(target);
-  spec.mutable_numerics()->set_lower(lower);
-  spec.mutable_numerics()->set_upper(upper);
+v1::NumericsSpec Spec(const std::string& target, double lower, double upper) {
+  v1::NumericsSpec spec;
+  spec.set_target(target);
+  spec.set_lower(lower);
+  spec.set_upper(upper);
   return spec;
 }
 
-std::unique_ptr<Problem> Make(const v1::JobSpec& spec) {
+std::unique_ptr<Problem> Make(const v1::NumericsSpec& spec) {
   auto p = CreateNumericsProblem(spec);
   EXPECT_TRUE(p.ok()) << p.status();
   return p.ok() ? std::move(*p) : nullptr;
 }
 
-v1::Candidate Cand(const Program& p) {
-  v1::Candidate c;
-  *c.mutable_program() = numerics::ToProto(p);
-  return c;
+Program Times(double c) {  // x * c
+  Program p;
+  p.constants = {c};
+  p.instructions = {{Op::kMul, 0, 1, 0}};
+  return p;
 }
 
-std::string Error(const v1::JobSpec& spec) {
-  auto p = CreateNumericsProblem(spec);
-  EXPECT_FALSE(p.ok());
+TEST(NumericsProblemTest, CreateReportsTheSpecError) {
+  auto p = CreateNumericsProblem(Spec("foo", 0, 1));
+  ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
-  return std::string(p.status().message());
+  EXPECT_THAT(std::string(p.status().message()),
+              ::testing::StartsWith("numerics.target: unknown target"));
 }
 
-TEST(CreateNumericsProblemTest, RejectsBadSpecsNamingTheField) {
-  EXPECT_THAT(Error(v1::JobSpec()), StartsWith("numerics:"));
-  EXPECT_EQ(Error(Spec("foo", 0, 1)),
-            "numerics.target: unknown target 'foo' (one of exp, exp2, log, log2, log1p, erf, "
-            "sin, cos, tanh, sigmoid)");
-  EXPECT_EQ(Error(Spec("exp2", 1, 0)),
-            "numerics.lower: interval is empty or reversed (lower 1 >= upper 0)");
-  EXPECT_EQ(Error(Spec("log", -1, 1)), "numerics.lower: log is undefined on [-1, 1] (needs x > 0)");
-  EXPECT_THAT(Error(Spec("log1p", -1, 1)), HasSubstr("needs x > -1"));
-  EXPECT_THAT(Error(Spec("exp", 0, INFINITY)), StartsWith("numerics.upper: must be finite"));
-  EXPECT_THAT(Error(Spec("exp", NAN, 1)), StartsWith("numerics.lower: must be finite"));
-  v1::JobSpec s = Spec("exp2", 0, 1);
-  s.mutable_numerics()->set_max_ops(65);
-  EXPECT_EQ(Error(s), "numerics.max_ops: 65 exceeds the limit 64");
-  s = Spec("exp2", 0, 1);
-  s.mutable_numerics()->set_fit_points(15);
-  EXPECT_THAT(Error(s), StartsWith("numerics.fit_points: 15 is outside 16..65536"));
-  s = Spec("exp2", 0, 1);
-  s.mutable_numerics()->set_validation_points(9999);
-  EXPECT_THAT(Error(s), StartsWith("numerics.validation_points: 9999"));
-  s = Spec("exp2", 0, 1);
-  s.mutable_numerics()->add_ops("pow");
-  EXPECT_THAT(Error(s), StartsWith("numerics.ops[0]: unknown op 'pow'"));
-}
-
-TEST(NumericsProblemTest, CanonicalSpecSeparatesMeaningfulFields) {
+TEST(NumericsProblemTest, CanonicalSpecSeparatesWhatEvaluationsDependOn) {
   auto a = Make(Spec("exp2", 0, 1));
-  auto b = Make(Spec("exp2", 0, 2));
-  v1::JobSpec f = Spec("exp2", 0, 1);
-  f.mutable_numerics()->set_mode(v1::FLOAT32);
-  auto c = Make(f);
-  v1::JobSpec same = Spec("exp2", 0, 1);
-  same.mutable_numerics()->set_fit_points(1024);  // the default, spelled out
-  same.set_seed(99);                              // not part of the problem
-  EXPECT_NE(a->CanonicalSpec(), b->CanonicalSpec());
-  EXPECT_NE(a->CanonicalSpec(), c->CanonicalSpec());
-  EXPECT_EQ(a->CanonicalSpec(), Make(same)->CanonicalSpec());
+  v1::NumericsSpec f = Spec("exp2", 0, 1);
+  f.set_mode(v1::FLOAT32);
+  v1::NumericsSpec fit = Spec("exp2", 0, 1);
+  fit.set_fit_points(512);
+  EXPECT_NE(a->CanonicalSpec(), Make(Spec("exp2", 0, 2))->CanonicalSpec());
+  EXPECT_NE(a->CanonicalSpec(), Make(Spec("exp", 0, 1))->CanonicalSpec());
+  EXPECT_NE(a->CanonicalSpec(), Make(f)->CanonicalSpec());
+  EXPECT_NE(a->CanonicalSpec(), Make(fit)->CanonicalSpec());
   EXPECT_EQ(a->Domain(), "numerics");
   EXPECT_EQ(a->ObjectiveNames(), (std::vector<std::string>{"log10_error", "cost"}));
 }
 
-TEST(NumericsProblemTest, ProbeIdentifiesEqualFunctions) {
-  auto problem = Make(Spec("exp2", 0, 1));
-  Program twice;  // x * 2
-  twice.constants = {2.0};
-  twice.instructions = {{Op::kMul, 0, 1, 0}};
-  Program sum;  // x + x
-  sum.instructions = {{Op::kAdd, 0, 0, 0}};
-  Program with_dead = twice;  // x * 2 with a dead x - 2
-  with_dead.instructions.insert(with_dead.instructions.begin(), {Op::kSub, 0, 1, 0});
-  with_dead.instructions[1] = {Op::kMul, 0, 1, 0};
-  Program square;
-  square.instructions = {{Op::kMul, 0, 0, 0}};
-  EXPECT_EQ(problem->Probe(Cand(twice)), problem->Probe(Cand(sum)));
-  EXPECT_EQ(problem->Probe(Cand(twice)), problem->Probe(Cand(with_dead)));
-  EXPECT_NE(problem->Probe(Cand(twice)), problem->Probe(Cand(square)));
-  EXPECT_EQ(problem->Probe(Cand(twice)).size(), 16u * 8u);
+TEST(NumericsProblemTest, JobsDifferingOnlyInFeasibilityLimitsShareKeys) {
+  auto a = Make(Spec("exp2", 0, 1));
+  v1::NumericsSpec limits = Spec("exp2", 0, 1);
+  limits.set_max_ops(4);
+  limits.add_ops("mul");
+  limits.add_ops("add");
+  limits.add_ops("fma");
+  auto b = Make(limits);
+  v1::NumericsSpec spelled = Spec("exp2", 0, 1);
+  spelled.set_fit_points(1024);  // the default, spelled out
+  EXPECT_EQ(a->CanonicalSpec(), b->CanonicalSpec());
+  EXPECT_EQ(a->CanonicalSpec(), Make(spelled)->CanonicalSpec());
+  const v1::Candidate c = ToCandidate(numerics::testing::EvenOddRational());
+  EXPECT_EQ(FunctionalKey(*a, c), FunctionalKey(*b, c));
+}
+
+TEST(NumericsProblemTest, CheckFeasibleRejectsOverBudgetAndForeignOps) {
+  v1::NumericsSpec spec = Spec("exp2", 0, 1);
+  spec.set_max_ops(8);
+  auto problem = Make(spec);
+  const auto over = problem->CheckFeasible(ToCandidate(numerics::testing::EvenOddRational()));
+  ASSERT_TRUE(over.has_value());
+  EXPECT_EQ(over->status(), v1::INFEASIBLE);
+  EXPECT_EQ(over->error(), "cost 9 exceeds numerics.max_ops 8");
+  EXPECT_TRUE(std::isinf(over->objectives(0)) && std::isinf(over->objectives(1)));
+  EXPECT_EQ(over->metrics().at("cost"), 9);
+  EXPECT_FALSE(problem->CheckFeasible(ToCandidate(Times(2))).has_value());
+
+  v1::NumericsSpec no_div = Spec("exp2", 0, 1);
+  no_div.add_ops("add");
+  no_div.add_ops("mul");
+  auto restricted = Make(no_div);
+  const auto foreign = restricted->CheckFeasible(ToCandidate(numerics::testing::EvenOddRational()));
+  ASSERT_TRUE(foreign.has_value());
+  EXPECT_EQ(foreign->error(), "op 'sub' is not in numerics.ops");
+  Program dead_div = Times(2);  // a dead division does not count
+  dead_div.instructions.insert(dead_div.instructions.begin(), {Op::kDiv, 0, 1, 0});
+  dead_div.instructions[1] = {Op::kMul, 0, 1, 0};
+  EXPECT_FALSE(restricted->CheckFeasible(ToCandidate(dead_div)).has_value());
+  // An unreadable candidate is Evaluate's to report (FAILED), not infeasible.
+  EXPECT_FALSE(problem->CheckFeasible(v1::Candidate()).has_value());
+}
+
+TEST(NumericsProblemTest, EvaluateRechecksFeasibilityAndFailsGarbage) {
+  v1::NumericsSpec spec = Spec("exp2", 0, 1);
+  spec.set_max_ops(8);
+  auto problem = Make(spec);
+  const v1::Candidate c = ToCandidate(numerics::testing::EvenOddRational());
+  const v1::Evaluation ev = problem->Evaluate(c, EvalContext{});
+  EXPECT_EQ(ev.status(), v1::INFEASIBLE);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(ev, *problem->CheckFeasible(c)));
+  v1::NumericsProgram bad;
+  auto* in = bad.add_instructions();
+  in->set_op(v1::ADD);
+  in->set_a(5);
+  const v1::Evaluation failed = problem->Evaluate(PackCandidate(bad), EvalContext{});
+  EXPECT_EQ(failed.status(), v1::FAILED);
+  EXPECT_THAT(failed.error(), HasSubstr("operand a = 5"));
+  EXPECT_EQ(problem->Evaluate(v1::Candidate(), EvalContext{}).error(),
+            "candidate holds no numerics program");
 }
 
 TEST(NumericsProblemTest, EvaluateFitsAndRefines) {
   auto problem = Make(Spec("exp2", 0, 1));
-  const v1::Evaluation ev =
-      problem->Evaluate(Cand(numerics::testing::EvenOddRational()), EvalContext{7, 0});
+  const v1::Candidate c = ToCandidate(numerics::testing::EvenOddRational());
+  const v1::Evaluation ev = problem->Evaluate(c, EvalContext{7, 0});
   ASSERT_EQ(ev.status(), v1::OK) << ev.error();
   ASSERT_EQ(ev.objectives_size(), 2);
   EXPECT_LT(ev.objectives(0), -7.5);
@@ -115,20 +139,19 @@ TEST(NumericsProblemTest, EvaluateFitsAndRefines) {
   EXPECT_EQ(ev.metrics().at("cost"), 9);
   EXPECT_EQ(ev.metrics().at("instructions"), 9);
   EXPECT_GT(ev.metrics().at("fit_seconds"), 0);
-  ASSERT_TRUE(ev.refined().has_program());
-  EXPECT_NE(ev.refined().program().constants(0), numerics::testing::EvenOddRational().constants[0]);
-  // Deterministic.
-  const v1::Evaluation again =
-      problem->Evaluate(Cand(numerics::testing::EvenOddRational()), EvalContext{7, 0});
-  EXPECT_EQ(again.objectives(0), ev.objectives(0));
+  auto refined = numerics::FromCandidate(ev.refined());
+  ASSERT_TRUE(refined.ok()) << refined.status();
+  EXPECT_NE(refined->constants[0], numerics::testing::EvenOddRational().constants[0]);
+  // A pure function of (candidate, seed).
+  EXPECT_EQ(problem->Evaluate(c, EvalContext{7, 0}).objectives(0), ev.objectives(0));
 }
 
 TEST(NumericsProblemTest, Float32ScoresInUlps) {
-  v1::JobSpec spec = Spec("exp2", 0, 1);
-  spec.mutable_numerics()->set_mode(v1::FLOAT32);
+  v1::NumericsSpec spec = Spec("exp2", 0, 1);
+  spec.set_mode(v1::FLOAT32);
   auto problem = Make(spec);
   const v1::Evaluation ev =
-      problem->Evaluate(Cand(numerics::testing::EvenOddRational()), EvalContext{1, 0});
+      problem->Evaluate(ToCandidate(numerics::testing::EvenOddRational()), EvalContext{1, 0});
   ASSERT_EQ(ev.status(), v1::OK) << ev.error();
   const double ulp = ev.metrics().at("max_ulp");
   EXPECT_GE(ulp, 1);
@@ -136,130 +159,114 @@ TEST(NumericsProblemTest, Float32ScoresInUlps) {
   EXPECT_DOUBLE_EQ(ev.objectives(0), std::log10(ulp + 1e-3));
 }
 
-TEST(NumericsProblemTest, OverBudgetIsInfeasibleAndGarbageFails) {
-  v1::JobSpec spec = Spec("exp2", 0, 1);
-  spec.mutable_numerics()->set_max_ops(8);
+TEST(NumericsProblemTest, ProbeIsTheFunctionalProbe) {
+  v1::NumericsSpec spec = Spec("exp2", 0, 1);
+  spec.set_mode(v1::FLOAT32);
   auto problem = Make(spec);
-  const v1::Evaluation ev =
-      problem->Evaluate(Cand(numerics::testing::EvenOddRational()), EvalContext{});
-  EXPECT_EQ(ev.status(), v1::INFEASIBLE);
-  EXPECT_EQ(ev.error(), "cost 9 exceeds numerics.max_ops 8");
-  EXPECT_TRUE(std::isinf(ev.objectives(0)) && std::isinf(ev.objectives(1)));
-  v1::Candidate bad;
-  auto* in = bad.mutable_program()->add_instructions();
-  in->set_op(v1::ADD);
-  in->set_a(5);
-  const v1::Evaluation failed = problem->Evaluate(bad, EvalContext{});
-  EXPECT_EQ(failed.status(), v1::FAILED);
-  EXPECT_THAT(failed.error(), HasSubstr("operand a = 5"));
+  const Program p = numerics::testing::EvenOddRational();
+  EXPECT_EQ(problem->Probe(ToCandidate(p)), numerics::FunctionalProbe(0, 1, true).Bytes(p));
+  EXPECT_EQ(problem->Probe(v1::Candidate()), "invalid");
 }
 
-TEST(NumericsProblemTest, RandomIsEmptyAndMutationsStayValidAndGrow) {
+TEST(NumericsProblemTest, RandomIsTheEmptyProgramAndMutateGrowsIt) {
   auto problem = Make(Spec("exp2", 0, 1));
   Rng rng(3);
-  v1::Candidate c = problem->Random(rng);
-  EXPECT_EQ(c.program().instructions_size(), 0);
-  int max_size = 0;
-  std::set<std::string> probes;
-  for (int i = 0; i < 2000; ++i) {
-    c = problem->Mutate(c, rng);
-    auto p = numerics::FromProto(c.program());
-    ASSERT_TRUE(p.ok()) << p.status();
-    max_size = std::max(max_size, c.program().instructions_size());
-    probes.insert(problem->Probe(c));
-  }
-  EXPECT_GE(max_size, 5);
-  EXPECT_GT(probes.size(), 100u);  // mutations change the function
-}
-
-// Random mutation walks from the empty program, as a search takes them.
-std::vector<Program> Walks(const Problem& problem, int walks, int steps) {
-  Rng rng(5);
-  std::vector<Program> out;
-  for (int w = 0; w < walks; ++w) {
-    v1::Candidate c = problem.Random(rng);
-    for (int s = 0; s < steps; ++s) {
-      c = problem.Mutate(c, rng);
-      auto p = numerics::FromProto(c.program());
-      EXPECT_TRUE(p.ok()) << p.status();
-      if (p.ok()) out.push_back(*p);
-    }
-  }
-  return out;
-}
-
-TEST(NumericsProblemTest, MutationsStayWithinMaxOps) {
-  v1::JobSpec spec = Spec("exp2", 0, 1);
-  spec.mutable_numerics()->set_max_ops(6);
-  auto problem = Make(spec);
-  int at_budget = 0;
-  for (const Program& p : Walks(*problem, 20, 40)) {
-    EXPECT_LE(numerics::Cost(p), 6);
-    at_budget += numerics::Cost(p) == 6;
-  }
-  EXPECT_GT(at_budget, 50);
-}
-
-TEST(NumericsProblemTest, MutationsReachQuotientsSquaringAndSharedSquares) {
-  auto problem = Make(Spec("exp2", 0, 1));
-  int quotients = 0, squarings = 0, shared_squares = 0;
-  for (const Program& p : Walks(*problem, 40, 12)) {
-    const std::vector<bool> dep = numerics::DependsOnX(p);
-    for (size_t i = 0; i < p.instructions.size(); ++i) {
-      const numerics::Instruction& in = p.instructions[i];
-      quotients += in.op == Op::kDiv && dep[in.a] && dep[in.b];
-      squarings += in.op == Op::kMul && in.a == in.b && in.a != 0 && dep[in.a];
-      if (in.op == Op::kMul && in.a == 0 && in.b == 0) {
-        int readers = 0;
-        for (const numerics::Instruction& other : p.instructions) {
-          readers += (other.a == p.value_of(i)) + (other.b == p.value_of(i));
-        }
-        shared_squares += readers >= 2;
-      }
-    }
-  }
-  EXPECT_GT(quotients, 20);  // P(x)/Q(x) with both sides depending on x
-  EXPECT_GT(squarings, 20);  // r * r: range reduction by squaring
-  EXPECT_GT(shared_squares, 5);
+  const v1::Candidate c = problem->Random(rng);
+  auto p = numerics::FromCandidate(c);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->instructions.empty());
+  auto child = numerics::FromCandidate(problem->Mutate(c, rng));
+  ASSERT_TRUE(child.ok()) << child.status();
+  EXPECT_EQ(child->instructions.size(), 1u);
+  // An unreadable parent mutates like the empty program.
+  EXPECT_TRUE(numerics::FromCandidate(problem->Mutate(v1::Candidate(), rng)).ok());
 }
 
 TEST(NumericsProblemTest, RenderFormats) {
   auto problem = Make(Spec("exp2", 0, 1));
-  Program p;
-  p.constants = {2.0};
-  p.instructions = {{Op::kMul, 0, 1, 0}};
-  EXPECT_EQ(problem->Render(Cand(p), RenderFormat::kC),
+  const v1::Candidate c = ToCandidate(Times(2));
+  EXPECT_EQ(problem->Render(c, RenderFormat::kC),
             "static inline double approx_exp2(double x) {\n  const double c0 = 2;\n"
             "  const double v2 = x * c0;\n  return v2;\n}\n");
-  EXPECT_THAT(problem->Render(Cand(p), RenderFormat::kCFloat), HasSubstr("const float c0 = 2.0f;"));
-  EXPECT_EQ(problem->Render(Cand(p), RenderFormat::kText), "c0 = 2\nv2 = x * c0\nreturn v2\n");
+  EXPECT_THAT(problem->Render(c, RenderFormat::kCFloat), HasSubstr("const float c0 = 2.0f;"));
+  EXPECT_EQ(problem->Render(c, RenderFormat::kText), "c0 = 2\nv2 = x * c0\nreturn v2\n");
+  EXPECT_THAT(problem->Render(c, RenderFormat::kJson), HasSubstr("NumericsProgram"));
 }
 
-TEST(NumericsProblemTest, ReportHasFrontBaselinesAndBestProgram) {
-  v1::JobSpec spec = Spec("exp2", 0, 1);
-  spec.mutable_numerics()->set_mode(v1::FLOAT32);
-  auto problem = Make(spec);
-  std::vector<v1::HistoryEntry> history;
-  Program lin;
-  lin.constants = {1.0, 1.0};
-  lin.instructions = {{Op::kMul, 0, 1, 0}, {Op::kAdd, 3, 2, 0}};
-  for (const Program& p : {lin, numerics::testing::EvenOddRational()}) {
-    v1::HistoryEntry h;
-    *h.mutable_candidate() = Cand(p);
-    *h.mutable_evaluation() = problem->Evaluate(h.candidate(), EvalContext{});
-    history.push_back(h);
+v1::Evaluation Ok(double log10_error, int cost, int instructions) {
+  v1::Evaluation ev;
+  ev.set_status(v1::OK);
+  ev.add_objectives(log10_error);
+  ev.add_objectives(cost);
+  (*ev.mutable_metrics())["cost"] = cost;
+  (*ev.mutable_metrics())["instructions"] = instructions;
+  return ev;
+}
+
+TEST(CompareNumericsHitTest, LetsTheFittedErrorDifferWithinTheTolerance) {
+  const Problem::HitDifference same = CompareNumericsHit(Ok(-7, 9, 9), Ok(-7, 9, 9));
+  EXPECT_TRUE(same.within);
+  EXPECT_EQ(same.difference, 0);
+  const double inside = 0.5 * kHitLog10ErrorTolerance;
+  const Problem::HitDifference near = CompareNumericsHit(Ok(-7, 9, 9), Ok(-7 + inside, 9, 9));
+  EXPECT_TRUE(near.within);
+  EXPECT_NEAR(near.difference, inside, 1e-15);
+  const double outside = 2 * kHitLog10ErrorTolerance;
+  const Problem::HitDifference far = CompareNumericsHit(Ok(-7, 9, 9), Ok(-7 - outside, 9, 9));
+  EXPECT_FALSE(far.within);
+  EXPECT_NEAR(far.difference, outside, 1e-15);
+  EXPECT_FALSE(CompareNumericsHit(Ok(-7, 9, 9), Ok(INFINITY, 9, 9)).within);
+  EXPECT_TRUE(CompareNumericsHit(Ok(INFINITY, 9, 9), Ok(INFINITY, 9, 9)).within);
+}
+
+TEST(CompareNumericsHitTest, RequiresEqualStatusCostAndInstructions) {
+  EXPECT_FALSE(CompareNumericsHit(Ok(-7, 9, 9), Ok(-7, 8, 9)).within);   // cost
+  EXPECT_FALSE(CompareNumericsHit(Ok(-7, 9, 9), Ok(-7, 9, 10)).within);  // instructions
+  v1::Evaluation infeasible = Ok(INFINITY, 9, 9);
+  infeasible.set_status(v1::INFEASIBLE);
+  const Problem::HitDifference d = CompareNumericsHit(Ok(-7, 9, 9), infeasible);
+  EXPECT_FALSE(d.within);
+  EXPECT_TRUE(std::isinf(d.difference));
+  v1::Evaluation no_metrics = Ok(-7, 9, 9);
+  no_metrics.clear_metrics();
+  EXPECT_FALSE(CompareNumericsHit(Ok(-7, 9, 9), no_metrics).within);
+}
+
+TEST(NumericsProblemTest, CompareHitIsTheNumericsContract) {
+  auto problem = Make(Spec("exp2", 0, 1));
+  const double gap = 0.5 * kHitLog10ErrorTolerance;
+  EXPECT_TRUE(problem->CompareHit(Ok(-7, 9, 9), Ok(-7 + gap, 9, 9)).within);
+  EXPECT_FALSE(problem->CompareHit(Ok(-7, 9, 9), Ok(-7, 9, 10)).within);
+}
+
+// Mutation walks from the empty program, as a search takes them (no evaluation needed): every
+// key must hold candidates with one cost, one live instruction count and one number of free
+// constants, or a hit would serve another cost.
+TEST(NumericsProblemTest, KeysNeverMixCostsInstructionCountsOrFreeConstants) {
+  for (bool float32 : {false, true}) {
+    v1::NumericsSpec spec = Spec("exp2", 0, 1);
+    spec.set_mode(float32 ? v1::FLOAT32 : v1::REAL);
+    auto problem = Make(spec);
+    Rng rng(11);
+    std::map<CacheKey, std::tuple<int, int, int>> facts;
+    int shared = 0;
+    for (int walk = 0; walk < 60; ++walk) {
+      v1::Candidate c = problem->Random(rng);
+      for (int step = 0; step < 40; ++step) {
+        c = problem->Mutate(c, rng);
+        auto p = numerics::FromCandidate(c);
+        ASSERT_TRUE(p.ok()) << p.status();
+        const std::tuple<int, int, int> f = {numerics::Cost(*p), numerics::LiveInstructions(*p),
+                                             numerics::FreeConstants(*p)};
+        auto [it, inserted] = facts.try_emplace(FunctionalKey(*problem, c), f);
+        if (!inserted) {
+          ++shared;
+          ASSERT_EQ(it->second, f) << "float32 " << float32 << "\n" << numerics::RenderText(*p);
+        }
+      }
+    }
+    EXPECT_GT(shared, 100) << "float32 " << float32;  // keys are shared, so the check has teeth
   }
-  // A narrow interval keeps the exhaustive check small; reuse a narrow problem for the report.
-  v1::JobSpec narrow = Spec("exp2", 0.5, 0.5078125);
-  narrow.mutable_numerics()->set_mode(v1::FLOAT32);
-  const std::string report = Make(narrow)->Report(history);
-  EXPECT_THAT(report, HasSubstr("Pareto front (2 OK evaluations)"));
-  EXPECT_THAT(report, HasSubstr("minimax"));
-  EXPECT_THAT(report, HasSubstr("Smallest float32 minimax degree within 1 ULP"));
-  EXPECT_THAT(report, HasSubstr("static inline float approx_exp2(float x)"));
-  EXPECT_THAT(report, HasSubstr("Exhaustive float32 check of the 2 best programs"));
-  EXPECT_THAT(report, HasSubstr("Best verified program"));
-  EXPECT_THAT(report, HasSubstr("Exhaustive float32 check: 131073 floats"));
 }
 
 }  // namespace

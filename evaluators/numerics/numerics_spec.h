@@ -1,0 +1,35 @@
+// Validation of a job's NumericsSpec: checks every field and resolves the defaults, so the
+// problem is built from values that are known to be usable.
+//
+// Pure; thread-safe.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "evaluators/numerics/program.h"
+#include "evaluators/numerics/targets.h"
+#include "evolv/v1/numerics.pb.h"
+
+namespace evolv::numerics {
+
+// The largest numerics.max_ops a job may ask for.
+inline constexpr int kMaxOpsLimit = 64;
+
+// A NumericsSpec with its defaults applied, every field checked.
+struct ResolvedSpec {
+  const Target* target = nullptr;  // a registered target (a singleton, never null)
+  double lower = 0, upper = 1;     // finite, lower < upper, lower inside the target's domain
+  bool float32 = false;            // mode FLOAT32 (else REAL; UNSPECIFIED means REAL)
+  std::vector<Op> ops;             // distinct, sorted, non-empty (default add, sub, mul, div)
+  int max_ops = 10;                // 1..kMaxOpsLimit (0 in the spec means 10)
+  int fit_points = 1024;           // 16..65536 (0 means 1024)
+  int validation_points = 10000;   // 10000..1000000 (0 means 10000)
+};
+
+// The resolved spec, or InvalidArgument whose message starts with the field path, e.g.
+// "numerics.target: unknown target 'foo' (one of exp, ...)". Fields are checked in the order
+// target, lower/upper, mode, ops, max_ops, fit_points, validation_points; the first error wins.
+absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::NumericsSpec& spec);
+
+}  // namespace evolv::numerics
