@@ -46,6 +46,10 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& reg
   if (budget.max_seconds() > kMaxSeconds) {
     return Invalid("budget.max_seconds", "exceeds the limit 1e7");
   }
+  if (!v1::CacheMode_IsValid(spec.cache().mode())) {
+    return Invalid("cache.mode", "unknown mode " + std::to_string(spec.cache().mode()) +
+                                     " (CACHE, AGGREGATE, COUNTERFACTUAL or OFF)");
+  }
   if (spec.cache().aggregate_repeats() > kMaxAggregateRepeats) {
     return Invalid("cache.aggregate_repeats",
                    "exceeds the limit " + std::to_string(kMaxAggregateRepeats));
@@ -56,6 +60,10 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& reg
   if (absl::Status status = ValidateStrategy(spec.strategy()); !status.ok()) return status;
   auto problem = registry.Create(spec);
   if (!problem.ok()) return problem.status();
+  // A strategy the problem cannot drive (e.g. a bandit over a problem without arms) is a bad
+  // spec, refused here rather than stored as a job that fails.
+  auto strategy = CreateStrategy(spec, **problem);
+  if (!strategy.ok()) return strategy.status();
   return absl::OkStatus();
 }
 

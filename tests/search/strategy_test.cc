@@ -138,6 +138,21 @@ TEST(JobSpecTest, RejectsBadGenericFieldsNamingThem) {
   v1::JobSpec none;
   none.mutable_budget()->set_max_evaluations(10);
   EXPECT_EQ(ValidateJobSpec(none, registry).code(), absl::StatusCode::kInvalidArgument);
+
+  for (int mode : {99, -1}) {
+    v1::JobSpec bad_mode = spec;
+    bad_mode.mutable_cache()->set_mode(static_cast<v1::CacheMode>(mode));
+    EXPECT_EQ(ValidateJobSpec(bad_mode, registry).message(),
+              "cache.mode: unknown mode " + std::to_string(mode) +
+                  " (CACHE, AGGREGATE, COUNTERFACTUAL or OFF)");
+  }
+
+  // The toy problem has no arms: a bandit strategy cannot drive it.
+  v1::JobSpec bandit = spec;
+  bandit.mutable_strategy()->mutable_bandit();
+  const absl::Status refused = ValidateJobSpec(bandit, registry);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("strategy.bandit:"), std::string::npos) << refused;
 }
 
 TEST(JobSpecTest, IdIsStableAndSeedSensitive) {
