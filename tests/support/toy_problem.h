@@ -122,18 +122,22 @@ class ToyProblem : public Problem {
   double max_abs_;
 };
 
+// Registers the toy domain (its one registry line).
+inline absl::Status RegisterToyDomain(ProblemRegistry& registry) {
+  return registry.Register<test::ToySpec>(
+      "toy",
+      [](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
+        return std::make_unique<ToyProblem>(s.dims() ? s.dims() : 4, s.noise(), s.work_ms(),
+                                            s.grid(), s.max_abs());
+      },
+      test::ToySpec());
+}
+
 // A registry with the toy domain alone.
 inline const ProblemRegistry& ToyRegistry() {
   static const ProblemRegistry* registry = [] {
     auto* r = new ProblemRegistry;
-    absl::Status status = r->Register<test::ToySpec>(
-        "toy",
-        [](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
-          return std::make_unique<ToyProblem>(s.dims() ? s.dims() : 4, s.noise(), s.work_ms(),
-                                              s.grid(), s.max_abs());
-        },
-        test::ToySpec());
-    if (!status.ok()) std::abort();
+    if (!RegisterToyDomain(*r).ok()) std::abort();
     return r;
   }();
   return *registry;
