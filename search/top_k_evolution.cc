@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "search/regularized_evolution.h"
@@ -12,6 +13,11 @@ namespace {
 
 constexpr uint32_t kMaxPopulation = 100000;
 constexpr int kMaxRedraws = 64;
+constexpr int kMaxStages = 16;
+constexpr uint32_t kDefaultStageCrossovers = 10;
+constexpr double kDefaultAllowanceStep = 0.02;
+constexpr double kDefaultAllowanceCap = 0.1;
+constexpr uint32_t kDefaultOpenBy = 5;
 
 absl::Status OutOfRange(const std::string& field, const std::string& reason) {
   return absl::InvalidArgumentError("strategy.top_k_evolution." + field + ": " + reason);
@@ -43,6 +49,35 @@ absl::Status ValidateTopKEvolutionConfig(const v1::TopKEvolutionConfig& c) {
   if (!ValidRate(c.initial_mutate_prob())) {
     return OutOfRange("initial_mutate_prob", "must be in [0, 1]");
   }
+  if (c.stages_size() > kMaxStages) {
+    return OutOfRange("stages", "more than " + std::to_string(kMaxStages));
+  }
+  if (c.stages_size() > 0 && c.generations() == 0) {
+    return OutOfRange("generations", "must be > 0 when later stages follow");
+  }
+  for (int i = 0; i < c.stages_size(); ++i) {
+    const v1::TopKEvolutionStage& stage = c.stages(i);
+    const std::string at = "stages[" + std::to_string(i) + "].";
+    if (stage.generations() == 0 && i + 1 < c.stages_size()) {
+      return OutOfRange(at + "generations", "must be > 0 except in the last stage");
+    }
+    const uint64_t stage_mutants = stage.has_mutants() ? stage.mutants() : mutants;
+    if (stage.has_mutants() && stage_mutants > population) {
+      return OutOfRange(at + "mutants", "exceed population " + std::to_string(population));
+    }
+    if (stage.has_crossovers() && stage_mutants + stage.crossovers() > population) {
+      return OutOfRange(at + "crossovers", "mutants + crossovers (" +
+                                               std::to_string(stage_mutants + stage.crossovers()) +
+                                               ") exceed population " + std::to_string(population));
+    }
+    if (stage.has_allowance_step() &&
+        !(stage.allowance_step() > 0 && stage.allowance_step() <= 1)) {
+      return OutOfRange(at + "allowance_step", "must be in (0, 1]");
+    }
+    if (stage.has_allowance_cap() && !ValidRate(stage.allowance_cap())) {
+      return OutOfRange(at + "allowance_cap", "must be in [0, 1]");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -52,19 +87,53 @@ TopKEvolution::TopKEvolution(const v1::TopKEvolutionConfig& config, const Proble
       space_(problem.AsEvolvableSpace()),
       population_(config.population() ? config.population() : 50),
       top_k_(config.top_k() ? config.top_k() : 10),
-      mutants_(config.has_mutants() ? config.mutants() : 25),
-      crossovers_(config.has_crossovers() ? config.crossovers() : 15),
       mutate_prob_(config.mutate_prob() > 0 ? config.mutate_prob() : 0.25),
       initial_random_(config.has_initial_random() ? config.initial_random() : 25),
       initial_mutate_prob_(config.initial_mutate_prob() > 0 ? config.initial_mutate_prob() : 0.1),
-      generations_(config.generations()),
       rng_(seed) {
   if (space_ != nullptr) seeds_ = space_->Seeds();
   if (seeds_.size() > population_) seeds_.resize(population_);
   // Defaults that do not fit a small population shrink to fit it.
-  mutants_ = std::min(mutants_, population_);
-  crossovers_ = std::min(crossovers_, population_ - mutants_);
+  Stage first;
+  first.generations = config.generations();
+  first.mutants = std::min<uint32_t>(config.has_mutants() ? config.mutants() : 25, population_);
+  first.crossovers = std::min<uint32_t>(config.has_crossovers() ? config.crossovers() : 15,
+                                        population_ - first.mutants);
+  stages_.push_back(first);
+  for (const v1::TopKEvolutionStage& s : config.stages()) {
+    Stage stage;
+    stage.first = stages_.back().first + stages_.back().generations;
+    stage.generations = s.generations();
+    stage.mutants = std::min<uint32_t>(s.has_mutants() ? s.mutants() : first.mutants, population_);
+    stage.crossovers = std::min<uint32_t>(
+        s.has_crossovers() ? s.crossovers() : kDefaultStageCrossovers, population_ - stage.mutants);
+    stage.allowance_step = s.has_allowance_step() ? s.allowance_step() : kDefaultAllowanceStep;
+    stage.allowance_cap = s.has_allowance_cap() ? s.allowance_cap() : kDefaultAllowanceCap;
+    stage.open_by = s.has_open_by() ? s.open_by() : kDefaultOpenBy;
+    stages_.push_back(stage);
+  }
   initial_random_ = std::min<uint32_t>(initial_random_, population_ - seeds_.size());
+}
+
+size_t TopKEvolution::StageOf(uint64_t generation) const {
+  size_t s = 0;
+  while (s + 1 < stages_.size() && generation >= stages_[s + 1].first) ++s;
+  return s;
+}
+
+GenerationInfo TopKEvolution::InfoAt(uint64_t generation) const {
+  GenerationInfo info;
+  info.generation = generation;
+  info.stalled = stalled_;
+  const size_t s = StageOf(generation);
+  const Stage& stage = stages_[s];
+  info.stage = static_cast<uint32_t>(s);
+  info.stage_generation = generation - stage.first;
+  if (opened_at_ && *opened_at_ >= stage.first && *opened_at_ <= generation) {
+    const double opened = static_cast<double>(generation - *opened_at_ + 1);
+    info.allowance = std::min(stage.allowance_cap, stage.allowance_step * opened);
+  }
+  return info;
 }
 
 TopKEvolution::Origin TopKEvolution::OriginOf(uint64_t generation, uint64_t position) const {
@@ -74,8 +143,9 @@ TopKEvolution::Origin TopKEvolution::OriginOf(uint64_t generation, uint64_t posi
     return Origin::kSeedMutant;
   }
   if (elite_.empty()) return Origin::kRandom;
-  if (position < mutants_) return Origin::kMutant;
-  if (position < mutants_ + crossovers_) return Origin::kCrossover;
+  const Stage& stage = stages_[StageOf(generation)];
+  if (position < stage.mutants) return Origin::kMutant;
+  if (position < stage.mutants + stage.crossovers) return Origin::kCrossover;
   return Origin::kRandom;
 }
 
@@ -90,6 +160,9 @@ v1::Candidate TopKEvolution::Draw(Origin origin, uint64_t position, const Genera
     case Origin::kSeed:
       return seeds_[position];
     case Origin::kRandom:
+      if (space_ != nullptr) {
+        if (std::optional<v1::Candidate> c = space_->RandomAt(info, rng_)) return *std::move(c);
+      }
       return problem_.Random(rng_);
     case Origin::kSeedMutant: {
       const uint64_t k = (position - seeds_.size() - initial_random_) % seeds_.size();
@@ -130,8 +203,18 @@ v1::Candidate TopKEvolution::Ask(uint64_t index) {
     const uint64_t best = elite_.empty() ? UINT64_MAX : elite_.front().index();
     stalled_ = best == best_index_ ? stalled_ + 1 : 0;
     best_index_ = best;
+    // A later stage's allowance opens once the best stops changing or at its generation open_by.
+    const size_t s = StageOf(generation);
+    const Stage& stage = stages_[s];
+    const bool open = opened_at_ && *opened_at_ >= stage.first;
+    const uint64_t in_stage = generation - stage.first;
+    if (s > 0 && !open && stage.allowance_cap > 0 &&
+        ((in_stage >= 1 && stalled_ >= 1) || in_stage >= stage.open_by)) {
+      opened_at_ = generation;
+    }
   }
-  const GenerationInfo info{generation, stalled_};
+  const GenerationInfo info = InfoAt(generation);
+  last_asked_ = info;
   Origin origin = OriginOf(generation, position);
   v1::Candidate candidate = Draw(origin, position, info);
   for (int tries = 1; !MarkSeen(candidate) && tries < 2 * kMaxRedraws; ++tries) {
@@ -161,12 +244,21 @@ void TopKEvolution::Tell(uint64_t index, const v1::Candidate& candidate,
 }
 
 bool TopKEvolution::Done() const {
-  return generations_ > 0 && asked_ >= static_cast<uint64_t>(generations_) * population_;
+  const Stage& last = stages_.back();
+  return last.generations > 0 && asked_ >= (last.first + last.generations) * population_;
 }
 
 std::string TopKEvolution::ProgressNote(uint64_t told) const {
-  std::string note = "generation " + std::to_string(told / population_);
-  if (generations_ > 0) note += "/" + std::to_string(generations_);
+  const uint64_t generation = told / population_;
+  std::string note = "generation " + std::to_string(generation);
+  const Stage& last = stages_.back();
+  if (last.generations > 0) note += "/" + std::to_string(last.first + last.generations);
+  if (stages_.size() > 1) {
+    const GenerationInfo info = InfoAt(generation);
+    char allowance[32];
+    std::snprintf(allowance, sizeof(allowance), "%.2f", info.allowance);
+    note += ", stage " + std::to_string(info.stage) + ", allowance " + allowance;
+  }
   return note;
 }
 
@@ -181,6 +273,7 @@ v1::StrategySnapshot TopKEvolution::Snapshot() const {
   for (uint64_t h : seen) state->add_seen(h);
   state->set_stalled(stalled_);
   state->set_best_index(best_index_);
+  if (opened_at_) state->set_opened_at(*opened_at_);
   return snapshot;
 }
 
@@ -202,6 +295,8 @@ absl::Status TopKEvolution::Restore(const v1::StrategySnapshot& snapshot) {
   seen_ = std::unordered_set<uint64_t>(state.seen().begin(), state.seen().end());
   stalled_ = state.stalled();
   best_index_ = state.best_index();
+  opened_at_.reset();
+  if (state.has_opened_at()) opened_at_ = state.opened_at();
   return absl::OkStatus();
 }
 

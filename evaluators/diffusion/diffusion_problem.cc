@@ -1,5 +1,7 @@
 #include "evaluators/diffusion/diffusion_problem.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cmath>
 #include <iterator>
@@ -8,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "evaluators/diffusion/learned_denoiser.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "search/strategy.h"
@@ -39,6 +42,52 @@ std::optional<v1::DiffusionSchedule> ScheduleOf(const v1::Candidate& candidate) 
 
 const char* SamplerName(SamplerKind kind) {
   return kind == SamplerKind::kDdim ? "DDIM" : "DPM-Solver++(2M)";
+}
+
+std::string DeterministicBytes(const google::protobuf::Message& message) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  {
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&out);
+  }
+  return bytes;
+}
+
+// The distinct steps of `schedule`, ascending, when it has min..max of them in [0, T).
+absl::StatusOr<std::vector<int>> ScheduleSteps(const v1::DiffusionSchedule& schedule, int min_steps,
+                                               int max_steps, const std::string& field) {
+  const int n = schedule.steps_size();
+  if (n < min_steps || n > max_steps) {
+    return absl::InvalidArgumentError(
+        min_steps == max_steps
+            ? absl::StrCat(field, ": has ", n, " steps; K is ", max_steps)
+            : absl::StrCat(field, ": has ", n, " steps; the joint search allows ", min_steps, "..",
+                           max_steps));
+  }
+  std::vector<int> steps;
+  steps.reserve(n);
+  for (uint32_t t : schedule.steps()) {
+    if (t >= static_cast<uint32_t>(T)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": step ", t, " is outside [0, ", T, ")"));
+    }
+    steps.push_back(static_cast<int>(t));
+  }
+  std::sort(steps.begin(), steps.end());
+  const auto repeated = std::adjacent_find(steps.begin(), steps.end());
+  if (repeated != steps.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": duplicate step ", *repeated));
+  }
+  return steps;
+}
+
+bool SkipsAny(const StepPlan& plan) {
+  for (const auto& blocks : plan.skipped) {
+    if (!blocks.empty()) return true;
+  }
+  return false;
 }
 
 std::string StepSet(const std::vector<int>& steps) {
@@ -90,27 +139,21 @@ v1::Candidate DiffusionCandidate(const std::vector<int>& steps) {
   return PackCandidate(schedule);
 }
 
+v1::Candidate DiffusionCandidate(const StepPlan& plan) {
+  v1::DiffusionSchedule schedule;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    schedule.add_steps(static_cast<uint32_t>(plan.steps[i]));
+    if (plan.skipped[i].empty()) continue;
+    v1::SkippedBlocks* skipped = schedule.add_skipped();
+    skipped->set_step(static_cast<uint32_t>(plan.steps[i]));
+    for (int b : plan.skipped[i]) skipped->add_blocks(static_cast<uint32_t>(b));
+  }
+  return PackCandidate(schedule);
+}
+
 absl::StatusOr<std::vector<int>> CanonicalSteps(const v1::DiffusionSchedule& schedule, int k,
                                                 const std::string& field) {
-  if (schedule.steps_size() != k) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": has ", schedule.steps_size(), " steps; K is ", k));
-  }
-  std::vector<int> steps;
-  steps.reserve(k);
-  for (uint32_t t : schedule.steps()) {
-    if (t >= static_cast<uint32_t>(T)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": step ", t, " is outside [0, ", T, ")"));
-    }
-    steps.push_back(static_cast<int>(t));
-  }
-  std::sort(steps.begin(), steps.end());
-  const auto repeated = std::adjacent_find(steps.begin(), steps.end());
-  if (repeated != steps.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": duplicate step ", *repeated));
-  }
-  return steps;
+  return ScheduleSteps(schedule, k, k, field);
 }
 
 absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::DiffusionSpec& s) {
@@ -155,14 +198,66 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::Diffus
     return FieldError("samples", absl::StrCat("N * d = ", n, " * ", d, " exceeds the limit ",
                                               kMaxDiffusionSampleValues));
   }
-  const double cost =
-      static_cast<double>(n) * components * d * d * std::max(problem->k_, kReferenceSteps);
+  std::optional<v1::DenoiserModel> model;
+  if (s.has_denoiser()) {
+    if (absl::Status status = ValidateDenoiserSpec(s.denoiser(), d, true); !status.ok()) {
+      return status;
+    }
+    absl::StatusOr<v1::DenoiserModel> read =
+        ReadDenoiserModel(s.denoiser().model(), "diffusion.denoiser.model");
+    if (!read.ok()) return read.status();
+    if (absl::Status status = CheckModelMatchesSpec(*read, s.denoiser().model(), spec, *mixture);
+        !status.ok()) {
+      return status;
+    }
+    model = *std::move(read);
+    const std::string bytes = DeterministicBytes(*model);
+    const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+    problem->model_hash_ = absl::StrFormat("%016x%016x", h.high64, h.low64);
+    problem->denoiser_note_ = absl::StrFormat(
+        "learned residual MLP, %d blocks of width %d, from '%s' (content %s; held-out loss "
+        "%.4f -> %.4f in training)",
+        model->blocks(), model->width(), s.denoiser().model(), problem->model_hash_.substr(0, 12),
+        model->initial_loss(), model->final_loss());
+  }
+  const double per_sample = model ? static_cast<double>(model->parameters_size())
+                                  : static_cast<double>(components) * d * d;
+  const double cost = n * per_sample * std::max(problem->k_, kReferenceSteps);
   if (cost > kMaxDiffusionCost) {
-    return FieldError("samples",
-                      absl::StrFormat("the evaluation cost N * C * d^2 * max(K, 100) = %.3g "
-                                      "exceeds the limit 2^40; use fewer samples, components "
-                                      "or dimensions",
-                                      cost));
+    return FieldError(
+        "samples",
+        absl::StrFormat("the evaluation cost N * %s * max(K, 100) = %.3g exceeds the limit 2^40; "
+                        "use fewer samples, %s",
+                        model ? "P" : "C * d^2", cost,
+                        model ? "a smaller network or fewer steps" : "components or dimensions"));
+  }
+  const int blocks = model ? static_cast<int>(model->blocks()) : 0;
+  problem->limits_ = {blocks, problem->k_, problem->k_, int64_t{problem->k_} * blocks};
+  problem->first_steps_ = problem->k_;
+  if (s.has_joint()) {
+    if (!model) {
+      return FieldError("joint",
+                        "the joint search needs a denoiser with blocks "
+                        "(diffusion.denoiser); the exact denoiser has none");
+    }
+    const int64_t budget = s.joint().block_budget();
+    const int64_t most = int64_t{problem->k_} * blocks;
+    if (budget == 0) {
+      return FieldError(
+          "joint.block_budget",
+          absl::StrCat("required: the block evaluations per sample, ", blocks, "..", most));
+    }
+    if (budget < blocks) {
+      return FieldError("joint.block_budget",
+                        absl::StrCat(budget, " is below one unskipped step, ", blocks, " blocks"));
+    }
+    if (budget > most) {
+      return FieldError("joint.block_budget",
+                        absl::StrCat(budget, " exceeds steps * blocks = ", most));
+    }
+    problem->joint_ = true;
+    problem->limits_ = {blocks, 1, problem->k_, budget};
+    problem->first_steps_ = static_cast<int>(budget / blocks);
   }
   if (s.baselines_size() > kMaxDiffusionBaselines) {
     return FieldError("baselines", absl::StrCat(s.baselines_size(), " exceed the limit ",
@@ -179,7 +274,11 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::Diffus
   }
 
   problem->mixture_ = std::make_unique<GaussianMixture>(*std::move(mixture));
-  problem->denoiser_ = std::make_unique<ExactMixtureDenoiser>(*problem->mixture_);
+  if (model) {
+    problem->denoiser_ = std::make_unique<LearnedDenoiser>(*model);
+  } else {
+    problem->denoiser_ = std::make_unique<ExactMixtureDenoiser>(*problem->mixture_);
+  }
   problem->moments_ =
       std::make_unique<ExactMoments>(problem->mixture_->Mean(), problem->mixture_->Covariance());
   problem->alpha_bars_ =
@@ -212,50 +311,81 @@ v1::DiffusionSpec DiffusionExampleSpec() {
 }
 
 std::string DiffusionProblem::CanonicalSpec() const {
-  // What an evaluation depends on; K and the baselines only decide feasibility and the report.
+  // What an evaluation depends on; K, the baselines and the joint budget only decide feasibility
+  // and the report. A learned denoiser is its model file's content, not its path or how it was
+  // trained.
   v1::DiffusionSpec canonical = spec_;
   canonical.clear_steps();
   canonical.clear_baselines();
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  {
-    google::protobuf::io::CodedOutputStream out(&stream);
-    out.SetSerializationDeterministic(true);
-    canonical.SerializeToCodedStream(&out);
-  }
-  return "exact-mixture|" + bytes;
+  canonical.clear_joint();
+  canonical.clear_denoiser();
+  const std::string bytes = DeterministicBytes(canonical);
+  if (model_hash_.empty()) return "exact-mixture|" + bytes;
+  return "learned-mlp|" + bytes + "|model " + model_hash_;
 }
 
 std::optional<std::vector<int>> DiffusionProblem::StepsOf(const v1::Candidate& candidate) const {
   const std::optional<v1::DiffusionSchedule> schedule = ScheduleOf(candidate);
   if (!schedule) return std::nullopt;
-  auto steps = CanonicalSteps(*schedule, k_, "diffusion.steps");
+  auto steps = ScheduleSteps(*schedule, limits_.min_steps, limits_.max_steps, "diffusion.steps");
   if (!steps.ok()) return std::nullopt;
   return *std::move(steps);
 }
 
-int DiffusionProblem::UnusedStep(const std::vector<int>& used, Rng& rng) const {
-  // The r-th step not in `used`: walk the sorted used steps.
-  int r = static_cast<int>(rng.Below(T - used.size()));
-  for (int t : used) {
-    if (t <= r) ++r;
+std::optional<StepPlan> DiffusionProblem::PlanOf(const v1::Candidate& candidate) const {
+  const std::optional<v1::DiffusionSchedule> schedule = ScheduleOf(candidate);
+  if (!schedule) return std::nullopt;
+  auto steps = ScheduleSteps(*schedule, limits_.min_steps, limits_.max_steps, "diffusion.steps");
+  if (!steps.ok()) return std::nullopt;
+  if (!CheckSkipped(*schedule, *steps, limits_.blocks, "diffusion").ok()) return std::nullopt;
+  StepPlan plan;
+  plan.steps = *std::move(steps);
+  plan.skipped.resize(plan.steps.size());
+  for (const v1::SkippedBlocks& s : schedule->skipped()) {
+    const size_t i =
+        std::lower_bound(plan.steps.begin(), plan.steps.end(), static_cast<int>(s.step())) -
+        plan.steps.begin();
+    plan.skipped[i].assign(s.blocks().begin(), s.blocks().end());
+    std::sort(plan.skipped[i].begin(), plan.skipped[i].end());
   }
-  return r;
+  return plan;
+}
+
+bool DiffusionProblem::SkipsBlocks(const v1::Candidate& candidate) {
+  const std::optional<v1::DiffusionSchedule> schedule = ScheduleOf(candidate);
+  if (!schedule) return false;
+  for (const v1::SkippedBlocks& s : schedule->skipped()) {
+    if (s.blocks_size() > 0) return true;
+  }
+  return false;
 }
 
 v1::Candidate DiffusionProblem::Random(Rng& rng) const {
+  // Steps only: K steps, or with `joint` the whole steps that fit the budget.
   std::vector<int> steps;
-  steps.reserve(k_);
-  for (int i = 0; i < k_; ++i) {
+  steps.reserve(first_steps_);
+  for (int i = 0; i < first_steps_; ++i) {
     const int t = UnusedStep(steps, rng);
     steps.insert(std::upper_bound(steps.begin(), steps.end(), t), t);
   }
   return DiffusionCandidate(steps);
 }
 
+std::optional<v1::Candidate> DiffusionProblem::RandomAt(const GenerationInfo& generation,
+                                                        Rng& rng) const {
+  const int skip_limit = SkipLimit(generation.allowance, limits_.blocks);
+  if (skip_limit == 0) return std::nullopt;
+  return DiffusionCandidate(RandomPlan(limits_, skip_limit, rng));
+}
+
 v1::Candidate DiffusionProblem::MutateGenes(const v1::Candidate& parent, double rate,
                                             const GenerationInfo& generation, Rng& rng) const {
-  (void)generation;  // the joint stage's growing skip budget will read it
+  const int skip_limit = SkipLimit(generation.allowance, limits_.blocks);
+  if (joint_ || skip_limit > 0 || SkipsBlocks(parent)) {
+    const std::optional<StepPlan> plan = PlanOf(parent);
+    if (!plan) return Random(rng);
+    return DiffusionCandidate(MutatePlan(*plan, limits_, skip_limit, rate, rng));
+  }
   std::optional<std::vector<int>> parsed = StepsOf(parent);
   if (!parsed || k_ >= T) return parsed ? parent : Random(rng);
   std::vector<int> steps = *std::move(parsed);
@@ -271,6 +401,21 @@ v1::Candidate DiffusionProblem::MutateGenes(const v1::Candidate& parent, double 
 }
 
 v1::Candidate DiffusionProblem::Mutate(const v1::Candidate& parent, Rng& rng) const {
+  if (joint_ || SkipsBlocks(parent)) {
+    // One step replaced by an unused one, which keeps the replaced step's skipped blocks.
+    std::optional<StepPlan> plan = PlanOf(parent);
+    if (!plan || plan->steps.size() >= static_cast<size_t>(T)) return plan ? parent : Random(rng);
+    const int t = UnusedStep(plan->steps, rng);
+    const size_t i = rng.Below(plan->steps.size());
+    StepPlan child;
+    for (size_t j = 0; j < plan->steps.size(); ++j) {
+      const int step = j == i ? t : plan->steps[j];
+      const auto at = std::upper_bound(child.steps.begin(), child.steps.end(), step);
+      child.skipped.insert(child.skipped.begin() + (at - child.steps.begin()), plan->skipped[j]);
+      child.steps.insert(at, step);
+    }
+    return DiffusionCandidate(child);
+  }
   std::optional<std::vector<int>> parsed = StepsOf(parent);
   if (!parsed || k_ >= T) return parsed ? parent : Random(rng);
   std::vector<int> steps = *std::move(parsed);
@@ -282,6 +427,11 @@ v1::Candidate DiffusionProblem::Mutate(const v1::Candidate& parent, Rng& rng) co
 
 std::optional<v1::Candidate> DiffusionProblem::Crossover(const v1::Candidate& a,
                                                          const v1::Candidate& b, Rng& rng) const {
+  if (joint_ || SkipsBlocks(a) || SkipsBlocks(b)) {
+    const std::optional<StepPlan> x = PlanOf(a), y = PlanOf(b);
+    if (!x || !y) return std::nullopt;
+    return DiffusionCandidate(CrossPlans(*x, *y, limits_, rng));
+  }
   const std::optional<std::vector<int>> x = StepsOf(a), y = StepsOf(b);
   if (!x || !y) return std::nullopt;
   std::vector<int> child(k_);
@@ -332,17 +482,32 @@ std::optional<v1::Evaluation> DiffusionProblem::CheckFeasible(
     const v1::Candidate& candidate) const {
   const std::optional<v1::DiffusionSchedule> schedule = ScheduleOf(candidate);
   if (!schedule) return std::nullopt;  // Evaluate reports it as FAILED
-  auto steps = CanonicalSteps(*schedule, k_, "diffusion.steps");
+  auto steps = ScheduleSteps(*schedule, limits_.min_steps, limits_.max_steps, "diffusion.steps");
   if (!steps.ok()) return Fail(v1::INFEASIBLE, std::string(steps.status().message()));
   const absl::Status skipped = CheckSkipped(*schedule, *steps, denoiser_->NumBlocks(), "diffusion");
   if (!skipped.ok()) return Fail(v1::INFEASIBLE, std::string(skipped.message()));
+  if (joint_) {
+    int64_t cost = static_cast<int64_t>(steps->size()) * limits_.blocks;
+    for (const v1::SkippedBlocks& s : schedule->skipped()) cost -= s.blocks_size();
+    if (cost > limits_.budget) {
+      return Fail(v1::INFEASIBLE,
+                  absl::StrCat("diffusion.joint.block_budget: the schedule evaluates ", cost,
+                               " blocks per sample; the budget is ", limits_.budget));
+    }
+  }
   return std::nullopt;
 }
 
 ScheduleScore DiffusionProblem::Score(const std::vector<int>& steps, SamplerKind sampler) const {
+  return Score(StepPlan{steps, std::vector<std::vector<int>>(steps.size())}, sampler);
+}
+
+ScheduleScore DiffusionProblem::Score(const StepPlan& steps, SamplerKind sampler) const {
   std::vector<SamplerStep> plan;
-  plan.reserve(steps.size());
-  for (int t : steps) plan.push_back({t, {}});
+  plan.reserve(steps.steps.size());
+  for (size_t i = 0; i < steps.steps.size(); ++i) {
+    plan.push_back({steps.steps[i], steps.skipped[i]});
+  }
   const Eigen::MatrixXd samples = RunSampler(*denoiser_, alpha_bars_, plan, sampler, noise_);
   ScheduleScore score;
   score.fd = moments_->FrechetDistance(samples);
@@ -368,8 +533,9 @@ v1::Evaluation DiffusionProblem::Evaluate(const v1::Candidate& candidate,
   const std::optional<v1::DiffusionSchedule> schedule = ScheduleOf(candidate);
   if (!schedule) return Fail(v1::FAILED, "candidate holds no diffusion schedule");
   if (std::optional<v1::Evaluation> infeasible = CheckFeasible(candidate)) return *infeasible;
-  const std::vector<int> steps = *StepsOf(candidate);
-  const ScheduleScore score = Score(steps, sampler_);
+  const StepPlan plan = *PlanOf(candidate);
+  const std::vector<int>& steps = plan.steps;
+  const ScheduleScore score = Score(plan, sampler_);
   if (!std::isfinite(score.fd)) return Fail(v1::FAILED, "the sampler produced non-finite samples");
   v1::Evaluation e;
   e.set_status(v1::OK);
@@ -383,6 +549,9 @@ v1::Evaluation DiffusionProblem::Evaluate(const v1::Candidate& candidate,
   m["noise_floor"] = noise_floor_;
   m["first_step"] = steps.back();
   m["last_step"] = steps.front();
+  if (limits_.blocks > 0) {
+    m["block_evaluations"] = static_cast<double>(BlockEvaluations(plan, limits_.blocks));
+  }
   return e;
 }
 
@@ -410,7 +579,8 @@ std::string DiffusionProblem::Render(const v1::Candidate& candidate, RenderForma
 }
 
 std::vector<v1::Candidate> DiffusionProblem::Seeds() const {
-  std::vector<v1::Candidate> seeds = {DiffusionCandidate(UniformSteps(k_))};
+  std::vector<v1::Candidate> seeds = {DiffusionCandidate(UniformSteps(first_steps_))};
+  if (int64_t{k_} * limits_.blocks > limits_.budget) return seeds;  // baselines over the budget
   for (const auto& steps : baselines_) seeds.push_back(DiffusionCandidate(steps));
   return seeds;
 }
@@ -425,6 +595,10 @@ std::string DiffusionProblem::BaselineTable() const {
   };
   for (size_t i = 0; i < baselines_.size(); ++i) {
     rows.push_back({absl::StrCat("baselines[", i, "]"), baselines_[i]});
+  }
+  if (first_steps_ != k_) {
+    rows.push_back(
+        {absl::StrCat("uniform, ", first_steps_, " steps (budget)"), UniformSteps(first_steps_)});
   }
   rows.push_back({absl::StrCat(kReferenceSteps, "-step reference"), UniformSteps(kReferenceSteps)});
   std::string table;
@@ -446,6 +620,13 @@ std::string DiffusionProblem::Report(const std::vector<v1::HistoryEntry>& histor
       mixture_->dimension(), mixture_->components().size(), mixture.seed(),
       spec_.schedule() == v1::DiffusionSpec::LINEAR ? "linear" : "cosine", T, k_, spec_.samples(),
       spec_.noise_seed(), SamplerName(sampler_));
+  if (!denoiser_note_.empty()) out += "denoiser: " + denoiser_note_ + "\n";
+  if (joint_) {
+    absl::StrAppendFormat(&out,
+                          "joint search: at most %d block evaluations per sample (K x blocks = "
+                          "%d); steps-only candidates have %d steps\n",
+                          limits_.budget, k_ * limits_.blocks, first_steps_);
+  }
   absl::StrAppendFormat(&out,
                         "noise floor (FD of N exact samples): %.4f; their mean log-likelihood: "
                         "%.4f\n",
@@ -464,17 +645,29 @@ std::string DiffusionProblem::Report(const std::vector<v1::HistoryEntry>& histor
                         "DPM++2M FD", "LL gap", "steps");
   out += BaselineTable();
   if (best == nullptr) return out + "no searched schedule yet\n";
-  const std::vector<int> steps = StepsOf(best->candidate()).value_or(std::vector<int>());
-  if (steps.empty()) return out;
-  const ScheduleScore ddim = Score(steps, SamplerKind::kDdim);
-  const ScheduleScore dpm = Score(steps, SamplerKind::kDpmSolverPp2M);
+  const std::optional<StepPlan> plan = PlanOf(best->candidate());
+  if (!plan) return out;
+  const ScheduleScore ddim = Score(*plan, SamplerKind::kDdim);
+  const ScheduleScore dpm = Score(*plan, SamplerKind::kDpmSolverPp2M);
+  std::string steps = StepSet(plan->steps);
+  if (limits_.blocks > 0) {
+    int skipped = 0;
+    for (const auto& blocks : plan->skipped) skipped += static_cast<int>(blocks.size());
+    absl::StrAppendFormat(&steps, ", %d blocks skipped, %d block evaluations", skipped,
+                          BlockEvaluations(*plan, limits_.blocks));
+  }
   absl::StrAppendFormat(&out, "  %-28s %10.4f %10.4f %12.4f %10.4f   %s\n",
                         absl::StrCat("searched (result ", best->index(), ")"), ddim.fd,
-                        ddim.loglik_gap, dpm.fd, dpm.loglik_gap, StepSet(steps));
-  const ScheduleScore uniform = Score(UniformSteps(k_), sampler_);
+                        ddim.loglik_gap, dpm.fd, dpm.loglik_gap, steps);
+  if (SkipsAny(*plan)) {
+    out += "  skipped blocks: " + Render(best->candidate(), RenderFormat::kText) + "\n";
+  }
+  const ScheduleScore uniform = Score(UniformSteps(first_steps_), sampler_);
   const ScheduleScore& searched = sampler_ == SamplerKind::kDdim ? ddim : dpm;
-  absl::StrAppendFormat(&out, "\nsearched / uniform with %s: FD %.3fx (%.4f vs %.4f)\n",
-                        SamplerName(sampler_), searched.fd / uniform.fd, searched.fd, uniform.fd);
+  absl::StrAppendFormat(
+      &out, "\nsearched / uniform%s with %s: FD %.3fx (%.4f vs %.4f)\n",
+      joint_ ? absl::StrCat(" of ", first_steps_, " steps (what the budget holds)") : std::string(),
+      SamplerName(sampler_), searched.fd / uniform.fd, searched.fd, uniform.fd);
   return out;
 }
 

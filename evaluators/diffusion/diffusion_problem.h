@@ -20,9 +20,18 @@
 // sampler, N and noise seed — not K or the baselines, which only decide feasibility and the
 // report. Cache contract: evaluation is deterministic, the default CompareHit (exact to 1e-9).
 //
-// Joint stage (steps + skipped blocks): the candidate's `skipped` field and Denoiser::NumBlocks
-// are in place and validated; the exact denoiser has no blocks, so any skipped block is
-// INFEASIBLE until a learned denoiser with blocks is added (see docs/adr/0006-diffusion.md).
+// The denoiser: the mixture's exact one, or (`denoiser`) a learned residual MLP read from a model
+// file (learned_denoiser.h), trained on the same mixture; the mixture stays the data of the
+// metrics. CanonicalSpec then carries a hash of the model file's content instead of its path.
+//
+// Joint stage (steps + skipped blocks, `joint`, needs a learned denoiser): a candidate has 1..K
+// steps and per step skipped blocks, evaluating at most `joint.block_budget` blocks per sample
+// (INFEASIBLE beyond, before the cache). Steps-only candidates have k0 = floor(budget / blocks)
+// steps; the top-k evolution's later stages open skipping through their allowance (the share of
+// a step's blocks that may be skipped, SkipLimit in step_plan.h), and its operators are
+// step_plan.h's. Without `joint` a candidate has exactly K steps, and skipped blocks (where the
+// denoiser has them) only as an allowance opens them; the exact denoiser has none, so any skipped
+// block is INFEASIBLE. See docs/adr/0007-diffusion.md.
 //
 // Thread-safety: every method is const and safe to call concurrently.
 #pragma once
@@ -38,6 +47,7 @@
 #include "evaluators/diffusion/noise_schedule.h"
 #include "evaluators/diffusion/sample_metrics.h"
 #include "evaluators/diffusion/sampler.h"
+#include "evaluators/diffusion/step_plan.h"
 #include "evolv/v1/diffusion.pb.h"
 #include "search/problem.h"
 #include "search/top_k_evolution.h"
@@ -48,8 +58,9 @@ inline constexpr int kDefaultDiffusionSamples = 2000;
 inline constexpr int kMaxDiffusionSamples = 100000;
 inline constexpr int64_t kMaxDiffusionSampleValues = int64_t{1} << 22;  // N * d
 inline constexpr int kMaxDiffusionBaselines = 16;
-// N * C * d^2 * max(K, 100): about the flops of one evaluation (or of the report's 100-step
-// reference), bounded so that no spec asks for hours per evaluation.
+// N * C * d^2 * max(K, 100) (exact denoiser) or N * P * max(K, 100) (learned, P parameters):
+// about the flops of one evaluation (or of the report's 100-step reference), bounded so that no
+// spec asks for hours per evaluation.
 inline constexpr double kMaxDiffusionCost = 1099511627776.0;  // 2^40
 // Steps of the report's reference run (uniform, both samplers).
 inline constexpr int kReferenceSteps = 100;
@@ -63,6 +74,8 @@ v1::DiffusionSpec DiffusionExampleSpec();
 
 // A candidate holding `steps` (ascending is canonical, but any order is accepted).
 v1::Candidate DiffusionCandidate(const std::vector<int>& steps);
+// A candidate holding the plan's steps and, for steps that skip blocks, the skipped blocks.
+v1::Candidate DiffusionCandidate(const StepPlan& plan);
 
 // The distinct steps of `schedule`, ascending, when it has exactly `k` of them in [0, T);
 // InvalidArgument "<field>: ..." otherwise (field e.g. "diffusion.steps").
@@ -95,7 +108,8 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
                                          Rng& rng) const override;
   ProbeBytes Probe(const v1::Candidate& candidate) const override;
   // INFEASIBLE ("diffusion.steps: ...") for a wrong count, a step outside [0, T), a repeated
-  // step, or skipped blocks the denoiser does not have.
+  // step, skipped blocks the denoiser does not have ("diffusion.skipped[i]..."), or more block
+  // evaluations than the joint budget ("diffusion.joint.block_budget: ...").
   std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& candidate) const override;
   v1::Evaluation Evaluate(const v1::Candidate& candidate,
                           const EvalContext& context) const override;
@@ -108,16 +122,33 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   std::string Report(const std::vector<v1::HistoryEntry>& history) const override;
   const EvolvableSpace* AsEvolvableSpace() const override { return this; }
 
-  // EvolvableSpace: the uniform schedule, then the spec's baselines.
+  // EvolvableSpace: the uniform schedule (k0 steps with `joint`), then the spec's baselines
+  // (with `joint`, those within the budget).
   std::vector<v1::Candidate> Seeds() const override;
-  // Each step replaced with probability `rate` by a step the candidate does not use.
+  // Each step replaced with probability `rate` by a step the candidate does not use; where the
+  // generation's allowance lets blocks go (SkipLimit(allowance, blocks) > 0) or the spec has
+  // `joint`, step_plan.h's MutatePlan, within the budget and that many skipped blocks per step.
   v1::Candidate MutateGenes(const v1::Candidate& parent, double rate,
                             const GenerationInfo& generation, Rng& rng) const override;
+  // Where the allowance lets blocks go: RandomPlan (steps added while they fit, each skipping
+  // up to that many blocks); otherwise nullopt (Random).
+  std::optional<v1::Candidate> RandomAt(const GenerationInfo& generation, Rng& rng) const override;
 
   // Runs `steps` (distinct, ascending, in [0, T); any count) with `sampler` from the fixed noises.
   ScheduleScore Score(const std::vector<int>& steps, SamplerKind sampler) const;
+  // The same for a plan whose steps may skip blocks (each < NumBlocks(), checked by the caller).
+  ScheduleScore Score(const StepPlan& plan, SamplerKind sampler) const;
+  // The plan of a candidate that passes CheckFeasible's structure checks (the budget aside);
+  // nullopt otherwise.
+  std::optional<StepPlan> PlanOf(const v1::Candidate& candidate) const;
 
   int steps() const { return k_; }
+  // Steps of a steps-only candidate: K, or floor(budget / blocks) with `joint`.
+  int first_steps() const { return first_steps_; }
+  // The denoiser's blocks (0 for the exact denoiser) and the joint limits.
+  int blocks() const { return limits_.blocks; }
+  const PlanLimits& limits() const { return limits_; }
+  const Denoiser& denoiser() const { return *denoiser_; }
   SamplerKind sampler() const { return sampler_; }
   double noise_floor() const { return noise_floor_; }
   double reference_loglik() const { return reference_loglik_; }
@@ -130,8 +161,8 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
 
   // The ascending steps of a candidate that passed CheckFeasible's test; nullopt otherwise.
   std::optional<std::vector<int>> StepsOf(const v1::Candidate& candidate) const;
-  // A step not in `used` (sorted), uniformly; requires used.size() < T.
-  int UnusedStep(const std::vector<int>& used, Rng& rng) const;
+  // True when the candidate lists a step that skips blocks.
+  static bool SkipsBlocks(const v1::Candidate& candidate);
   std::string BaselineTable() const;
 
   v1::DiffusionSpec spec_;  // normalized: defaults filled in
@@ -141,7 +172,12 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   std::vector<double> alpha_bars_;
   SamplerKind sampler_ = SamplerKind::kDdim;
   int k_ = 0;
-  Eigen::MatrixXd noise_;  // d x N starting noises
+  int first_steps_ = 0;
+  bool joint_ = false;
+  PlanLimits limits_;
+  std::string model_hash_;     // learned denoiser only: hex xxh3-128 of the model's content
+  std::string denoiser_note_;  // learned denoiser only: a line of the report
+  Eigen::MatrixXd noise_;      // d x N starting noises
   double noise_floor_ = 0;
   double reference_loglik_ = 0;
   std::vector<double> reference_mass_;  // share of exact samples most likely under each component

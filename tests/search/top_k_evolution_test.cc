@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -249,6 +250,142 @@ TEST(TopKEvolutionTest, WorksForAProblemWithoutAnEvolvableSpace) {
     evolution.Tell(i, c, e);
   }
   EXPECT_LT(best, 0.5);
+}
+
+// Two stages: 2 generations of 10, then 5 whose allowance grows by 0.05 up to 0.12, opening
+// once the best stops changing or at the stage's generation 3.
+v1::TopKEvolutionConfig TwoStages() {
+  v1::TopKEvolutionConfig config;
+  config.set_population(10);
+  config.set_top_k(3);
+  config.set_mutants(5);
+  config.set_crossovers(3);
+  config.set_initial_random(4);
+  config.set_generations(2);
+  v1::TopKEvolutionStage* later = config.add_stages();
+  later->set_generations(5);
+  later->set_allowance_step(0.05);
+  later->set_allowance_cap(0.12);
+  later->set_open_by(3);
+  return config;
+}
+
+// Asks and tells 70 candidates (7 generations of 10), each told with `objective(index)`;
+// returns the allowance of each generation.
+std::vector<double> AllowancePerGeneration(TopKEvolution& evolution,
+                                           const std::function<double(uint64_t)>& objective) {
+  std::vector<double> allowances;
+  for (uint64_t i = 0; i < 70; ++i) {
+    const v1::Candidate c = evolution.Ask(i);
+    if (i % 10 == 0) allowances.push_back(evolution.last_asked().allowance);
+    EXPECT_EQ(evolution.last_asked().stage, i < 20 ? 0u : 1u) << i;
+    v1::Evaluation e;
+    e.set_status(v1::OK);
+    e.add_objectives(objective(i));
+    evolution.Tell(i, c, e);
+  }
+  return allowances;
+}
+
+TEST(TopKEvolutionTest, ALaterStageOpensItsAllowanceOnceTheBestStopsChanging) {
+  SubsetProblem problem(1000, 6);
+  // Every result ties the first, which stays the best: the start of the stage's generation 1
+  // sees the same best as the one before, so the allowance opens there.
+  TopKEvolution stalled(TwoStages(), problem, 1);
+  const std::vector<double> a = AllowancePerGeneration(stalled, [](uint64_t) { return 1.0; });
+  ASSERT_EQ(a.size(), 7u);
+  EXPECT_EQ(a[0], 0);
+  EXPECT_EQ(a[2], 0);
+  EXPECT_DOUBLE_EQ(a[3], 0.05);
+  EXPECT_DOUBLE_EQ(a[4], 0.10);
+  EXPECT_DOUBLE_EQ(a[5], 0.12);  // capped
+  EXPECT_DOUBLE_EQ(a[6], 0.12);
+  EXPECT_TRUE(stalled.Done());
+  EXPECT_EQ(stalled.ProgressNote(50), "generation 5/7, stage 1, allowance 0.12");
+  // Every result beats the ones before: the best keeps changing, and the allowance opens at
+  // the stage's generation open_by = 3.
+  TopKEvolution improving(TwoStages(), problem, 1);
+  const std::vector<double> b =
+      AllowancePerGeneration(improving, [](uint64_t i) { return -static_cast<double>(i); });
+  EXPECT_EQ(b[4], 0);
+  EXPECT_DOUBLE_EQ(b[5], 0.05);
+  EXPECT_DOUBLE_EQ(b[6], 0.10);
+  // A stage with allowance_cap 0 never opens one.
+  v1::TopKEvolutionConfig closed = TwoStages();
+  closed.mutable_stages(0)->set_allowance_cap(0);
+  TopKEvolution steps_only(closed, problem, 1);
+  for (double allowance : AllowancePerGeneration(steps_only, [](uint64_t) { return 1.0; })) {
+    EXPECT_EQ(allowance, 0);
+  }
+}
+
+TEST(TopKEvolutionTest, ALaterStageHasItsOwnComposition) {
+  SubsetProblem problem(1000, 6);
+  TopKEvolution evolution(TwoStages(), problem, 3);
+  AskAndTell(evolution, problem, 20);  // the first stage
+  problem.crossover_calls = 0;
+  problem.random_calls = 0;
+  problem.rates.clear();
+  AskAndTell(evolution, problem, 10, 20);
+  // 5 mutants (the first stage's), the default 10 crossovers shrunk to the 5 left, no random.
+  EXPECT_EQ(problem.rates.size(), 5u);
+  EXPECT_EQ(problem.crossover_calls, 5);
+  EXPECT_EQ(problem.random_calls, 0);
+}
+
+TEST(TopKEvolutionTest, SnapshotRestoreInALaterStageKeepsTheAllowance) {
+  SubsetProblem problem(500, 5);
+  TopKEvolution a(TwoStages(), problem, 9);
+  AllowancePerGeneration(a, [](uint64_t) { return 1.0; });  // runs all 7 generations
+  TopKEvolution fresh(TwoStages(), problem, 9);
+  for (uint64_t i = 0; i < 45; ++i) {  // into generation 4, the allowance open
+    const v1::Candidate c = fresh.Ask(i);
+    v1::Evaluation e;
+    e.set_status(v1::OK);
+    e.add_objectives(1.0);
+    fresh.Tell(i, c, e);
+  }
+  TopKEvolution restored(TwoStages(), problem, 12345);
+  ASSERT_TRUE(restored.Restore(fresh.Snapshot()).ok());
+  EXPECT_EQ(restored.ProgressNote(45), fresh.ProgressNote(45));
+  EXPECT_EQ(restored.ProgressNote(45), "generation 4/7, stage 1, allowance 0.10");
+  const auto from_fresh = AskAndTell(fresh, problem, 25, 45);
+  const auto from_restored = AskAndTell(restored, problem, 25, 45);
+  for (size_t i = 0; i < from_fresh.size(); ++i) {
+    EXPECT_EQ(problem.Probe(from_fresh[i]), problem.Probe(from_restored[i])) << i;
+  }
+  EXPECT_EQ(fresh.last_asked().allowance, restored.last_asked().allowance);
+  EXPECT_EQ(fresh.Snapshot().SerializeAsString(), restored.Snapshot().SerializeAsString());
+}
+
+TEST(TopKEvolutionTest, RejectsBadStagesNamingTheField) {
+  v1::TopKEvolutionConfig first = TwoStages();
+  first.set_generations(0);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(first).message(),
+            "strategy.top_k_evolution.generations: must be > 0 when later stages follow");
+  v1::TopKEvolutionConfig open_ended = TwoStages();
+  open_ended.mutable_stages(0)->set_generations(0);
+  EXPECT_TRUE(ValidateTopKEvolutionConfig(open_ended).ok());
+  *open_ended.add_stages() = open_ended.stages(0);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(open_ended).message(),
+            "strategy.top_k_evolution.stages[0].generations: must be > 0 except in the last "
+            "stage");
+  v1::TopKEvolutionConfig crowded = TwoStages();
+  crowded.mutable_stages(0)->set_crossovers(6);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(crowded).message(),
+            "strategy.top_k_evolution.stages[0].crossovers: mutants + crossovers (11) exceed "
+            "population 10");
+  v1::TopKEvolutionConfig step = TwoStages();
+  step.mutable_stages(0)->set_allowance_step(0);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(step).message(),
+            "strategy.top_k_evolution.stages[0].allowance_step: must be in (0, 1]");
+  v1::TopKEvolutionConfig cap = TwoStages();
+  cap.mutable_stages(0)->set_allowance_cap(1.5);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(cap).message(),
+            "strategy.top_k_evolution.stages[0].allowance_cap: must be in [0, 1]");
+  v1::TopKEvolutionConfig many = TwoStages();
+  for (int i = 0; i < 16; ++i) *many.add_stages() = many.stages(0);
+  EXPECT_EQ(ValidateTopKEvolutionConfig(many).code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(TopKEvolutionTest, RejectsBadConfigsNamingTheField) {
