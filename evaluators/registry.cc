@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "evaluators/diffusion/diffusion_problem.h"
+#include "evaluators/diffusion/train_command.h"
 #include "evaluators/numerics/numerics_problem.h"
 #include "evaluators/solver/solver_problem.h"
 
@@ -16,7 +17,7 @@ absl::Status RegisterBuiltinDomains(ProblemRegistry& r) {
            r.Register<v1::SolverSpec>("solver", CreateSolverProblem, SolverExampleSpec(),
                                       SchemaV1Slot{11, 2, "evolv.v1.SolverChoice"}),
            r.Register<v1::DiffusionSpec>("diffusion", CreateDiffusionProblem,
-                                         DiffusionExampleSpec()),
+                                         DiffusionExampleSpec(), std::nullopt, DiffusionCommands()),
        }) {
     if (!status.ok()) return status;
   }

@@ -19,8 +19,8 @@ absl::Status ProblemRegistry::Add(Entry entry, const google::protobuf::Any& exam
   for (const auto& [type, other] : by_type_) {
     if (other.name == entry.name) {
       return absl::InvalidArgumentError(absl::StrCat("domain '", entry.name,
-                                                     "' is registered twice (specs ", type,
-                                                     " and ", entry.spec_type, ")"));
+                                                     "' is registered twice (specs ", type, " and ",
+                                                     entry.spec_type, ")"));
     }
   }
   if (by_type_.count(entry.spec_type)) {
@@ -30,14 +30,12 @@ absl::Status ProblemRegistry::Add(Entry entry, const google::protobuf::Any& exam
   }
   auto problem = entry.factory(example);
   if (!problem.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("domain '", entry.name,
-                                                   "': its example spec is refused: ",
-                                                   problem.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "domain '", entry.name, "': its example spec is refused: ", problem.status().message()));
   }
   if ((*problem)->Domain() != entry.name) {
-    return absl::InvalidArgumentError(absl::StrCat("domain '", entry.name,
-                                                   "': its problem calls itself '",
-                                                   (*problem)->Domain(), "'"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "domain '", entry.name, "': its problem calls itself '", (*problem)->Domain(), "'"));
   }
   if ((*problem)->CanonicalSpec().empty()) {
     return absl::InvalidArgumentError(
@@ -72,9 +70,9 @@ absl::StatusOr<std::unique_ptr<Problem>> ProblemRegistry::Create(const v1::JobSp
   }
   const Entry* entry = Find(spec);
   if (entry == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("problem: unknown problem type '", std::string(TypeName(spec.problem().type_url())),
-                     "' (known domains: ", absl::StrJoin(Domains(), ", "), ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "problem: unknown problem type '", std::string(TypeName(spec.problem().type_url())),
+        "' (known domains: ", absl::StrJoin(Domains(), ", "), ")"));
   }
   return entry->factory(spec.problem());
 }
@@ -96,6 +94,16 @@ std::vector<std::string> ProblemRegistry::Domains() const {
   for (const auto& [type, entry] : by_type_) names.push_back(entry.name);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::vector<DomainCommand> ProblemRegistry::Commands() const {
+  std::map<std::string, const Entry*> by_name;
+  for (const auto& [type, entry] : by_type_) by_name[entry.name] = &entry;
+  std::vector<DomainCommand> commands;
+  for (const auto& [name, entry] : by_name) {
+    commands.insert(commands.end(), entry->commands.begin(), entry->commands.end());
+  }
+  return commands;
 }
 
 std::map<int, std::string> ProblemRegistry::SchemaV1JobSpecFields() const {

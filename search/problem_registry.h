@@ -39,6 +39,16 @@ struct SchemaV1Slot {
   std::string candidate_type;
 };
 
+// A command-line tool a domain offers beside its search (e.g. training a model its evaluations
+// use), run as `evolv NAME SPEC [options]`. `run` gets the loaded job spec (its problem is the
+// domain's) and the options after SPEC; it returns the process exit code (2: bad usage or spec).
+struct DomainCommand {
+  std::string name;
+  std::string help;
+  std::string options_help;  // e.g. "[--out FILE]"
+  std::function<int(const v1::JobSpec& spec, const std::vector<std::string>& options)> run;
+};
+
 template <class Spec>
 using TypedProblemFactory = std::function<absl::StatusOr<std::unique_ptr<Problem>>(const Spec&)>;
 
@@ -48,14 +58,16 @@ class ProblemRegistry {
   // registration builds once to check the domain (see above). InvalidArgument on a refusal.
   template <class Spec>
   absl::Status Register(std::string name, TypedProblemFactory<Spec> factory, const Spec& example,
-                        std::optional<SchemaV1Slot> schema_v1 = std::nullopt) {
+                        std::optional<SchemaV1Slot> schema_v1 = std::nullopt,
+                        std::vector<DomainCommand> commands = {}) {
     Entry entry;
     entry.name = std::move(name);
     entry.spec_type = Spec::descriptor()->full_name();
     entry.schema_v1 = std::move(schema_v1);
-    entry.factory = [factory = std::move(factory), domain = entry.name](
-                        const google::protobuf::Any& any)
-        -> absl::StatusOr<std::unique_ptr<Problem>> {
+    entry.commands = std::move(commands);
+    entry.factory =
+        [factory = std::move(factory), domain = entry.name](
+            const google::protobuf::Any& any) -> absl::StatusOr<std::unique_ptr<Problem>> {
       Spec spec;
       if (!any.UnpackTo(&spec)) {
         return absl::InvalidArgumentError(domain + ": the problem spec is not a valid " +
@@ -77,6 +89,8 @@ class ProblemRegistry {
   std::string SpecTypeOf(std::string_view domain) const;
   // Registered domain names, sorted.
   std::vector<std::string> Domains() const;
+  // Every domain's command-line tools, by domain name order.
+  std::vector<DomainCommand> Commands() const;
   // Schema-1 field number -> full message type, of the domains' specs and candidates.
   std::map<int, std::string> SchemaV1JobSpecFields() const;
   std::map<int, std::string> SchemaV1CandidateFields() const;
@@ -87,6 +101,7 @@ class ProblemRegistry {
     std::string spec_type;
     std::function<absl::StatusOr<std::unique_ptr<Problem>>(const google::protobuf::Any&)> factory;
     std::optional<SchemaV1Slot> schema_v1;
+    std::vector<DomainCommand> commands;
   };
   absl::Status Add(Entry entry, const google::protobuf::Any& example);
   const Entry* Find(const v1::JobSpec& spec) const;
