@@ -1,4 +1,4 @@
-// Top-k evolution (AutoDiffusion, Li et al. ICCV 2023): a generational search around an elite of
+// Top-k evolution (Li et al., ICCV 2023): a generational search around an elite of
 // the best `top_k` results told so far.
 //
 // Candidates are asked in generations of `population`:
@@ -67,7 +67,7 @@ class EvolvableSpace {
   virtual std::vector<v1::Candidate> Seeds() const = 0;
   // A child of `parent` in which each gene is replaced with probability `rate` (so possibly
   // none). `generation` lets a problem open parts of its space as the search goes on (e.g.
-  // AutoDiffusion's growing share of skipped blocks).
+  // the growing share of skipped blocks in that paper's joint search).
   virtual v1::Candidate MutateGenes(const v1::Candidate& parent, double rate,
                                     const GenerationInfo& generation, Rng& rng) const = 0;
   // A random candidate for `generation` (e.g. one that uses its allowance); nullopt (the default)
