@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/job_engine.h"
+#include "bench/diffusion_bench_search.h"
 #include "evaluators/diffusion/diffusion_problem.h"
 #include "evaluators/diffusion/learned_denoiser.h"
 #include "evaluators/registry.h"
@@ -100,47 +100,7 @@ std::unique_ptr<DiffusionProblem> Create(const v1::DiffusionSpec& spec) {
 v1::HistoryEntry SearchOnce(const v1::DiffusionSpec& diffusion,
                             const v1::TopKEvolutionConfig& config, uint64_t evaluations,
                             uint64_t seed) {
-  v1::JobRecord record;
-  record.set_id("diffusion-joint-bench");
-  record.set_state(v1::RUNNING);
-  auto* spec = record.mutable_spec();
-  spec->mutable_problem()->PackFrom(diffusion);
-  *spec->mutable_strategy()->mutable_top_k_evolution() = config;
-  spec->mutable_budget()->set_max_evaluations(evaluations);
-  spec->set_seed(seed);
-  spec->set_window(8);
-  TempDir dir;
-  auto store = Store::Open(dir.path());
-  auto engine = JobEngine::Create(record, store->get(), BuiltinProblems());
-  if (!engine.ok()) {
-    std::fprintf(stderr, "%s\n", engine.status().ToString().c_str());
-    std::exit(1);
-  }
-  std::vector<EvalTask> pending = (*engine)->Fill();
-  while (!pending.empty()) {
-    const EvalTask task = pending.front();
-    pending.erase(pending.begin());
-    auto more = (*engine)->OnResult(
-        task.index, (*engine)->problem().Evaluate(task.candidate, {task.seed, task.repeat}));
-    pending.insert(pending.end(), more.begin(), more.end());
-  }
-  if (absl::Status status = (*engine)->Checkpoint(v1::SUCCEEDED); !status.ok()) {
-    std::fprintf(stderr, "%s\n", status.ToString().c_str());  // the history is written here
-    std::exit(1);
-  }
-  auto history = (*store)->ReadHistory(record.id());
-  if (!history.ok() || history->empty()) {
-    std::fprintf(stderr, "no history: %s\n", history.status().ToString().c_str());
-    std::exit(1);
-  }
-  v1::HistoryEntry best;
-  bool any = false;
-  for (const auto& entry : *history) {
-    if (entry.evaluation().status() != v1::OK) continue;
-    if (!any || LexicographicallyBetter(entry.evaluation(), best.evaluation())) best = entry;
-    any = true;
-  }
-  return best;
+  return RunTopKSearch(diffusion, config, evaluations, seed);
 }
 
 struct Model {

@@ -10,12 +10,13 @@
 //                                [schedule=cosine|linear]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "actors/job_engine.h"
+#include "bench/diffusion_bench_search.h"
 #include "evaluators/diffusion/diffusion_problem.h"
 #include "evaluators/registry.h"
 #include "evolv/v1/diffusion.pb.h"
@@ -46,31 +47,10 @@ v1::DiffusionSpec Spec(const Options& o, int k, v1::DiffusionSpec::Sampler sampl
 
 // The best FD of one search, run to its budget through JobEngine (in order, one thread).
 double SearchOnce(const v1::DiffusionSpec& diffusion, uint64_t evaluations, uint64_t seed) {
-  v1::JobRecord record;
-  record.set_id("diffusion-bench");
-  record.set_state(v1::RUNNING);
-  auto* spec = record.mutable_spec();
-  spec->mutable_problem()->PackFrom(diffusion);
-  spec->mutable_strategy()->mutable_top_k_evolution();  // the paper's defaults
-  spec->mutable_budget()->set_max_evaluations(evaluations);
-  spec->set_seed(seed);
-  spec->set_window(8);
-  TempDir dir;
-  auto store = Store::Open(dir.path());
-  auto engine = JobEngine::Create(record, store->get(), BuiltinProblems());
-  if (!engine.ok()) {
-    std::fprintf(stderr, "%s\n", engine.status().ToString().c_str());
-    std::exit(1);
-  }
-  std::vector<EvalTask> pending = (*engine)->Fill();
-  while (!pending.empty()) {
-    const EvalTask task = pending.front();
-    pending.erase(pending.begin());
-    auto more = (*engine)->OnResult(
-        task.index, (*engine)->problem().Evaluate(task.candidate, {task.seed, task.repeat}));
-    pending.insert(pending.end(), more.begin(), more.end());
-  }
-  return (*engine)->Progress().best_objective();
+  // The paper's defaults.
+  const v1::HistoryEntry best =
+      RunTopKSearch(diffusion, v1::TopKEvolutionConfig(), evaluations, seed);
+  return best.evaluation().objectives_size() > 0 ? best.evaluation().objectives(0) : INFINITY;
 }
 
 double Median(std::vector<double> v) {
