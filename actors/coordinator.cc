@@ -96,6 +96,8 @@ void Send(Self self, std::vector<EvalTask> tasks) {
     *request.mutable_candidate() = std::move(task.candidate);
     request.set_seed(task.seed);
     request.set_repeat(task.repeat);
+    request.set_problem_fingerprint(state.engine->problem_fingerprint());
+    request.set_evaluator_version(state.engine->evaluator_version());
     const uint64_t index = task.index;
     self->request(state.dispatcher, caf::infinite, evaluate_atom::value,
                   request.SerializeAsString())

@@ -1,7 +1,9 @@
 #include "actors/job_engine.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace evolv {
 namespace {
@@ -40,6 +42,7 @@ JobEngine::JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem
       domain_(problem_->Domain()),
       version_(problem_->EvaluatorVersion()),
       canonical_spec_(problem_->CanonicalSpec()),
+      fingerprint_(ProblemFingerprint(*problem_)),
       started_(std::chrono::steady_clock::now()),
       last_checkpoint_(started_) {
   const v1::JobSpec& spec = record_.spec();
@@ -49,6 +52,8 @@ JobEngine::JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem
                                                             : kDefaultAggregateRepeats;
   policy_ = MakeCachePolicy(mode_, repeats, *problem_);
   window_size_ = spec.window() ? spec.window() : kDefaultWindow;
+  const std::vector<v1::ObjectiveDisplay> displays = problem_->ObjectiveDisplays();
+  if (!displays.empty()) objective_display_ = displays.front();
 }
 
 absl::Status JobEngine::RestoreFromCheckpoint() {
@@ -251,7 +256,15 @@ bool JobEngine::CheckpointDue(uint64_t every_results, double every_seconds) cons
 v1::JobProgress JobEngine::Progress() const {
   v1::JobProgress progress;
   progress.set_evaluations(told_);
-  progress.set_budget_evaluations(record_.spec().budget().max_evaluations());
+  const v1::Budget& budget = record_.spec().budget();
+  // The spec's budget or the strategy's natural end, whichever comes first.
+  uint64_t budget_evaluations = budget.max_evaluations();
+  const uint64_t natural = strategy_->NaturalEvaluations();
+  if (natural > 0 && (budget_evaluations == 0 || natural < budget_evaluations)) {
+    budget_evaluations = natural;
+  }
+  progress.set_budget_evaluations(budget_evaluations);
+  progress.set_budget_seconds(budget.max_seconds());
   const double elapsed = ElapsedSeconds();
   progress.set_elapsed_seconds(elapsed);
   progress.set_best_objective(has_best_ && best_.objectives_size() > 0
@@ -261,6 +274,13 @@ v1::JobProgress JobEngine::Progress() const {
   const double run = elapsed - elapsed_before_;
   progress.set_evals_per_second(run > 0 ? (told_ - told_at_start_) / run : 0.0);
   progress.set_note(strategy_->ProgressNote(told_));
+  *progress.mutable_objective() = objective_display_;
+  if (std::optional<v1::WorkUnits> units = strategy_->Units(told_)) {
+    const std::optional<v1::WorkUnits> at_start = strategy_->Units(told_at_start_);
+    const uint64_t done_before = at_start ? std::min(at_start->done(), units->done()) : 0;
+    units->set_per_second(run > 0 ? (units->done() - done_before) / run : 0.0);
+    *progress.mutable_units() = *std::move(units);
+  }
   return progress;
 }
 

@@ -70,6 +70,9 @@ class JobEngine {
   const v1::JobRecord& record() const { return record_; }
   const Problem& problem() const { return *problem_; }
   const std::string& spec_bytes() const { return spec_bytes_; }
+  const std::string& evaluator_version() const { return version_; }
+  // ProblemFingerprint of the job's problem, sent with every evaluation request.
+  const std::string& problem_fingerprint() const { return fingerprint_; }
   uint64_t told() const { return told_; }
   // Indices asked and not yet told.
   size_t in_flight() const { return window_.size(); }
@@ -106,6 +109,8 @@ class JobEngine {
   std::string domain_;
   std::string version_;
   std::string canonical_spec_;
+  std::string fingerprint_;
+  v1::ObjectiveDisplay objective_display_;  // of the first objective, for progress reports
   v1::CacheMode mode_;
   std::unique_ptr<CachePolicy> policy_;
   uint32_t window_size_;

@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "actors/job_engine.h"
@@ -40,7 +41,7 @@ std::string Verb(v1::JobState state) {
     case v1::FAILED_STATE:
       return "failed";
     default:
-      return "moved to " + v1::JobState_Name(state);
+      return "moved to " + JobStateName(state);
   }
 }
 
@@ -49,7 +50,7 @@ absl::Status Unknown(const std::string& id) {
 }
 
 absl::Status Refusal(const v1::JobRecord& record, v1::JobState target) {
-  const std::string state = v1::JobState_Name(record.state());
+  const std::string state = JobStateName(record.state());
   if (Final(record.state())) {
     return absl::FailedPreconditionError("job " + record.id() + " has already ended (" + state +
                                          "); it cannot be " + Verb(target));
@@ -59,6 +60,37 @@ absl::Status Refusal(const v1::JobRecord& record, v1::JobState target) {
 }
 
 }  // namespace
+
+std::string JobStateName(v1::JobState state) {
+  constexpr std::string_view kSuffix = "_STATE";
+  std::string name = v1::JobState_Name(state);
+  if (name.size() > kSuffix.size() &&
+      std::string_view(name).substr(name.size() - kSuffix.size()) == kSuffix) {
+    name.resize(name.size() - kSuffix.size());
+  }
+  return name;
+}
+
+std::optional<v1::JobState> ParseJobStateName(std::string_view name) {
+  std::string upper(name);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (int s = v1::JobState_MIN; s <= v1::JobState_MAX; ++s) {
+    if (!v1::JobState_IsValid(s) || s == v1::JOB_STATE_UNSPECIFIED) continue;
+    const auto state = static_cast<v1::JobState>(s);
+    if (upper == JobStateName(state) || upper == v1::JobState_Name(state)) return state;
+  }
+  return std::nullopt;
+}
+
+std::string JobStateNames() {
+  std::string names;
+  for (int s = v1::JobState_MIN; s <= v1::JobState_MAX; ++s) {
+    if (!v1::JobState_IsValid(s) || s == v1::JOB_STATE_UNSPECIFIED) continue;
+    if (!names.empty()) names += ", ";
+    names += JobStateName(static_cast<v1::JobState>(s));
+  }
+  return names;
+}
 
 std::string JobIdAt(const v1::JobSpec& spec, uint32_t n) {
   const std::string base = JobIdFor(spec);
@@ -100,6 +132,7 @@ absl::StatusOr<v1::JobRecord> JobLifecycle::Insert(const v1::JobSpec& spec, cons
   record.set_created_unix_ms(NowUnixMs());
   record.set_updated_unix_ms(record.created_unix_ms());
   record.mutable_progress()->set_budget_evaluations(spec.budget().max_evaluations());
+  record.mutable_progress()->set_budget_seconds(spec.budget().max_seconds());
   if (absl::Status status = store_->PutJob(record); !status.ok()) return status;
   order_.push_back(id);
   jobs_[id] = record;
@@ -170,7 +203,7 @@ absl::StatusOr<v1::JobRecord> JobLifecycle::Finish(const std::string& id) {
   if (!committed.ok()) return committed.status();
   if (committed->state() != v1::SUCCEEDED) {
     return absl::FailedPreconditionError("job " + id + ": the store holds it " +
-                                         v1::JobState_Name(committed->state()) + ", not SUCCEEDED");
+                                         JobStateName(committed->state()) + ", not SUCCEEDED");
   }
   return Adopt(*committed);
 }

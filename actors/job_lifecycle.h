@@ -27,7 +27,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -36,6 +38,16 @@
 #include "storage/store.h"
 
 namespace evolv {
+
+// A state as people read it, in messages, the CLI and metrics: the enum's name without the
+// "_STATE" suffix protobuf's scoping forced on one value (FAILED_STATE reads FAILED).
+std::string JobStateName(v1::JobState state);
+// The state JobStateName calls `name`, in any letter case ("running", "Failed"), or the enum's
+// own spelling of it ("FAILED_STATE"); nullopt for anything else, JOB_STATE_UNSPECIFIED included.
+std::optional<v1::JobState> ParseJobStateName(std::string_view name);
+// Every state's JobStateName, in enum order: "PENDING, RUNNING, PAUSED, SUCCEEDED, FAILED,
+// CANCELLED" (for messages that list the valid states).
+std::string JobStateNames();
 
 // Candidate n (n >= 0) for the id of a job with `spec`: "j" + 16 hex digits. n = 0 gives
 // JobIdFor(spec); n > 0 gives the xxh3 hash, seeded with n, of JobIdFor(spec).

@@ -8,6 +8,15 @@
 // reply, a coordinator that is down or does not answer in 30 s) is reported to the caller and
 // the job's state is not changed. Any request that fails changes nothing in the store.
 //
+// No exception leaves a handler: one thrown by the work behind a request (a domain's validation
+// or problem factory, an engine being built) answers that request with ResourceExhausted for a
+// failed allocation (std::bad_alloc, std::length_error) or Internal for any other, naming what
+// was being done and the exception, and the manager keeps serving. A job whose engine throws
+// while it is started is failed with that reason, as one whose engine cannot be built. An
+// exception that escapes anyway (a response handler's) is logged as critical by the actor's
+// exception handler; the manager then stops, as CAF does, and JobManagerClient::Probe (and so
+// evolvd's /healthz) reports it.
+//
 // On spawn every job in the store is loaded; those RUNNING resume from their checkpoints (one
 // that cannot is failed), PAUSED ones stay paused. (shutdown) checkpoints every running job with
 // its state still RUNNING, so the next start resumes it, and stops the coordinators; it answers
@@ -16,6 +25,7 @@
 // Interface: job_manager_actor (actors/protocol.h). JobManagerClient wraps it in blocking calls.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -61,10 +71,16 @@ class JobManagerClient {
   // Checkpoints every running job; returns once they are stopped. The first checkpoint that
   // failed, if any.
   absl::Status Shutdown();
+  // OK when the manager answers a request (any answer: a cheap lookup of no job) within
+  // `timeout`; else Unavailable "job manager: ..." saying why (it is down, or busy past the
+  // timeout).
+  absl::Status Probe(std::chrono::milliseconds timeout);
 
  private:
+  static constexpr std::chrono::seconds kCallTimeout{60};
+
   template <class... Ts>
-  absl::StatusOr<std::string> Call(Ts&&... xs);
+  absl::StatusOr<std::string> Call(std::chrono::milliseconds timeout, Ts&&... xs);
 
   caf::actor_system& system_;
   job_manager_actor manager_;

@@ -39,6 +39,8 @@ LocalRuntime::Outcome LocalRuntime::RunJob(
   Outcome outcome;
   bool done = false;
   while (!done) {
+    // A message or 100 ms, whichever comes first; then should_stop is polled. (Polled after every
+    // message, not only on a quiet 100 ms: progress reports may come more often than that.)
     self->receive(
         [&](progress_atom, const std::string&, const std::string& bytes) {
           v1::JobProgress progress;
@@ -49,28 +51,25 @@ LocalRuntime::Outcome LocalRuntime::RunJob(
           outcome.error = error;
           done = true;
         },
-        caf::after(std::chrono::milliseconds(100)) >>
-            [&] {
-              if (!should_stop || !should_stop()) return;
-              outcome.interrupted = true;
-              done = true;
-              self->request(coordinator, caf::infinite, stop_atom::value,
-                            static_cast<int32_t>(v1::RUNNING))
-                  .receive([&](const std::string&) {},
-                           [&](caf::error& error) {
-                             // The checkpoint failed (the job is left at its last one), or the
-                             // job ended first and its (done, ...) is waiting.
-                             self->send_exit(coordinator, caf::exit_reason::user_shutdown);
-                             outcome.error = ErrorText(*system_, error);
-                             self->receive(
-                                 [&](done_atom, const std::string&, int32_t state,
-                                     const std::string& reason) {
-                                   outcome.state = static_cast<v1::JobState>(state);
-                                   outcome.error = reason;
-                                   outcome.interrupted = false;
-                                 },
-                                 caf::after(std::chrono::seconds(0)) >> [] {});
-                           });
+        caf::after(std::chrono::milliseconds(100)) >> [] {});
+    if (done || !should_stop || !should_stop()) continue;
+    outcome.interrupted = true;
+    done = true;
+    self->request(coordinator, caf::infinite, stop_atom::value, static_cast<int32_t>(v1::RUNNING))
+        .receive(
+            [&](const std::string&) {},
+            [&](caf::error& error) {
+              // The checkpoint failed (the job is left at its last one), or the job ended
+              // first and its (done, ...) is waiting.
+              self->send_exit(coordinator, caf::exit_reason::user_shutdown);
+              outcome.error = ErrorText(*system_, error);
+              self->receive(
+                  [&](done_atom, const std::string&, int32_t state, const std::string& reason) {
+                    outcome.state = static_cast<v1::JobState>(state);
+                    outcome.error = reason;
+                    outcome.interrupted = false;
+                  },
+                  caf::after(std::chrono::seconds(0)) >> [] {});
             });
   }
   return outcome;

@@ -40,10 +40,11 @@ class LocalRuntime {
     // last checkpoint (`error` says why the checkpoint on stop failed).
     bool interrupted = false;
   };
-  // Runs the engine's job until it ends, or until `should_stop` (polled every 100 ms) returns
-  // true, in which case the job is checkpointed and left RUNNING. `on_progress` is called on this
-  // thread with each progress report. An outcome of FAILED_STATE was not written: the caller
-  // records it (JobLifecycle::Fail); SUCCEEDED was, by the final checkpoint.
+  // Runs the engine's job until it ends, or until `should_stop` (polled after each progress
+  // report and at least every 100 ms) returns true, in which case the job is checkpointed and
+  // left RUNNING. `on_progress` is called on this thread with each progress report. An outcome
+  // of FAILED_STATE was not written: the caller records it (JobLifecycle::Fail); SUCCEEDED was,
+  // by the final checkpoint.
   Outcome RunJob(std::shared_ptr<JobEngine> engine, const CoordinatorOptions& options,
                  const std::function<void(const v1::JobProgress&)>& on_progress,
                  const std::function<bool()>& should_stop);

@@ -2,6 +2,9 @@
 
 #include <chrono>
 
+#include "search/functional_hash.h"
+#include "spdlog/spdlog.h"
+
 namespace evolv {
 namespace {
 
@@ -14,31 +17,66 @@ v1::Evaluation Failed(const std::string& error) {
   return evaluation;
 }
 
+// What differs between the problem this worker built (with fingerprint `here`) and the
+// coordinator's, as the request describes it.
+std::string MismatchError(const Problem& problem, const std::string& here,
+                          const v1::EvalRequest& request) {
+  std::string error = "the worker's problem differs from the coordinator's: ";
+  const std::string version = problem.EvaluatorVersion();
+  if (!request.evaluator_version().empty() && request.evaluator_version() != version) {
+    return error + "evaluator version " + version + " here vs " + request.evaluator_version() +
+           " there";
+  }
+  const std::string domain = problem.Domain();
+  if (!request.domain().empty() && request.domain() != domain) {
+    return error + "domain " + domain + " here vs " + request.domain() + " there";
+  }
+  return error + "the spec's files differ on this worker (problem fingerprint " + here +
+         " here vs " + request.problem_fingerprint() + " there)";
+}
+
 }  // namespace
 
 Evaluator::Evaluator(std::string worker_id, const ProblemRegistry& registry)
     : worker_id_(std::move(worker_id)), registry_(registry) {}
 
 v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
-  std::shared_ptr<Problem> problem;
-  for (auto it = problems_.begin(); it != problems_.end(); ++it) {
-    if (it->first == request.job_id()) {
-      problem = it->second;
+  BuiltProblem* built = nullptr;
+  for (auto& entry : problems_) {
+    if (entry.job_id == request.job_id()) {
+      built = &entry;
       break;
     }
   }
-  if (!problem) {
+  if (!built) {
     auto created = registry_.Create(request.spec());
     if (!created.ok()) return Failed(std::string(created.status().message()));
-    problem = std::move(*created);
-    problems_.emplace_back(request.job_id(), problem);
-    if (problems_.size() > kProblemsKept) problems_.erase(problems_.begin());
+    if (problems_.size() == kProblemsKept) problems_.erase(problems_.begin());
+    BuiltProblem entry;
+    entry.job_id = request.job_id();
+    entry.problem = std::move(*created);
+    entry.fingerprint = ProblemFingerprint(*entry.problem);
+    problems_.push_back(std::move(entry));
+    built = &problems_.back();
+  }
+  const Problem& problem = *built->problem;
+  if (!request.problem_fingerprint().empty() &&
+      request.problem_fingerprint() != built->fingerprint) {
+    const std::string error = MismatchError(problem, built->fingerprint, request);
+    if (!built->mismatch_logged) {
+      built->mismatch_logged = true;
+      spdlog::warn("worker {}: job {}: refusing its evaluations: {}", worker_id_, request.job_id(),
+                   error);
+    }
+    v1::Evaluation evaluation = Failed(error);
+    evaluation.set_worker(worker_id_);
+    return evaluation;
   }
   EvalContext context;
   context.seed = request.seed();
   context.repeat = request.repeat();
   const auto start = std::chrono::steady_clock::now();
-  v1::Evaluation evaluation = problem->Evaluate(request.candidate(), context);
+  v1::Evaluation evaluation = problem.Evaluate(request.candidate(), context);
   evaluation.set_eval_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   evaluation.set_worker(worker_id_);

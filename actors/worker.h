@@ -3,6 +3,16 @@
 //
 // A worker builds a job's Problem from the spec in the first request of that job and keeps the
 // last few; it holds no other state, so a lost worker loses nothing but its current evaluation.
+//
+// Same problem as the coordinator: its result is stored under the coordinator's functional key,
+// so before evaluating, a worker compares the ProblemFingerprint (search/functional_hash.h) of the
+// problem it built with the one in the request. They differ when the worker runs another build
+// (another EvaluatorVersion) or when a file the spec names relative to the working directory (a
+// model file, a data file) has other content on the worker's machine, which a CanonicalSpec that
+// hashes the content, or the problem's InputsDigest, reveals. On a mismatch the worker does not
+// evaluate: it returns a FAILED evaluation (never cached) whose error says what differs, and logs
+// a warning once per job. A request without a fingerprint (an older coordinator) is evaluated
+// unchecked. The worker keeps the problem it built for the job: restart it after fixing its files.
 #pragma once
 
 #include <memory>
@@ -15,17 +25,28 @@
 
 namespace evolv {
 
-// Evaluates one EvalRequest: builds or reuses the job's problem, times Evaluate, stamps the
-// worker id. Never throws; a bad request gives a FAILED evaluation with the reason.
+// Evaluates one EvalRequest: builds or reuses the job's problem, checks its fingerprint against
+// the request's, times Evaluate, stamps the worker id. Never throws; a bad request gives a FAILED
+// evaluation with the reason, and a problem that differs from the coordinator's a FAILED
+// evaluation (with the worker id) whose error begins "the worker's problem differs from the
+// coordinator's: " and names the evaluator versions (when they differ) or the fingerprints.
+// Not thread-safe: one per worker thread.
 class Evaluator {
  public:
   Evaluator(std::string worker_id, const ProblemRegistry& registry);
   v1::Evaluation Run(const v1::EvalRequest& request);
 
  private:
+  struct BuiltProblem {
+    std::string job_id;
+    std::shared_ptr<Problem> problem;
+    std::string fingerprint;       // ProblemFingerprint(*problem)
+    bool mismatch_logged = false;  // the warning for this job was logged
+  };
+
   std::string worker_id_;
   const ProblemRegistry& registry_;
-  std::vector<std::pair<std::string, std::shared_ptr<Problem>>> problems_;  // most recent last
+  std::vector<BuiltProblem> problems_;  // most recent last
 };
 
 // Spawns `count` detached local workers and has them join `dispatcher`, each with one slot.

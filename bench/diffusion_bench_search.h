@@ -1,12 +1,21 @@
-// One diffusion search for the diffusion benchmarks: a job with top-k evolution run to its budget
-// through JobEngine, in order on one thread, on a store in a temporary directory.
+// What the diffusion benchmarks share: one search (a job with top-k evolution run to its budget
+// through JobEngine, in order on one thread, on a store in a temporary directory), independent
+// tasks on two threads, medians with their spread.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "actors/job_engine.h"
 #include "evaluators/registry.h"
+#include "evaluators/diffusion/diffusion_problem.h"
 #include "evolv/v1/diffusion.pb.h"
 #include "search/strategy.h"
 #include "tests/support/temp_dir.h"
@@ -58,6 +67,45 @@ inline v1::HistoryEntry RunTopKSearch(const v1::DiffusionSpec& diffusion,
     any = true;
   }
   return best;
+}
+
+// Runs `tasks` on up to two threads.
+inline void RunAll(const std::vector<std::function<void()>>& tasks) {
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < tasks.size();) tasks[i]();
+  };
+  const unsigned n = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t < n; ++t) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+}
+
+struct Spread {
+  double median, lo, hi;
+};
+
+inline Spread Of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
+}
+
+inline std::string Show(const Spread& s) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.4f (%.4f..%.4f)", s.median, s.lo, s.hi);
+  return buffer;
+}
+
+// The diffusion problem of `spec`; exits on an error.
+inline std::unique_ptr<DiffusionProblem> Create(const v1::DiffusionSpec& spec) {
+  auto created = CreateDiffusionProblem(spec);
+  if (!created.ok()) {
+    std::fprintf(stderr, "%s\n", created.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::unique_ptr<DiffusionProblem>(static_cast<DiffusionProblem*>(created->release()));
 }
 
 }  // namespace evolv

@@ -10,16 +10,18 @@
 //      and with the learned (width 128) denoiser of the same mixture, beside uniform;
 //   4. joint vs steps-only at block budgets of 60 % and 80 % of 10 unskipped steps (48 and 64 of
 //      80 block evaluations): `seeds` searches each on the width-64 model with N = `samples`
-//      fixed noises (population 50, top-k 10, 25 mutants, 15 crossovers; 4 steps-only generations,
-//      then 8 joint ones with 10 crossovers whose allowance opens by their generation 1 and grows
+//      fixed noises (population 50, top-k 10, 25 mutants, 15 crossovers; `steps_generations` (10)
+//      steps-only generations, then `joint_generations` (15) joint ones with 10 crossovers whose allowance opens by their generation 1 and grows
 //      by 0.0625 to 0.25, two blocks of 8 per step; the steps-only search has the same stages with
 //      no allowance, so it keeps the whole steps that fit, 6 and 8). The best of each search is
 //      scored again on 2,000 held-out noises (noise seed 1), since the search's own noises
 //      favour what was selected on them.
 // Medians over seeds with min..max. Independent searches run on two threads.
 //
-//   build/bench/diffusion_joint [seeds=3] [samples=500] [joint_generations=8]
+//   build/bench/diffusion_joint [seeds=3] [samples=500] [joint_generations=15]
 //                               [training_steps=3000] (fewer: a quick smoke run)
+//                               [steps_generations=10]
+// (10 then 15 generations is the paper's composition.)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -47,35 +49,6 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Runs `tasks` on up to two threads.
-void RunAll(const std::vector<std::function<void()>>& tasks) {
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i; (i = next++) < tasks.size();) tasks[i]();
-  };
-  const unsigned n = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> threads;
-  for (unsigned t = 1; t < n; ++t) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-}
-
-struct Spread {
-  double median, lo, hi;
-};
-
-Spread Of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
-}
-
-std::string Show(const Spread& s) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.4f (%.4f..%.4f)", s.median, s.lo, s.hi);
-  return buffer;
-}
-
 v1::DiffusionSpec Mixture(int k) {
   v1::DiffusionSpec spec;
   spec.mutable_mixture()->set_dimension(16);
@@ -85,15 +58,6 @@ v1::DiffusionSpec Mixture(int k) {
   spec.set_sampler(v1::DiffusionSpec::DDIM);
   spec.set_steps(k);
   return spec;
-}
-
-std::unique_ptr<DiffusionProblem> Create(const v1::DiffusionSpec& spec) {
-  auto created = CreateDiffusionProblem(spec);
-  if (!created.ok()) {
-    std::fprintf(stderr, "%s\n", created.status().ToString().c_str());
-    std::exit(1);
-  }
-  return std::unique_ptr<DiffusionProblem>(static_cast<DiffusionProblem*>(created->release()));
 }
 
 // The best result of one search run to its budget through JobEngine (in order, one thread).
@@ -117,8 +81,9 @@ struct Model {
 int main(int argc, char** argv) {
   const int seeds = argc > 1 ? std::atoi(argv[1]) : 3;
   const int samples = argc > 2 ? std::atoi(argv[2]) : 500;
-  const int joint_generations = argc > 3 ? std::atoi(argv[3]) : 8;
+  const int joint_generations = argc > 3 ? std::atoi(argv[3]) : 15;
   const int training_steps = argc > 4 ? std::atoi(argv[4]) : 3000;
+  const int steps_generations = argc > 5 ? std::atoi(argv[5]) : 10;
   const auto start = std::chrono::steady_clock::now();
   TempDir dir;
 
@@ -231,8 +196,8 @@ int main(int argc, char** argv) {
   }
 
   // 4. Joint vs steps-only at 60 % and 80 % of 10 unskipped steps.
-  v1::TopKEvolutionConfig joint;  // the paper's composition; 4 + joint_generations generations
-  joint.set_generations(4);
+  v1::TopKEvolutionConfig joint;  // steps_generations + joint_generations generations
+  joint.set_generations(steps_generations);
   v1::TopKEvolutionStage* stage = joint.add_stages();
   stage->set_generations(joint_generations);
   stage->set_crossovers(10);
@@ -241,7 +206,7 @@ int main(int argc, char** argv) {
   stage->set_open_by(1);
   v1::TopKEvolutionConfig steps_only = joint;
   steps_only.mutable_stages(0)->set_allowance_cap(0);
-  const uint64_t evaluations = 50ull * (4 + joint_generations);
+  const uint64_t evaluations = 50ull * (steps_generations + joint_generations);
   std::printf(
       "\nJoint (steps + skipped blocks) vs steps-only search at the same block budget, K <= 10, "
       "model 8 x 64 with layer-drop, N %d search noises; %llu evaluations each, %d seeds. FD of "

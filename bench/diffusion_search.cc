@@ -7,7 +7,9 @@
 // Targets (issue 9): searched <= 0.6x uniform and below quadratic, with either sampler.
 //
 //   build/bench/diffusion_search [evaluations=500] [seeds=3] [dimension=16] [components=8]
-//                                [schedule=cosine|linear]
+//                                [schedule=cosine|linear] [spectrum=log-uniform|power-law]
+//
+// The issue's second case: `diffusion_search 500 3 64 16 cosine power-law`.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -32,6 +34,7 @@ struct Options {
   int dimension = 16;
   int components = 8;
   bool linear = false;
+  bool power_law = false;  // the covariance spectrum: power law instead of log-uniform
 };
 
 v1::DiffusionSpec Spec(const Options& o, int k, v1::DiffusionSpec::Sampler sampler) {
@@ -39,6 +42,9 @@ v1::DiffusionSpec Spec(const Options& o, int k, v1::DiffusionSpec::Sampler sampl
   spec.mutable_mixture()->set_dimension(o.dimension);
   spec.mutable_mixture()->set_components(o.components);
   spec.mutable_mixture()->set_seed(1);
+  if (o.power_law) {
+    spec.mutable_mixture()->mutable_spectrum()->set_kind(v1::CovarianceSpectrum::POWER_LAW);
+  }
   spec.set_schedule(o.linear ? v1::DiffusionSpec::LINEAR : v1::DiffusionSpec::COSINE);
   spec.set_sampler(sampler);
   spec.set_steps(k);
@@ -68,11 +74,13 @@ int main(int argc, char** argv) {
   if (argc > 3) o.dimension = std::atoi(argv[3]);
   if (argc > 4) o.components = std::atoi(argv[4]);
   if (argc > 5) o.linear = std::string(argv[5]) == "linear";
+  if (argc > 6) o.power_law = std::string(argv[6]) == "power-law";
 
   std::printf(
-      "Gaussian mixture d %d, %d components (seed 1), %s schedule, N 2000; top-k evolution "
-      "(50/10/25/15), %llu evaluations, median of %d seeds\n\n",
-      o.dimension, o.components, o.linear ? "linear" : "cosine",
+      "Gaussian mixture d %d, %d components (seed 1, %s spectrum), %s schedule, N 2000; top-k "
+      "evolution (50/10/25/15), %llu evaluations, median of %d seeds\n\n",
+      o.dimension, o.components, o.power_law ? "power-law" : "log-uniform",
+      o.linear ? "linear" : "cosine",
       static_cast<unsigned long long>(o.evaluations), o.seeds);
   std::printf("%-18s %3s %9s %9s %9s %9s %9s %10s %8s %8s\n", "sampler", "K", "floor", "uniform",
               "trailing", "quadratic", "searched", "(min..max)", "/uniform", "<quad");

@@ -2,6 +2,8 @@
 
 #include <xxhash.h>
 
+#include <initializer_list>
+
 #include "search/rng.h"
 
 namespace evolv {
@@ -22,6 +24,16 @@ void UpdateWithLength(XXH3_state_t* state, std::string_view part) {
   const uint64_t size = part.size();
   XXH3_128bits_update(state, &size, sizeof(size));
   XXH3_128bits_update(state, part.data(), part.size());
+}
+
+// xxh3-128 of the length-prefixed parts, in order.
+CacheKey HashParts(std::initializer_list<std::string_view> parts) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  for (std::string_view part : parts) UpdateWithLength(state, part);
+  const XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return CacheKey{h.high64, h.low64};
 }
 
 }  // namespace
@@ -77,20 +89,23 @@ bool CacheKey::FromHex(std::string_view hex, CacheKey* key) {
 
 CacheKey FunctionalKey(std::string_view domain, std::string_view version,
                        std::string_view canonical_spec, std::string_view probe) {
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  UpdateWithLength(state, domain);
-  UpdateWithLength(state, version);
-  UpdateWithLength(state, canonical_spec);
-  UpdateWithLength(state, probe);
-  const XXH128_hash_t h = XXH3_128bits_digest(state);
-  XXH3_freeState(state);
-  return CacheKey{h.high64, h.low64};
+  return HashParts({domain, version, canonical_spec, probe});
 }
 
 CacheKey FunctionalKey(const Problem& problem, const v1::Candidate& candidate) {
   return FunctionalKey(problem.Domain(), problem.EvaluatorVersion(), problem.CanonicalSpec(),
                        problem.Probe(candidate));
+}
+
+std::string ProblemFingerprint(std::string_view domain, std::string_view version,
+                               std::string_view canonical_spec, std::string_view inputs_digest) {
+  if (inputs_digest.empty()) return HashParts({domain, version, canonical_spec}).Hex();
+  return HashParts({domain, version, canonical_spec, inputs_digest}).Hex();
+}
+
+std::string ProblemFingerprint(const Problem& problem) {
+  return ProblemFingerprint(problem.Domain(), problem.EvaluatorVersion(), problem.CanonicalSpec(),
+                            problem.InputsDigest());
 }
 
 uint64_t EvaluationSeed(const CacheKey& key, uint32_t repeat) {

@@ -42,6 +42,20 @@ CacheKey FunctionalKey(std::string_view domain, std::string_view version,
 // The key of `candidate` under `problem` (runs Problem::Probe).
 CacheKey FunctionalKey(const Problem& problem, const v1::Candidate& candidate);
 
+// The problem's fingerprint: 32 lowercase hex digits of the xxh3-128 hash of (domain, evaluator
+// version, canonical spec), the part of every functional key that the problem alone decides,
+// and of its inputs digest (Problem::InputsDigest) as a fourth part when that is not empty; the
+// fingerprint of a problem that reads no files is the hash of the three parts alone. Two problems
+// with one fingerprint give one key to one probe and read the same content. Workers compare the
+// fingerprint of the problem they built with the coordinator's before evaluating
+// (actors/worker.h), so a worker of another evaluator version, or whose copy of a file the spec
+// names differs (a file the canonical spec hashes, or one the inputs digest covers), cannot have
+// its result stored under the coordinator's key.
+std::string ProblemFingerprint(std::string_view domain, std::string_view version,
+                               std::string_view canonical_spec,
+                               std::string_view inputs_digest = {});
+std::string ProblemFingerprint(const Problem& problem);
+
 // The evaluation seed for the `repeat`-th evaluation of a key: a function of the key only, so an
 // evaluation is the same on every worker.
 uint64_t EvaluationSeed(const CacheKey& key, uint32_t repeat);

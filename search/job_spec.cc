@@ -37,9 +37,6 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& reg
   if (!std::isfinite(budget.max_seconds()) || budget.max_seconds() < 0) {
     return Invalid("budget.max_seconds", "must be a finite number >= 0");
   }
-  if (budget.max_evaluations() == 0 && budget.max_seconds() == 0) {
-    return Invalid("budget", "zero budget; set budget.max_evaluations or budget.max_seconds");
-  }
   if (static_cast<double>(budget.max_evaluations()) > kMaxEvaluations) {
     return Invalid("budget.max_evaluations", "exceeds the limit 1e12");
   }
@@ -64,6 +61,10 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& reg
   // spec, refused here rather than stored as a job that fails.
   auto strategy = CreateStrategy(spec, **problem);
   if (!strategy.ok()) return strategy.status();
+  if (budget.max_evaluations() == 0 && budget.max_seconds() == 0 &&
+      (*strategy)->NaturalEvaluations() == 0) {
+    return Invalid("budget", "zero budget; set budget.max_evaluations or budget.max_seconds");
+  }
   return absl::OkStatus();
 }
 

@@ -4,7 +4,8 @@
 // Limits (documented in docs/limits.md):
 //   name            at most 200 bytes
 //   window          1..4096 (0 means 8)
-//   budget          max_evaluations and/or max_seconds must be > 0;
+//   budget          max_evaluations and/or max_seconds must be > 0, unless the strategy has a
+//                   natural end (Strategy::NaturalEvaluations, e.g. the bandit's instances);
 //                   max_evaluations <= 1e12, max_seconds <= 1e7 (about 115 days)
 //   cache           aggregate_repeats <= 100
 //   priority        -100..100

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -34,6 +35,13 @@ struct EvalContext {
 
 enum class RenderFormat { kText, kC, kCFloat, kJson };
 
+// One picture of a job's report (Problem::Figures).
+struct Figure {
+  std::string name;     // a file name, IsFigureName: "samples.png"
+  std::string caption;  // one line of plain text shown under the picture
+  std::string png;      // the PNG file's bytes (evaluators/common/png_image.h encodes them)
+};
+
 class BanditSequence;
 class EvolvableSpace;
 
@@ -52,8 +60,21 @@ class Problem {
   // tests/evaluators/golden_test.cc pins evaluations per version and fails when they change
   // under an unchanged version.
   virtual std::string EvaluatorVersion() const = 0;
+  // A digest of the content of every file the problem read from its spec beyond what
+  // CanonicalSpec carries (e.g. data files whose content enters the key only through Probe).
+  // Part of the problem fingerprint (search/functional_hash.h), which workers compare with the
+  // coordinator's, never of a cache key, so problems reading the same content from different
+  // paths still share rows. A function of the content alone, not of paths. The default, for
+  // problems that read no such file: empty.
+  virtual std::string InputsDigest() const { return {}; }
   // Names of the objectives Evaluate returns, all minimized, in order.
   virtual std::vector<std::string> ObjectiveNames() const = 0;
+  // How people read each objective, one per name in the same order with the same names: a label,
+  // a unit and whether the stored value is log10 of the quantity shown (e.g. label "max rel.
+  // error", LOG10: a stored -7.21 reads "max rel. error 6.2e-08"). Clients show objectives only
+  // this way (services/objective_text.h, the status page). The default: each name as its own
+  // label, no unit, the value as stored.
+  virtual std::vector<v1::ObjectiveDisplay> ObjectiveDisplays() const;
 
   // A new individual.
   virtual v1::Candidate Random(Rng& rng) const = 0;
@@ -103,10 +124,25 @@ class Problem {
   // Random and Mutate).
   virtual const EvolvableSpace* AsEvolvableSpace() const { return nullptr; }
 
-  // The domain's closing report for a finished (or stopped) job, given its history in index
-  // order: e.g. the Pareto front, baselines and the best candidate rendered. Plain text.
+  // The domain's report on a job, given its history in index order: e.g. the Pareto front,
+  // baselines and the best candidate rendered. Plain text. Called for a finished (or stopped) job
+  // and, on demand (evolvd's GetJobReport), on the checkpointed history of a running one.
   virtual std::string Report(const std::vector<v1::HistoryEntry>& history) const = 0;
+  // Pictures of the same report (e.g. a grid of generated samples), shown beside its text by
+  // the status page and written beside report.txt by the CLI. Same history contract as Report.
+  // May be expensive (it may evaluate candidates again): callers compute it on demand, never
+  // per evaluation, and evolvd caches the result per (job, history size). Names must be
+  // distinct and IsFigureName; limits on count and bytes in docs/limits.md (a report past them
+  // is refused as INTERNAL). The default: no figures.
+  virtual std::vector<Figure> Figures(const std::vector<v1::HistoryEntry>& history) const {
+    (void)history;
+    return {};
+  }
 };
+
+// Whether `name` is a figure's file name: [a-z0-9][a-z0-9_-]{0,63}\.png. Such a name is safe as
+// a file name in any directory and as the last segment of a URL path.
+bool IsFigureName(std::string_view name);
 
 // A candidate holding the domain message `m`.
 template <class M>

@@ -1,5 +1,7 @@
 #include "search/problem_registry.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -50,6 +52,15 @@ absl::Status ProblemRegistry::Add(Entry entry, const google::protobuf::Any& exam
   if ((*problem)->ObjectiveNames().empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("domain '", entry.name, "': no objective names"));
+  }
+  const std::vector<std::string> names = (*problem)->ObjectiveNames();
+  const std::vector<v1::ObjectiveDisplay> displays = (*problem)->ObjectiveDisplays();
+  for (size_t i = 0; i < std::max(names.size(), displays.size()); ++i) {
+    if (i >= names.size() || i >= displays.size() || displays[i].name() != names[i]) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "domain '", entry.name, "': its objective displays do not match its objective names ",
+          absl::StrJoin(names, ", "), " one for one"));
+    }
   }
   std::string type = entry.spec_type;
   by_type_.emplace(std::move(type), std::move(entry));

@@ -6,8 +6,8 @@
 //
 // Registration is checked, so that a broken domain is a startup error rather than a silent
 // cache collision: a second domain with a taken name or spec type, or one whose example spec
-// does not build a Problem with that name, a non-empty canonical spec and objective names, is
-// refused.
+// does not build a Problem with that name, a non-empty canonical spec and objective names (with
+// one ObjectiveDisplay per name, in order), is refused.
 //
 // Thread-safety: register everything before the first Create; the const methods are then safe
 // to call from any thread.

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +37,16 @@ class Strategy {
   virtual std::string ProgressNote(uint64_t told) const {
     (void)told;
     return "";
+  }
+  // For a search with a natural end (Done() turns true after a fixed number of results, e.g.
+  // every instance of a bandit's sequence): that number of results; 0 when only the job's
+  // budget ends the search. A job may then leave its budget unset (ValidateJobSpec).
+  virtual uint64_t NaturalEvaluations() const { return 0; }
+  // For a search with a natural end: its own units of work after `told` results (name, done,
+  // total, best_is_incidental; per_second is the engine's to fill); nullopt otherwise.
+  virtual std::optional<v1::WorkUnits> Units(uint64_t told) const {
+    (void)told;
+    return std::nullopt;
   }
 
   virtual v1::StrategySnapshot Snapshot() const = 0;

@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
+#include <memory>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "evaluators/common/input_file.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -123,6 +124,25 @@ std::string ExpandDomainShorthand(const std::string& text, bool json,
   return out;
 }
 
+// JSON forbids a comma before '}' or ']', but protobuf's parser lets it pass: refuse it here,
+// naming where it is ("line 3, column 20: trailing comma before '}'"); OK otherwise.
+absl::Status CheckNoTrailingComma(const std::string& text) {
+  const std::vector<Token> tokens = Tokenize(text);
+  for (size_t k = 0; k + 1 < tokens.size(); ++k) {
+    if (tokens[k].kind != ',' || (tokens[k + 1].kind != '}' && tokens[k + 1].kind != ']')) {
+      continue;
+    }
+    const size_t at = tokens[k].begin;
+    const size_t line = 1 + std::count(text.begin(), text.begin() + at, '\n');
+    const size_t line_start = text.rfind('\n', at);
+    const size_t column = line_start == std::string::npos ? at + 1 : at - line_start;
+    return absl::InvalidArgumentError(absl::StrCat("line ", line, ", column ", column,
+                                                   ": trailing comma before '",
+                                                   std::string(1, tokens[k + 1].kind), "'"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& raw, const std::string& origin,
@@ -132,6 +152,10 @@ absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& raw, const std::stri
   const bool json = start != std::string::npos && raw[start] == '{';
   const std::string text = ExpandDomainShorthand(raw, json, registry);
   if (json) {
+    if (absl::Status comma = CheckNoTrailingComma(raw); !comma.ok()) {
+      return absl::InvalidArgumentError(
+          origin + ": malformed JSON job spec: " + std::string(comma.message()));
+    }
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = false;
     auto status = google::protobuf::util::JsonStringToMessage(text, &spec, options);
@@ -152,14 +176,15 @@ absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& raw, const std::stri
 }
 
 absl::StatusOr<v1::JobSpec> LoadJobSpec(const std::string& path, const ProblemRegistry& registry) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(path + ": cannot read the spec file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > (1 << 20)) {
-    return absl::InvalidArgumentError(path + ": spec file larger than 1 MiB");
+  absl::StatusOr<std::unique_ptr<InputFile>> file = InputFile::Open(path);
+  if (!file.ok()) return file.status();
+  if ((*file)->size() > kMaxSpecFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": spec file of ", (*file)->size(), " bytes, larger than 1 MiB"));
   }
-  return ParseJobSpec(text.str(), path, registry);
+  absl::StatusOr<std::string> text = (*file)->ReadRest();
+  if (!text.ok()) return text.status();
+  return ParseJobSpec(*text, path, registry);
 }
 
 std::string ToJson(const google::protobuf::Message& message, bool pretty) {

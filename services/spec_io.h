@@ -8,6 +8,7 @@
 // the registry may be written so.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -16,10 +17,18 @@
 
 namespace evolv {
 
-// InvalidArgument naming the file and the parser's reason for an unreadable or malformed file.
+// The largest spec file LoadJobSpec reads.
+inline constexpr uint64_t kMaxSpecFileBytes = 1 << 20;
+
+// Reads the spec file at `path`: a regular file only (a FIFO, device or directory is refused
+// before any read, "PATH: not a regular file (a FIFO)"), of at most kMaxSpecFileBytes (checked
+// before reading). InvalidArgument naming the file and the reason for a missing, unreadable,
+// oversized or malformed file (evaluators/common/input_file.h words the file errors).
 absl::StatusOr<v1::JobSpec> LoadJobSpec(const std::string& path, const ProblemRegistry& registry);
 
-// Parses spec text (JSON or text format) as above; `origin` names it in errors.
+// Parses spec text (JSON or text format) as above; `origin` names it in errors. JSON is read as
+// JSON is written: a comma before '}' or ']' is refused ("ORIGIN: malformed JSON job spec: line
+// 3, column 20: trailing comma before '}'") although protobuf's own parser would let it pass.
 absl::StatusOr<v1::JobSpec> ParseJobSpec(const std::string& text, const std::string& origin,
                                          const ProblemRegistry& registry);
 

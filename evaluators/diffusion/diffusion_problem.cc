@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "evaluators/common/png_image.h"
 #include "evaluators/diffusion/learned_denoiser.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -81,6 +82,20 @@ absl::StatusOr<std::vector<int>> ScheduleSteps(const v1::DiffusionSchedule& sche
     return absl::InvalidArgumentError(absl::StrCat(field, ": duplicate step ", *repeated));
   }
   return steps;
+}
+
+// The lexicographically best OK entry of `history` (nullptr when none); counts OK entries.
+const v1::HistoryEntry* BestEntry(const std::vector<v1::HistoryEntry>& history, size_t* ok) {
+  const v1::HistoryEntry* best = nullptr;
+  *ok = 0;
+  for (const v1::HistoryEntry& entry : history) {
+    if (entry.evaluation().status() != v1::OK) continue;
+    ++*ok;
+    if (best == nullptr || LexicographicallyBetter(entry.evaluation(), best->evaluation())) {
+      best = &entry;
+    }
+  }
+  return best;
 }
 
 bool SkipsAny(const StepPlan& plan) {
@@ -190,7 +205,25 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::Diffus
   const int n = s.samples() ? static_cast<int>(s.samples()) : kDefaultDiffusionSamples;
   spec.set_samples(n);
 
-  absl::StatusOr<GaussianMixture> mixture = GaussianMixture::FromSpec(s.mixture());
+  // The data: a mixture, or images whose class Gaussians serve the mode-sensitive metrics.
+  std::unique_ptr<ImageData> images;
+  if (s.has_images()) {
+    if (s.has_mixture()) {
+      return FieldError("images", "give either diffusion.mixture or diffusion.images, not both");
+    }
+    if (!s.has_denoiser()) {
+      return FieldError("denoiser",
+                        "required with diffusion.images: images have no exact denoiser "
+                        "(evolv train-denoiser SPEC trains one)");
+    }
+    absl::StatusOr<std::unique_ptr<ImageData>> read = ImageData::FromSpec(s.images());
+    if (!read.ok()) return read.status();
+    images = *std::move(read);
+    *spec.mutable_images() = images->spec();
+  }
+  absl::StatusOr<GaussianMixture> mixture =
+      images ? absl::StatusOr<GaussianMixture>(images->classes())
+             : GaussianMixture::FromSpec(s.mixture());
   if (!mixture.ok()) return mixture.status();
   const int d = mixture->dimension();
   const int components = static_cast<int>(mixture->components().size());
@@ -206,7 +239,8 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::Diffus
     absl::StatusOr<v1::DenoiserModel> read =
         ReadDenoiserModel(s.denoiser().model(), "diffusion.denoiser.model");
     if (!read.ok()) return read.status();
-    if (absl::Status status = CheckModelMatchesSpec(*read, s.denoiser().model(), spec, *mixture);
+    if (absl::Status status = CheckModelMatchesSpec(*read, s.denoiser().model(), spec,
+                                                    images ? nullptr : &*mixture, images.get());
         !status.ok()) {
       return status;
     }
@@ -279,8 +313,10 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::Diffus
   } else {
     problem->denoiser_ = std::make_unique<ExactMixtureDenoiser>(*problem->mixture_);
   }
-  problem->moments_ =
-      std::make_unique<ExactMoments>(problem->mixture_->Mean(), problem->mixture_->Covariance());
+  problem->moments_ = images ? std::make_unique<ExactMoments>(images->feature_moments())
+                             : std::make_unique<ExactMoments>(problem->mixture_->Mean(),
+                                                              problem->mixture_->Covariance());
+  problem->images_ = std::move(images);
   problem->alpha_bars_ =
       AlphaBars(spec.schedule() == v1::DiffusionSpec::LINEAR ? NoiseScheduleKind::kLinear
                                                              : NoiseScheduleKind::kCosine);
@@ -289,10 +325,11 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::Diffus
   for (int j = 0; j < n; ++j) {
     for (int i = 0; i < d; ++i) problem->noise_(i, j) = noise_rng.Normal();
   }
-  // The reference: N exact samples, scored as a candidate's samples are.
+  // The reference: N exact samples (N training images), scored as a candidate's samples are.
   Rng reference_rng(Mix64(s.noise_seed() ^ 0x7265666572656eULL));
-  const Eigen::MatrixXd exact = problem->mixture_->Sample(n, reference_rng);
-  problem->noise_floor_ = problem->moments_->FrechetDistance(exact);
+  const Eigen::MatrixXd exact = problem->images_ ? problem->images_->Sample(n, reference_rng)
+                                                 : problem->mixture_->Sample(n, reference_rng);
+  problem->noise_floor_ = problem->moments_->FrechetDistance(problem->ScoredFeatures(exact));
   problem->reference_mass_.assign(components, 0.0);
   std::vector<int> most_likely;
   problem->reference_loglik_ = problem->mixture_->LogDensity(exact, &most_likely).mean();
@@ -319,9 +356,13 @@ std::string DiffusionProblem::CanonicalSpec() const {
   canonical.clear_baselines();
   canonical.clear_joint();
   canonical.clear_denoiser();
+  // Images are their files' content (the fingerprint), not their directory.
+  if (images_) canonical.mutable_images()->clear_directory();
   const std::string bytes = DeterministicBytes(canonical);
   if (model_hash_.empty()) return "exact-mixture|" + bytes;
-  return "learned-mlp|" + bytes + "|model " + model_hash_;
+  std::string out = "learned-mlp|" + bytes + "|model " + model_hash_;
+  if (images_) out += "|data " + images_->fingerprint();
+  return out;
 }
 
 std::optional<std::vector<int>> DiffusionProblem::StepsOf(const v1::Candidate& candidate) const {
@@ -510,7 +551,7 @@ ScheduleScore DiffusionProblem::Score(const StepPlan& steps, SamplerKind sampler
   }
   const Eigen::MatrixXd samples = RunSampler(*denoiser_, alpha_bars_, plan, sampler, noise_);
   ScheduleScore score;
-  score.fd = moments_->FrechetDistance(samples);
+  score.fd = moments_->FrechetDistance(ScoredFeatures(samples));
   if (!std::isfinite(score.fd)) {
     score.loglik = -std::numeric_limits<double>::infinity();
     score.loglik_gap = score.mass_error = std::numeric_limits<double>::infinity();
@@ -612,14 +653,30 @@ std::string DiffusionProblem::BaselineTable() const {
   return table;
 }
 
+Eigen::MatrixXd DiffusionProblem::ScoredFeatures(const Eigen::MatrixXd& samples) const {
+  return images_ ? images_->Features(samples) : samples;
+}
+
+std::string DiffusionProblem::DataLine() const {
+  if (images_) {
+    const v1::ImageDataSpec& s = images_->spec();
+    return absl::StrFormat(
+        "images from '%s': %d training images of %d x %d on %d principal components (%.1f %% of "
+        "the variance); FD on %d random features against %d test images; likelihood and mass "
+        "under %d class Gaussians",
+        s.directory(), images_->train_images(), images_->rows(), images_->cols(),
+        images_->dimension(), 100 * images_->variance_kept(), s.features(),
+        images_->test_images(), mixture_->components().size());
+  }
+  return absl::StrFormat("Gaussian mixture, d %d, %d components (seed %d)", mixture_->dimension(),
+                         mixture_->components().size(), spec_.mixture().seed());
+}
+
 std::string DiffusionProblem::Report(const std::vector<v1::HistoryEntry>& history) const {
-  const auto& mixture = spec_.mixture();
   std::string out = absl::StrFormat(
-      "diffusion: Gaussian mixture, d %d, %d components (seed %d); %s schedule, T %d; K %d; "
-      "N %d fixed noises (seed %d); search sampler %s\n",
-      mixture_->dimension(), mixture_->components().size(), mixture.seed(),
-      spec_.schedule() == v1::DiffusionSpec::LINEAR ? "linear" : "cosine", T, k_, spec_.samples(),
-      spec_.noise_seed(), SamplerName(sampler_));
+      "diffusion: %s; %s schedule, T %d; K %d; N %d fixed noises (seed %d); search sampler %s\n",
+      DataLine(), spec_.schedule() == v1::DiffusionSpec::LINEAR ? "linear" : "cosine", T, k_,
+      spec_.samples(), spec_.noise_seed(), SamplerName(sampler_));
   if (!denoiser_note_.empty()) out += "denoiser: " + denoiser_note_ + "\n";
   if (joint_) {
     absl::StrAppendFormat(&out,
@@ -628,18 +685,11 @@ std::string DiffusionProblem::Report(const std::vector<v1::HistoryEntry>& histor
                           limits_.budget, k_ * limits_.blocks, first_steps_);
   }
   absl::StrAppendFormat(&out,
-                        "noise floor (FD of N exact samples): %.4f; their mean log-likelihood: "
-                        "%.4f\n",
+                        "noise floor (FD of N %s): %.4f; their mean log-likelihood: %.4f\n",
+                        images_ ? "training images" : "exact samples",
                         noise_floor_, reference_loglik_);
-  const v1::HistoryEntry* best = nullptr;
   size_t ok = 0;
-  for (const v1::HistoryEntry& entry : history) {
-    if (entry.evaluation().status() != v1::OK) continue;
-    ++ok;
-    if (best == nullptr || LexicographicallyBetter(entry.evaluation(), best->evaluation())) {
-      best = &entry;
-    }
-  }
+  const v1::HistoryEntry* best = BestEntry(history, &ok);
   absl::StrAppendFormat(&out, "results: %d, %d OK\n\n", history.size(), ok);
   absl::StrAppendFormat(&out, "  %-28s %10s %10s %12s %10s   %s\n", "schedule", "DDIM FD", "LL gap",
                         "DPM++2M FD", "LL gap", "steps");
@@ -669,6 +719,71 @@ std::string DiffusionProblem::Report(const std::vector<v1::HistoryEntry>& histor
       joint_ ? absl::StrCat(" of ", first_steps_, " steps (what the budget holds)") : std::string(),
       SamplerName(sampler_), searched.fd / uniform.fd, searched.fd, uniform.fd);
   return out;
+}
+
+std::optional<Figure> DiffusionProblem::ImageGrid(const Eigen::MatrixXd& samples,
+                                                  const std::string& name,
+                                                  const std::string& caption) const {
+  const int tiles = static_cast<int>(std::min<Eigen::Index>(samples.cols(), kFigureTiles));
+  const int side = kFigureGridSide;
+  const int scale = kFigureScale;
+  std::vector<Image> images;
+  images.reserve(tiles);
+  for (int j = 0; j < tiles; ++j) {
+    const std::vector<uint8_t> pixels = images_->Image(samples, j);
+    Image tile;
+    tile.width = images_->cols() * scale;
+    tile.height = images_->rows() * scale;
+    tile.pixels.resize(static_cast<size_t>(tile.width) * tile.height);
+    for (int y = 0; y < tile.height; ++y) {
+      for (int x = 0; x < tile.width; ++x) {
+        tile.pixels[static_cast<size_t>(y) * tile.width + x] =
+            pixels[static_cast<size_t>(y / scale) * images_->cols() + x / scale];
+      }
+    }
+    images.push_back(std::move(tile));
+  }
+  absl::StatusOr<Image> grid = TileImages(images, side, side, 2, 128);
+  if (!grid.ok()) return std::nullopt;
+  absl::StatusOr<std::string> png = EncodePng(*grid);
+  if (!png.ok()) return std::nullopt;
+  return Figure{name, caption, *std::move(png)};
+}
+
+std::vector<Figure> DiffusionProblem::Figures(const std::vector<v1::HistoryEntry>& history) const {
+  if (!images_) return {};
+  // The same first noises for every grid, so that tiles at one place can be compared.
+  const Eigen::MatrixXd noise = noise_.leftCols(std::min<Eigen::Index>(noise_.cols(), kFigureTiles));
+  auto run = [&](const StepPlan& plan) {
+    std::vector<SamplerStep> steps;
+    for (size_t i = 0; i < plan.steps.size(); ++i) steps.push_back({plan.steps[i], plan.skipped[i]});
+    return RunSampler(*denoiser_, alpha_bars_, steps, sampler_, noise);
+  };
+  auto plain = [](const std::vector<int>& steps) {
+    return StepPlan{steps, std::vector<std::vector<int>>(steps.size())};
+  };
+  std::vector<Figure> figures;
+  auto add = [&figures](std::optional<Figure> figure) {
+    if (figure) figures.push_back(*std::move(figure));
+  };
+  Rng rng(Mix64(spec_.noise_seed() ^ 0x66696775726573ULL));
+  add(ImageGrid(images_->Sample(kFigureTiles, rng), "data.png",
+                absl::StrFormat("training images, projected on %d principal components",
+                                images_->dimension())));
+  const std::vector<int> uniform = UniformSteps(first_steps_);
+  add(ImageGrid(run(plain(uniform)), "samples-uniform.png",
+                absl::StrFormat("uniform %s, %s, from the first %d fixed noises", StepSet(uniform),
+                                SamplerName(sampler_), noise.cols())));
+  size_t ok = 0;
+  if (const v1::HistoryEntry* best = BestEntry(history, &ok)) {
+    if (std::optional<StepPlan> plan = PlanOf(best->candidate())) {
+      add(ImageGrid(run(*plan), "samples-searched.png",
+                    absl::StrFormat("searched %s (result %d, FD %.4f), %s, same noises",
+                                    Render(best->candidate(), RenderFormat::kText), best->index(),
+                                    best->evaluation().objectives(0), SamplerName(sampler_))));
+    }
+  }
+  return figures;
 }
 
 }  // namespace evolv

@@ -24,6 +24,13 @@
 // file (learned_denoiser.h), trained on the same mixture; the mixture stays the data of the
 // metrics. CanonicalSpec then carries a hash of the model file's content instead of its path.
 //
+// Images (`images`, image_data.h) instead of a mixture: the sampler runs on principal-component
+// coefficients with a learned denoiser (required); fd is measured on the images' random features
+// against the test images, loglik_gap and mass_error under one Gaussian per class, and the noise
+// floor is that of N training images. CanonicalSpec carries the data's fingerprint (the files'
+// content), not their directory. Figures: grids of images generated from the same noises by the
+// uniform and the best searched schedule, beside real images.
+//
 // Joint stage (steps + skipped blocks, `joint`, needs a learned denoiser): a candidate has 1..K
 // steps and per step skipped blocks, evaluating at most `joint.block_budget` blocks per sample
 // (INFEASIBLE beyond, before the cache). Steps-only candidates have k0 = floor(budget / blocks)
@@ -44,6 +51,7 @@
 
 #include "absl/status/statusor.h"
 #include "evaluators/diffusion/gaussian_mixture.h"
+#include "evaluators/diffusion/image_data.h"
 #include "evaluators/diffusion/noise_schedule.h"
 #include "evaluators/diffusion/sample_metrics.h"
 #include "evaluators/diffusion/sampler.h"
@@ -64,6 +72,10 @@ inline constexpr int kMaxDiffusionBaselines = 16;
 inline constexpr double kMaxDiffusionCost = 1099511627776.0;  // 2^40
 // Steps of the report's reference run (uniform, both samplers).
 inline constexpr int kReferenceSteps = 100;
+// Image figures: a grid of kFigureGridSide^2 images, each drawn kFigureScale times its size.
+inline constexpr int kFigureGridSide = 8;
+inline constexpr int kFigureTiles = kFigureGridSide * kFigureGridSide;
+inline constexpr int kFigureScale = 2;
 
 // Validates the spec and builds the problem. InvalidArgument whose message starts with the field
 // path ("diffusion.steps: ...", "diffusion.mixture.dimension: ...").
@@ -121,6 +133,10 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   // reference; then searched / uniform. Baselines are computed once per problem.
   std::string Report(const std::vector<v1::HistoryEntry>& history) const override;
   const EvolvableSpace* AsEvolvableSpace() const override { return this; }
+  // Image data only (none for a mixture): data.png (training images), samples-uniform.png and
+  // samples-searched.png (the uniform and the best schedule from the same first noises), each an
+  // 8 x 8 grid of images drawn at twice their size.
+  std::vector<Figure> Figures(const std::vector<v1::HistoryEntry>& history) const override;
 
   // EvolvableSpace: the uniform schedule (k0 steps with `joint`), then the spec's baselines
   // (with `joint`, those within the budget).
@@ -152,7 +168,9 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   SamplerKind sampler() const { return sampler_; }
   double noise_floor() const { return noise_floor_; }
   double reference_loglik() const { return reference_loglik_; }
+  // The data's mixture (for images: the class Gaussians); the images, or nullptr.
   const GaussianMixture& mixture() const { return *mixture_; }
+  const ImageData* images() const { return images_.get(); }
 
  private:
   friend absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(
@@ -164,9 +182,18 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   // True when the candidate lists a step that skips blocks.
   static bool SkipsBlocks(const v1::Candidate& candidate);
   std::string BaselineTable() const;
+  // What FD is measured on: the samples themselves (a mixture) or their image features.
+  Eigen::MatrixXd ScoredFeatures(const Eigen::MatrixXd& samples) const;
+  // The data, in a line of the report.
+  std::string DataLine() const;
+  // The first kFigureTiles columns of `samples` (image coefficients) as a grid; nullopt when it
+  // cannot be drawn.
+  std::optional<Figure> ImageGrid(const Eigen::MatrixXd& samples, const std::string& name,
+                                  const std::string& caption) const;
 
   v1::DiffusionSpec spec_;  // normalized: defaults filled in
-  std::unique_ptr<GaussianMixture> mixture_;
+  std::unique_ptr<GaussianMixture> mixture_;  // the data, or the images' class Gaussians
+  std::unique_ptr<ImageData> images_;          // image data only
   std::unique_ptr<Denoiser> denoiser_;
   std::unique_ptr<ExactMoments> moments_;
   std::vector<double> alpha_bars_;

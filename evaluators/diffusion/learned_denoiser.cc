@@ -7,10 +7,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "evaluators/common/input_file.h"
 #include "evaluators/diffusion/noise_schedule.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -57,12 +59,14 @@ void Embed(int step, int frequencies, Out&& out) {
   }
 }
 
-// A training batch: inputs (d + 2F) x n and targets d x n, from fresh mixture samples.
-void MakeBatch(const GaussianMixture& mixture, const std::vector<double>& alpha_bars,
-               double data_scale, int frequencies, int n, Rng& rng, Eigen::MatrixXf* input,
-               Eigen::MatrixXf* target) {
-  const int d = mixture.dimension();
-  const Eigen::MatrixXd x0 = mixture.Sample(n, rng);
+// Draws n samples of the data (d x n).
+using DataSampler = std::function<Eigen::MatrixXd(int n, Rng& rng)>;
+
+// A training batch: inputs (d + 2F) x n and targets d x n, from fresh samples of the data.
+void MakeBatch(const DataSampler& sample, const std::vector<double>& alpha_bars, double data_scale,
+               int frequencies, int n, Rng& rng, Eigen::MatrixXf* input, Eigen::MatrixXf* target) {
+  const Eigen::MatrixXd x0 = sample(n, rng);
+  const int d = static_cast<int>(x0.rows());
   input->resize(d + 2 * frequencies, n);
   target->resize(d, n);
   Eigen::VectorXd eps(d);
@@ -177,12 +181,34 @@ absl::Status ValidateDenoiserSpec(const v1::LearnedDenoiserSpec& raw, int dimens
 
 absl::StatusOr<v1::DenoiserModel> TrainDenoiser(
     const v1::DiffusionSpec& spec, const std::function<void(const TrainingProgress&)>& progress) {
-  absl::StatusOr<GaussianMixture> mixture = GaussianMixture::FromSpec(spec.mixture());
-  if (!mixture.ok()) return mixture.status();
   if (!v1::DiffusionSpec::Schedule_IsValid(spec.schedule())) {
     return absl::InvalidArgumentError("diffusion.schedule: unknown value");
   }
-  const int d = mixture->dimension();
+  // The data: the mixture, or the projected images.
+  std::optional<GaussianMixture> mixture;
+  std::unique_ptr<ImageData> images;
+  DataSampler sample;
+  int d = 0;
+  double data_scale = 0;
+  if (spec.has_images()) {
+    if (spec.has_mixture()) {
+      return absl::InvalidArgumentError(
+          "diffusion.images: give either diffusion.mixture or diffusion.images, not both");
+    }
+    absl::StatusOr<std::unique_ptr<ImageData>> read = ImageData::FromSpec(spec.images());
+    if (!read.ok()) return read.status();
+    images = *std::move(read);
+    d = images->dimension();
+    data_scale = std::sqrt(images->MeanVariance());
+    sample = [&images](int n, Rng& rng) { return images->Sample(n, rng); };
+  } else {
+    absl::StatusOr<GaussianMixture> read = GaussianMixture::FromSpec(spec.mixture());
+    if (!read.ok()) return read.status();
+    mixture = *std::move(read);
+    d = mixture->dimension();
+    data_scale = std::sqrt(mixture->Covariance().trace() / d);
+    sample = [&mixture](int n, Rng& rng) { return mixture->Sample(n, rng); };
+  }
   if (absl::Status s = ValidateDenoiserSpec(spec.denoiser(), d, false); !s.ok()) return s;
   v1::LearnedDenoiserSpec config = NormalizedDenoiserSpec(spec.denoiser());
   config.clear_model();
@@ -190,7 +216,6 @@ absl::StatusOr<v1::DenoiserModel> TrainDenoiser(
   const std::vector<double> alpha_bars =
       AlphaBars(schedule == v1::DiffusionSpec::LINEAR ? NoiseScheduleKind::kLinear
                                                       : NoiseScheduleKind::kCosine);
-  const double data_scale = std::sqrt(mixture->Covariance().trace() / d);
 
   const MlpShape shape{d + 2 * kTimeFrequencies, static_cast<int>(config.width()),
                        static_cast<int>(config.blocks()), d};
@@ -203,7 +228,7 @@ absl::StatusOr<v1::DenoiserModel> TrainDenoiser(
   Rng held_out_rng(Mix64(seed ^ 0x68656c64ULL));
 
   Eigen::MatrixXf held_input, held_target;
-  MakeBatch(*mixture, alpha_bars, data_scale, kTimeFrequencies, kHeldOutSamples, held_out_rng,
+  MakeBatch(sample, alpha_bars, data_scale, kTimeFrequencies, kHeldOutSamples, held_out_rng,
             &held_input, &held_target);
   const double initial_loss = MeanSquaredError(mlp, held_input, held_target);
 
@@ -217,7 +242,7 @@ absl::StatusOr<v1::DenoiserModel> TrainDenoiser(
   Eigen::MatrixXf input, target;
   const int report_every = std::max(1, steps / 100);
   for (int step = 0; step < steps; ++step) {
-    MakeBatch(*mixture, alpha_bars, data_scale, kTimeFrequencies, batch, data_rng, &input, &target);
+    MakeBatch(sample, alpha_bars, data_scale, kTimeFrequencies, batch, data_rng, &input, &target);
     for (int b = 0; b < shape.blocks; ++b) skipped[b] = drop_rng.Bernoulli(config.layer_drop());
     const Eigen::MatrixXf y = mlp.Forward(input, skipped, &trace);
     const Eigen::MatrixXf diff = y - target;
@@ -244,7 +269,14 @@ absl::StatusOr<v1::DenoiserModel> TrainDenoiser(
   model.set_time_frequencies(kTimeFrequencies);
   model.set_data_scale(data_scale);
   model.set_schedule(schedule);
-  *model.mutable_mixture() = spec.mixture();
+  if (images) {
+    v1::ImageDataSpec trained_on = images->spec();
+    trained_on.clear_directory();  // the fingerprint stands for the files, wherever they are
+    *model.mutable_images() = trained_on;
+    model.set_data_fingerprint(images->fingerprint());
+  } else {
+    *model.mutable_mixture() = spec.mixture();
+  }
   *model.mutable_training() = config;
   const auto& p = mlp.parameters();
   model.mutable_parameters()->Add(p.data(), p.data() + p.size());
@@ -259,20 +291,17 @@ absl::StatusOr<v1::DenoiserModel> ReadDenoiserModel(const std::string& path,
     return absl::InvalidArgumentError(absl::StrCat(field, ": '", path, "' ", reason));
   };
   if (path.empty()) return absl::InvalidArgumentError(field + ": required");
-  std::error_code error;
-  const auto size = std::filesystem::file_size(path, error);
-  if (error) return refuse("cannot be read: " + error.message());
+  // A regular file only (a FIFO or device is refused before any read), its size checked first.
+  absl::StatusOr<std::unique_ptr<InputFile>> file = InputFile::Open(path, field);
+  if (!file.ok()) return file.status();
+  const uint64_t size = (*file)->size();
   if (size > static_cast<uint64_t>(kMaxModelFileBytes)) {
     return refuse(absl::StrCat("has ", size, " bytes; the limit is ", kMaxModelFileBytes));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return refuse(absl::StrCat("cannot be read: ", std::strerror(errno)));
-  std::string bytes(size, '\0');
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) {
-    return refuse("cannot be read to its end");
-  }
+  absl::StatusOr<std::string> bytes = (*file)->ReadRest();
+  if (!bytes.ok()) return bytes.status();
   v1::DenoiserModel model;
-  if (!model.ParseFromString(bytes)) return refuse("is not a denoiser model (DenoiserModel)");
+  if (!model.ParseFromString(*bytes)) return refuse("is not a denoiser model (DenoiserModel)");
   auto invalid = [&](const std::string& what) { return refuse("is not a valid model: " + what); };
   if (model.format() != 1) return invalid(absl::StrCat("format ", model.format(), ", not 1"));
   if (model.dimension() < 1 || model.dimension() > static_cast<uint32_t>(kMaxMixtureDimension)) {
@@ -336,12 +365,14 @@ absl::Status WriteDenoiserModel(const v1::DenoiserModel& model, const std::strin
 }
 
 absl::Status CheckModelMatchesSpec(const v1::DenoiserModel& model, const std::string& path,
-                                   const v1::DiffusionSpec& spec, const GaussianMixture& mixture) {
+                                   const v1::DiffusionSpec& spec, const GaussianMixture* mixture,
+                                   const ImageData* images) {
   const v1::LearnedDenoiserSpec s = NormalizedDenoiserSpec(spec.denoiser());
-  if (model.dimension() != static_cast<uint32_t>(mixture.dimension())) {
+  const int dimension = images ? images->dimension() : mixture->dimension();
+  if (model.dimension() != static_cast<uint32_t>(dimension)) {
     return DenoiserFieldError(
-        "model", absl::StrCat("'", path, "' has dimension ", model.dimension(),
-                              "; diffusion.mixture.dimension is ", mixture.dimension()));
+        "model", absl::StrCat("'", path, "' has dimension ", model.dimension(), "; diffusion.",
+                              images ? "images" : "mixture", ".dimension is ", dimension));
   }
   if (model.blocks() != s.blocks()) {
     return DenoiserFieldError(
@@ -357,11 +388,20 @@ absl::Status CheckModelMatchesSpec(const v1::DenoiserModel& model, const std::st
         "model", absl::StrCat("'", path, "' was trained for the ", ScheduleName(model.schedule()),
                               " schedule; diffusion.schedule is ", ScheduleName(schedule)));
   }
+  if (images) {
+    if (model.data_fingerprint() != images->fingerprint()) {
+      return DenoiserFieldError(
+          "model",
+          absl::StrCat("'", path, "' was trained on other data than diffusion.images (",
+                       model.has_images() ? "other files or settings" : "a mixture", ")"));
+    }
+    return absl::OkStatus();
+  }
   absl::StatusOr<GaussianMixture> trained_on = GaussianMixture::FromSpec(model.mixture());
-  if (!trained_on.ok() || !SameMixture(*trained_on, mixture)) {
+  if (model.has_images() || !trained_on.ok() || !SameMixture(*trained_on, *mixture)) {
     return DenoiserFieldError(
         "model",
-        absl::StrCat("'", path, "' was trained on another mixture than diffusion.mixture"));
+        absl::StrCat("'", path, "' was trained on other data than diffusion.mixture"));
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,5 @@
 // A learned denoiser for the diffusion domain: a ResidualMlp trained by evolv on samples of the
-// spec's Gaussian mixture, saved as a DenoiserModel file (proto/evolv/v1/diffusion.proto).
+// spec's data (a Gaussian mixture, or projected images), saved as a DenoiserModel file (proto/evolv/v1/diffusion.proto).
 //
 // x_0-prediction with the noise-level scaling of Karras et al. (EDM), written for the
 // variance-preserving x_t = a x_0 + s eps (a^2 = alpha_bar, s^2 = 1 - a^2) and the data scale
@@ -11,7 +11,8 @@
 // x_0 = (x_t - s eps_hat) / a multiplies the network's error by 1 / a, about 10^4 at t = 999 of
 // the cosine schedule, where a sampler starting there takes its first x_0.
 //
-// Training: Adam, batches of fresh mixture samples with t uniform in 0..999 and eps ~ N(0, I),
+// Training: Adam, batches of fresh data samples (mixture samples, or training images' coefficients
+// drawn with replacement) with t uniform in 0..999 and eps ~ N(0, I),
 // layer-drop (each block skipped with probability `layer_drop` at each step, so that skipping
 // blocks at sampling time costs little), a linear warm-up then a cosine decay of the step size.
 // Everything is drawn from the spec's seed: the same spec trains the same model, bit for bit, on
@@ -29,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "evaluators/diffusion/denoiser.h"
 #include "evaluators/diffusion/gaussian_mixture.h"
+#include "evaluators/diffusion/image_data.h"
 #include "evaluators/diffusion/residual_mlp.h"
 #include "evolv/v1/diffusion.pb.h"
 
@@ -67,28 +69,33 @@ struct TrainingProgress {
   double loss = 0;  // training loss of the last step
 };
 
-// Trains the denoiser `spec.denoiser` describes on `spec.mixture` (validated here: the mixture
-// and the denoiser fields, InvalidArgument naming the field) for `spec.schedule`. Calls
+// Trains the denoiser `spec.denoiser` describes on `spec.mixture` or `spec.images` (validated
+// here: the data and the denoiser fields, InvalidArgument naming the field) for `spec.schedule`. Calls
 // `progress` (when set) about every 1 % of the steps. The model's training field keeps the
 // normalized training spec without the model path.
 absl::StatusOr<v1::DenoiserModel> TrainDenoiser(
     const v1::DiffusionSpec& spec,
     const std::function<void(const TrainingProgress&)>& progress = nullptr);
 
-// Reads and checks a model file: InvalidArgument "<field>: ..." when it is missing, unreadable,
-// larger than kMaxModelFileBytes (checked before reading), not a DenoiserModel, or inconsistent
-// (sizes out of the limits, a parameter count that does not match the shape, a non-finite value).
+// Reads and checks a model file: InvalidArgument "<field>: '<path>' ..." when it is missing, not a
+// regular file (a FIFO, device or directory is refused before any read: "is not a regular file
+// (a FIFO)"), unreadable, larger than kMaxModelFileBytes (checked before reading), not a
+// DenoiserModel, or inconsistent (sizes out of the limits, a parameter count that does not match
+// the shape, a non-finite value).
 absl::StatusOr<v1::DenoiserModel> ReadDenoiserModel(const std::string& path,
                                                     const std::string& field);
 // Writes `model` to `path` (through a temporary file renamed over it). Internal error with the
 // reason when the file cannot be written.
 absl::Status WriteDenoiserModel(const v1::DenoiserModel& model, const std::string& path);
 
-// InvalidArgument naming the field when `model` (read from `path`) is not a denoiser of `spec`:
-// another dimension ("diffusion.denoiser.model"), block count ("diffusion.denoiser.blocks"),
-// width ("diffusion.denoiser.width"), schedule or mixture ("diffusion.denoiser.model").
+// InvalidArgument naming the field when `model` (read from `path`) is not a denoiser of `spec`
+// whose data is `mixture` or `images` (exactly one not null): another dimension
+// ("diffusion.denoiser.model"), block count ("diffusion.denoiser.blocks"), width
+// ("diffusion.denoiser.width"), schedule or data ("diffusion.denoiser.model"; images are compared
+// by their fingerprint, so the same files anywhere match).
 absl::Status CheckModelMatchesSpec(const v1::DenoiserModel& model, const std::string& path,
-                                   const v1::DiffusionSpec& spec, const GaussianMixture& mixture);
+                                   const v1::DiffusionSpec& spec, const GaussianMixture* mixture,
+                                   const ImageData* images);
 
 // The preconditioned network as a Denoiser with NumBlocks() blocks.
 class LearnedDenoiser : public Denoiser {

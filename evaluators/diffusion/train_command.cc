@@ -59,10 +59,11 @@ int TrainDenoiserMain(const v1::JobSpec& job_spec, const std::vector<std::string
   }
   const auto& t = model->training();
   std::printf(
-      "trained a residual MLP of %u blocks x %u (%d parameters) on the mixture (d %u) for the "
+      "trained a residual MLP of %u blocks x %u (%d parameters) on the %s (d %u) for the "
       "%s schedule: %u steps of %u samples, layer-drop %.2f, seed %llu, in %.1f s\n"
       "held-out loss %.4f -> %.4f\nwrote %s\n",
-      model->blocks(), model->width(), model->parameters_size(), model->dimension(),
+      model->blocks(), model->width(), model->parameters_size(),
+      model->has_images() ? "images" : "mixture", model->dimension(),
       model->schedule() == v1::DiffusionSpec::LINEAR ? "linear" : "cosine", t.training_steps(),
       t.batch(), t.layer_drop(), static_cast<unsigned long long>(t.seed()), seconds,
       model->initial_loss(), model->final_loss(), path.c_str());

@@ -180,12 +180,27 @@ struct InterpreterKernels {
 };
 
 template <typename T>
+std::vector<T> FoldConstants(const Program& p) {
+  const std::vector<bool> dep = DependsOnX(p);
+  std::vector<T> folded(p.num_values(), T(0));
+  for (size_t k = 0; k < p.constants.size(); ++k) folded[1 + k] = static_cast<T>(p.constants[k]);
+  for (size_t i = 0; i < p.instructions.size(); ++i) {
+    const Instruction& in = p.instructions[i];
+    const uint32_t v = p.value_of(i);
+    if (dep[v]) continue;
+    folded[v] = in.op == Op::kFma ? std::fma(folded[in.a], folded[in.b], folded[in.c])
+                                  : ApplyOp(in.op, folded[in.a], folded[in.b]);
+  }
+  return folded;
+}
+
+template <typename T>
 CompiledProgram<T>::CompiledProgram(const Program& p) {
   const std::vector<bool> live = LiveValues(p);
   const std::vector<bool> dep = DependsOnX(p);
   const uint32_t n_values = p.num_values();
   const uint32_t first_instruction = static_cast<uint32_t>(1 + p.constants.size());
-  std::vector<T> folded(n_values, T(0));  // value of each constant-only value
+  const std::vector<T> folded = FoldConstants<T>(p);  // value of each constant-only value
   std::vector<int> const_index(n_values, -1);
   auto constant_index = [&](uint32_t v) {
     if (const_index[v] < 0) {
@@ -194,7 +209,6 @@ CompiledProgram<T>::CompiledProgram(const Program& p) {
     }
     return const_index[v];
   };
-  for (size_t k = 0; k < p.constants.size(); ++k) folded[1 + k] = static_cast<T>(p.constants[k]);
   auto instruction = [&](uint32_t v) -> const Instruction& {
     return p.instructions[v - first_instruction];
   };
@@ -205,12 +219,7 @@ CompiledProgram<T>::CompiledProgram(const Program& p) {
   for (size_t i = 0; i < p.instructions.size(); ++i) {
     const Instruction& in = p.instructions[i];
     const uint32_t v = p.value_of(i);
-    if (!dep[v]) {
-      folded[v] = in.op == Op::kFma ? std::fma(folded[in.a], folded[in.b], folded[in.c])
-                                    : ApplyOp(in.op, folded[in.a], folded[in.b]);
-      continue;
-    }
-    if (!live[v]) continue;
+    if (!dep[v] || !live[v]) continue;
     nodes.push_back(v);
     ++uses[in.a];
     ++uses[in.b];
@@ -364,5 +373,7 @@ void CompiledProgram<T>::Run(const T* x, T* out, size_t n) const {
 
 template class CompiledProgram<float>;
 template class CompiledProgram<long double>;
+template std::vector<float> FoldConstants<float>(const Program& p);
+template std::vector<long double> FoldConstants<long double>(const Program& p);
 
 }  // namespace evolv::numerics

@@ -70,7 +70,15 @@ class CompiledProgram {
   int result_constant_ = -1;
 };
 
+// folded[v] for every value v that does not depend on x: constants converted to T, constant-only
+// instructions evaluated in T (fma as std::fma), exactly the scalars CompiledProgram<T> runs with;
+// 0 for x-dependent values. Dead values are folded too. `p` must be valid.
+template <typename T>
+std::vector<T> FoldConstants(const Program& p);
+
 extern template class CompiledProgram<float>;
 extern template class CompiledProgram<long double>;
+extern template std::vector<float> FoldConstants<float>(const Program& p);
+extern template std::vector<long double> FoldConstants<long double>(const Program& p);
 
 }  // namespace evolv::numerics

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "evaluators/numerics/baselines.h"
 #include "evaluators/numerics/error_metrics.h"
 #include "evaluators/numerics/fitting.h"
 #include "evaluators/numerics/mutator.h"
@@ -87,6 +89,20 @@ class NumericsProblem : public Problem {
   std::string EvaluatorVersion() const override { return "numerics/5"; }
 
   std::vector<std::string> ObjectiveNames() const override { return {"log10_error", "cost"}; }
+
+  // The error as 10^log10_error: the max relative error (REAL), or max_ulp + 0.001 in ULPs
+  // (FLOAT32); the cost in operations.
+  std::vector<v1::ObjectiveDisplay> ObjectiveDisplays() const override {
+    std::vector<v1::ObjectiveDisplay> displays(2);
+    displays[0].set_name("log10_error");
+    displays[0].set_label(spec_.float32 ? "max error" : "max rel. error");
+    displays[0].set_unit(spec_.float32 ? "ULP" : "");
+    displays[0].set_scale(v1::ObjectiveDisplay::LOG10);
+    displays[1].set_name("cost");
+    displays[1].set_label("cost");
+    displays[1].set_unit("ops");
+    return displays;
+  }
 
   v1::Candidate Random(Rng& rng) const override {
     Program p;
@@ -202,6 +218,7 @@ class NumericsProblem : public Problem {
     setup.max_ops = spec_.max_ops;
     setup.validation = &validation_;
     setup.float_validation = spec_.float32 ? &validation_ : &float_validation;
+    setup.baselines = &Baselines();
     return numerics::JobReport(setup, history);
   }
 
@@ -232,6 +249,16 @@ class NumericsProblem : public Problem {
     return ev;
   }
 
+  // The baselines, computed on first use (a report) and kept: tens of Remez fits, 10-50 ms at
+  // max_ops 10, a few seconds at most at 64 (baselines.h).
+  const numerics::BaselineSet& Baselines() const {
+    std::call_once(baselines_once_, [this] {
+      baselines_ =
+          numerics::ComputeBaselineSet(target_, spec_.lower, spec_.upper, spec_.max_ops, spec_.ops);
+    });
+    return baselines_;
+  }
+
   static std::vector<Op> UsedOps(const Program& p) {
     const std::vector<bool> live = numerics::LiveValues(p);
     std::vector<Op> used;
@@ -247,6 +274,8 @@ class NumericsProblem : public Problem {
   const numerics::Samples fit_;
   numerics::Samples validation_;
   const numerics::FunctionalProbe probe_;
+  mutable std::once_flag baselines_once_;
+  mutable numerics::BaselineSet baselines_;
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -11,6 +13,95 @@
 #include "evaluators/numerics/verify_float.h"
 
 namespace evolv::numerics {
+namespace {
+
+constexpr char kCostRule[] =
+    "Cost = ops that depend on x; constant-only ops are folded, dead ones dropped: a program of "
+    "cost k is shown as k instructions.";
+
+// The baseline table, the baselines that could not be computed and why, and for each cost k on
+// the searched front (cost, error) the best baseline of at most k ops in the job's ops, with the
+// ratio searched / baseline.
+std::string BaselineSection(const ReportSetup& setup,
+                            const std::vector<std::pair<int, double>>& front) {
+  const BaselineSet& set = *setup.baselines;
+  const bool float32 = setup.float32;
+  std::vector<BaselineRow> rows =
+      MeasureBaselines(set, *setup.validation, *setup.float_validation, float32);
+  auto error = [float32](const BaselineRow& r) {
+    return float32 ? r.max_ulp : static_cast<double>(r.rel_error);
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const BaselineRow& a, const BaselineRow& b) {
+    return a.baseline->ops != b.baseline->ops ? a.baseline->ops < b.baseline->ops
+                                              : error(a) < error(b);
+  });
+  std::string out = absl::StrCat(
+      "\nBaselines (ops by the search's cost rule; max_rel_error in long double on the validation "
+      "points, max_ulp in float",
+      float32 ? " after refining the constants over neighbouring floats" : "",
+      "; the best degrees of each form per op count)\n");
+  for (const std::string& note : set.notes) absl::StrAppend(&out, "  ", note, "\n");
+  absl::StrAppend(&out, absl::StrFormat("%-8s  %4s  %14s  %10s  %s\n", "family", "ops",
+                                        "max_rel_error", "max_ulp", "form"));
+  bool outside_ops = false;
+  std::set<std::pair<int, std::string>> shown;  // (ops, kind)
+  for (const BaselineRow& r : rows) {
+    const Baseline& b = *r.baseline;
+    if (!shown.insert({b.ops, b.kind}).second) continue;
+    outside_ops |= !b.uses_allowed_ops;
+    absl::StrAppend(&out, absl::StrFormat("%-8s  %4d  %14.4g  %10.4g  %s%s%s\n", b.family, b.ops,
+                                          static_cast<double>(r.rel_error), r.max_ulp, b.form,
+                                          b.relative ? "" : " (absolute error fit)",
+                                          b.uses_allowed_ops ? "" : " *"));
+  }
+  if (outside_ops) {
+    absl::StrAppend(&out, "  * uses an op outside numerics.ops: not compared below\n");
+  }
+  if (!set.failures.empty()) {
+    absl::StrAppend(&out, "Baselines not computed:\n");
+    for (const BaselineFailure& f : set.failures) {
+      absl::StrAppend(&out, "  ", f.form, ": ", f.reason, "\n");
+    }
+  }
+  if (float32) {
+    int ops = 0;
+    const int d = SmallestFloatMinimaxDegree(*setup.target, setup.lower, setup.upper,
+                                             *setup.float_validation, 16, &ops);
+    absl::StrAppend(&out, "Smallest float32 minimax degree within 1 ULP: ",
+                    d < 0 ? std::string("none up to 16") : absl::StrCat(d, " (", ops, " ops)"),
+                    "\n");
+  }
+
+  const char* metric = float32 ? "max_ulp" : "max_rel_error";
+  absl::StrAppend(&out,
+                  "\nSearched front vs the best baseline with at most as many ops (ratio = "
+                  "searched / baseline ",
+                  metric, "; below 1 the search wins)\n",
+                  absl::StrFormat("%6s  %14s  %14s  %4s  %10s  %s\n", "cost", "searched",
+                                  "baseline", "ops", "ratio", "baseline form"));
+  for (const auto& [cost, searched] : front) {
+    const BaselineRow* best = nullptr;
+    for (const BaselineRow& r : rows) {
+      if (r.baseline->ops <= cost && r.baseline->uses_allowed_ops &&
+          (best == nullptr || error(r) < error(*best))) {
+        best = &r;
+      }
+    }
+    if (best == nullptr) {
+      absl::StrAppend(&out, absl::StrFormat("%6d  %14.4g  %14s  %4s  %10s  %s\n", cost, searched,
+                                            "-", "-", "-", "(no baseline this cheap)"));
+      continue;
+    }
+    const double base = error(*best);
+    absl::StrAppend(
+        &out, absl::StrFormat("%6d  %14.4g  %14.4g  %4d  %10.4g  %s %s\n", cost, searched, base,
+                              best->baseline->ops, base > 0 ? searched / base : INFINITY,
+                              best->baseline->family, best->baseline->form));
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string JobReport(const ReportSetup& setup, const std::vector<v1::HistoryEntry>& history) {
   const Target& target = *setup.target;
@@ -20,7 +111,6 @@ std::string JobReport(const ReportSetup& setup, const std::vector<v1::HistoryEnt
   struct Row {
     double error;
     int cost;
-    int instructions;
     Program program;
   };
   const char* error_name = float32 ? "max_ulp" : "max_rel_error";
@@ -32,7 +122,7 @@ std::string JobReport(const ReportSetup& setup, const std::vector<v1::HistoryEnt
     auto parsed = FromCandidate(c);
     auto it = ev.metrics().find(error_name);
     if (!parsed.ok() || it == ev.metrics().end() || !std::isfinite(it->second)) continue;
-    rows.push_back({it->second, Cost(*parsed), LiveInstructions(*parsed), *parsed});
+    rows.push_back({it->second, Cost(*parsed), *parsed});
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.cost != b.cost ? a.cost < b.cost : a.error < b.error;
@@ -40,35 +130,29 @@ std::string JobReport(const ReportSetup& setup, const std::vector<v1::HistoryEnt
   std::string out =
       absl::StrFormat("AutoNumerics report: %s on [%.17g, %.17g], %s, max_ops %d\n", target.name,
                       setup.lower, setup.upper, float32 ? "float32" : "real", max_ops);
+  absl::StrAppend(&out, kCostRule, "\n");
   absl::StrAppend(&out, "\nPareto front (", rows.size(), " OK evaluations)\n",
-                  absl::StrFormat("%6s  %14s  %12s\n", "cost", error_name, "instructions"));
+                  absl::StrFormat("%6s  %14s\n", "cost", error_name));
   double best_so_far = kInf;
   const Row* best = nullptr;
   for (const Row& r : rows) {
     if (r.error < best_so_far) {
       best_so_far = r.error;
-      absl::StrAppend(&out,
-                      absl::StrFormat("%6d  %14.4g  %12d\n", r.cost, r.error, r.instructions));
+      absl::StrAppend(&out, absl::StrFormat("%6d  %14.4g\n", r.cost, r.error));
     }
     if (r.cost <= max_ops && (best == nullptr || r.error < best->error)) best = &r;
   }
 
-  absl::StrAppend(&out, "\nBaselines (Horner form, ops = 2 x degree; Taylor at x = ",
-                  absl::StrFormat("%.17g", setup.lower), ")\n",
-                  absl::StrFormat("%-8s  %6s  %4s  %14s  %10s\n", "method", "degree", "ops",
-                                  "max_rel_error", "max_ulp"));
-  for (const BaselineRow& b : ComputeBaselines(target, setup.lower, setup.upper, max_ops,
-                                               *setup.validation, *setup.float_validation)) {
-    absl::StrAppend(&out, absl::StrFormat("%-8s  %6d  %4d  %14.4g  %10.4g\n", b.method, b.degree,
-                                          b.ops, static_cast<double>(b.rel_error), b.max_ulp));
+  // The baselines, and the front beside them.
+  std::vector<std::pair<int, double>> front;
+  double front_error = kInf;
+  for (const Row& r : rows) {
+    if (r.error < front_error) {
+      front_error = r.error;
+      front.push_back({r.cost, r.error});
+    }
   }
-  if (float32) {
-    const int d =
-        SmallestFloatMinimaxDegree(target, setup.lower, setup.upper, *setup.float_validation);
-    absl::StrAppend(&out, "Smallest float32 minimax degree within 1 ULP: ",
-                    d < 0 ? std::string("none up to 16") : absl::StrCat(d, " (", 2 * d, " ops)"),
-                    "\n");
-  }
+  absl::StrAppend(&out, BaselineSection(setup, front));
 
   if (best == nullptr) {
     absl::StrAppend(&out, "\nNo OK candidate with cost <= ", max_ops, ".\n");
@@ -94,7 +178,7 @@ std::string JobReport(const ReportSetup& setup, const std::vector<v1::HistoryEnt
   });
   for (const Row* r : by_error) {
     if (finalists.size() == kVerified) break;
-    std::string text = RenderText(r->program);
+    std::string text = RenderC(r->program, "f", true);  // the same float function, once
     if (std::find(seen.begin(), seen.end(), text) != seen.end()) continue;
     seen.push_back(std::move(text));
     finalists.push_back(r);

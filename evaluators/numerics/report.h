@@ -1,7 +1,9 @@
 // The numerics domain's closing report for a job (Problem::Report): the Pareto front of
-// (cost, error) over the OK evaluations, the classical baselines (Taylor, minimax) at the same
-// budget, and the best program as C; in FLOAT32 mode the few best programs are also verified
-// exhaustively on every float of the interval and the best verified one is shown.
+// (cost, error) over the OK evaluations, the classical baselines (baselines.h: minimax
+// polynomials and rationals, Taylor, Padé) with, for each cost k on the front, the best baseline
+// of at most k ops and the ratio of the errors, and the best program as C; in FLOAT32 mode the
+// few best programs are also verified exhaustively on every float of the interval and the best
+// verified one is shown.
 //
 // Pure apart from the time it reports for the exhaustive check; thread-safe. The exhaustive check
 // runs on all hardware threads and costs a run of the program per float in the interval.
@@ -10,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluators/numerics/baselines.h"
 #include "evaluators/numerics/error_metrics.h"
 #include "evaluators/numerics/targets.h"
 #include "evolv/v1/checkpoint.pb.h"
@@ -27,6 +30,8 @@ struct ReportSetup {
   // Float inputs for the baselines' ULP column (the validation points themselves in FLOAT32
   // mode).
   const Samples* float_validation = nullptr;
+  // The job's baselines (ComputeBaselineSet for this target, interval, max_ops and ops).
+  const BaselineSet* baselines = nullptr;
 };
 
 // The report for `history` (in index order). Rows are the OK evaluations with a finite error

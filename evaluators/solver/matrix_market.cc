@@ -4,10 +4,12 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "evaluators/common/input_file.h"
 
 namespace evolv {
 namespace {
@@ -17,38 +19,73 @@ struct Header {
   bool symmetric = false;
 };
 
+// Lines of one Matrix Market file (an InputFile: regular files only, bounded lines), with errors
+// that name the file and the line.
 class LineReader {
  public:
-  explicit LineReader(const std::string& path) : path_(path), in_(path) {}
-  bool is_open() const { return in_.is_open(); }
-  // The next line that is neither blank nor a '%' comment; false at end of file.
+  explicit LineReader(std::unique_ptr<InputFile> file) : file_(std::move(file)) {}
+  // The next line that is neither blank nor a '%' comment; false at the end of the file or on a
+  // read error (then status() is not OK).
   bool NextData(std::string& line) {
-    while (std::getline(in_, line)) {
-      ++number_;
+    while (file_->NextLine(line)) {
       const size_t first = line.find_first_not_of(" \t\r");
       if (first == std::string::npos || line[first] == '%') continue;
       return true;
     }
     return false;
   }
-  bool NextRaw(std::string& line) {
-    if (!std::getline(in_, line)) return false;
-    ++number_;
-    return true;
-  }
+  bool NextRaw(std::string& line) { return file_->NextLine(line); }
+  const absl::Status& status() const { return file_->status(); }
+  // Bytes after the last line read.
+  uint64_t remaining() const { return file_->remaining(); }
   absl::Status Error(const std::string& message) const {
-    return absl::InvalidArgumentError(absl::StrCat(path_, ":", number_, ": ", message));
-  }
-  absl::Status EndError(const std::string& message) const {
     return absl::InvalidArgumentError(
-        absl::StrCat(path_, ":", number_ + 1, ": unexpected end of file, ", message));
+        absl::StrCat(file_->path(), ":", file_->line_number(), ": ", message));
+  }
+  // After NextData or NextRaw returned false: the read error, else `message` at the end.
+  absl::Status EndError(const std::string& message) const {
+    if (!status().ok()) return status();
+    return absl::InvalidArgumentError(absl::StrCat(file_->path(), ":", file_->line_number() + 1,
+                                                   ": unexpected end of file, ", message));
   }
 
  private:
-  std::string path_;
-  std::ifstream in_;
-  int number_ = 0;
+  std::unique_ptr<InputFile> file_;
 };
+
+// Opens `path` for the reader, refusing a file larger than kMaxMatrixMarketFileBytes.
+absl::StatusOr<LineReader> OpenReader(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<InputFile>> file = InputFile::Open(path);
+  if (!file.ok()) return file.status();
+  if ((*file)->size() > kMaxMatrixMarketFileBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": ", (*file)->size(), " bytes exceed the limit ", kMaxMatrixMarketFileBytes));
+  }
+  return LineReader(*std::move(file));
+}
+
+// An error naming `field` when `count` lines of at least `min_bytes` bytes each (the last without
+// its '\n') cannot fit in the bytes left in the file, else OK.
+absl::Status CheckFitsInFile(const LineReader& reader, const char* field, int64_t count,
+                             int64_t min_bytes) {
+  if (count == 0) return absl::OkStatus();
+  const uint64_t remaining = reader.remaining();
+  // count * (min_bytes + 1) - 1 > remaining, the last line without its '\n'.
+  if (static_cast<uint64_t>(count) > (remaining + 1) / static_cast<uint64_t>(min_bytes + 1)) {
+    return reader.Error(absl::StrCat(field, " ", count, " cannot fit in the ", remaining,
+                                     " bytes left in the file (at least ", min_bytes + 1,
+                                     " bytes each)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDimension(const LineReader& reader, const char* field, long long value) {
+  if (value > kMaxMatrixMarketDimension) {
+    return reader.Error(
+        absl::StrCat(field, " ", value, " exceeds the limit ", kMaxMatrixMarketDimension));
+  }
+  return absl::OkStatus();
+}
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -104,7 +141,8 @@ struct Coordinates {
   std::vector<Eigen::Triplet<double>> entries;
 };
 
-absl::StatusOr<Coordinates> ReadCoordinates(LineReader& reader, const Header& header) {
+absl::StatusOr<Coordinates> ReadCoordinates(LineReader& reader, const Header& header,
+                                            int64_t max_entries) {
   std::string line;
   std::vector<long long> ints;
   std::vector<double> doubles;
@@ -116,7 +154,21 @@ absl::StatusOr<Coordinates> ReadCoordinates(LineReader& reader, const Header& he
   c.rows = ints[0];
   c.cols = ints[1];
   const long long nnz = ints[2];
+  if (absl::Status s = CheckDimension(reader, "rows", c.rows); !s.ok()) return s;
+  if (absl::Status s = CheckDimension(reader, "cols", c.cols); !s.ok()) return s;
   if (header.symmetric && c.rows != c.cols) return reader.Error("symmetric matrix is not square");
+  if (nnz > max_entries) {
+    return reader.Error(absl::StrCat("nonzeros ", nnz, " exceeds the limit ", max_entries));
+  }
+  // A symmetric file lists the lower triangle only.
+  const long long cells = header.symmetric ? c.rows * (c.rows + 1) / 2 : c.rows * c.cols;
+  if (nnz > cells) {
+    return reader.Error(absl::StrCat("nonzeros ", nnz, " exceeds the ", cells, " entries of a ",
+                                     header.symmetric ? "symmetric " : "", c.rows, "x", c.cols,
+                                     " matrix"));
+  }
+  // "i j v": at least 5 bytes and a '\n'.
+  if (absl::Status s = CheckFitsInFile(reader, "nonzeros", nnz, 5); !s.ok()) return s;
   c.entries.reserve(header.symmetric ? 2 * nnz : nnz);
   for (long long k = 0; k < nnz; ++k) {
     if (!reader.NextData(line)) {
@@ -135,22 +187,22 @@ absl::StatusOr<Coordinates> ReadCoordinates(LineReader& reader, const Header& he
     if (header.symmetric && i != j) c.entries.emplace_back(j - 1, i - 1, doubles[0]);
   }
   if (reader.NextData(line)) return reader.Error("more entries than declared");
+  if (!reader.status().ok()) return reader.status();
   return c;
 }
 
 }  // namespace
 
-absl::StatusOr<SparseMatrix> ReadMatrixMarketMatrix(const std::string& path) {
-  LineReader reader(path);
-  if (!reader.is_open()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open for reading"));
-  }
-  absl::StatusOr<Header> header = ReadHeader(reader);
+absl::StatusOr<SparseMatrix> ReadMatrixMarketMatrix(const std::string& path, int64_t max_entries) {
+  max_entries = std::min(max_entries, kMaxMatrixMarketEntries);
+  absl::StatusOr<LineReader> reader = OpenReader(path);
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<Header> header = ReadHeader(*reader);
   if (!header.ok()) return header.status();
   if (!header->coordinate) {
-    return reader.Error("matrices must be in coordinate format");
+    return reader->Error("matrices must be in coordinate format");
   }
-  absl::StatusOr<Coordinates> c = ReadCoordinates(reader, *header);
+  absl::StatusOr<Coordinates> c = ReadCoordinates(*reader, *header, max_entries);
   if (!c.ok()) return c.status();
   SparseMatrix a(c->rows, c->cols);
   a.setFromTriplets(c->entries.begin(), c->entries.end());
@@ -159,14 +211,12 @@ absl::StatusOr<SparseMatrix> ReadMatrixMarketMatrix(const std::string& path) {
 }
 
 absl::StatusOr<Eigen::VectorXd> ReadMatrixMarketVector(const std::string& path) {
-  LineReader reader(path);
-  if (!reader.is_open()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open for reading"));
-  }
-  absl::StatusOr<Header> header = ReadHeader(reader);
+  absl::StatusOr<LineReader> reader = OpenReader(path);
+  if (!reader.ok()) return reader.status();
+  absl::StatusOr<Header> header = ReadHeader(*reader);
   if (!header.ok()) return header.status();
   if (header->coordinate) {
-    absl::StatusOr<Coordinates> c = ReadCoordinates(reader, *header);
+    absl::StatusOr<Coordinates> c = ReadCoordinates(*reader, *header, kMaxMatrixMarketEntries);
     if (!c.ok()) return c.status();
     if (c->cols != 1) {
       return absl::InvalidArgumentError(
@@ -179,22 +229,26 @@ absl::StatusOr<Eigen::VectorXd> ReadMatrixMarketVector(const std::string& path) 
   std::string line;
   std::vector<long long> ints;
   std::vector<double> doubles;
-  if (!reader.NextData(line)) return reader.EndError("expected 'rows cols'");
+  if (!reader->NextData(line)) return reader->EndError("expected 'rows cols'");
   if (!ParseLine(line, ints, 2, doubles, 0) || ints[0] < 1 || ints[1] < 1) {
-    return reader.Error("expected 'rows cols' with positive sizes");
+    return reader->Error("expected 'rows cols' with positive sizes");
   }
+  if (absl::Status s = CheckDimension(*reader, "rows", ints[0]); !s.ok()) return s;
   if (ints[1] != 1) {
-    return reader.Error(absl::StrCat("a vector must have one column, not ", ints[1]));
+    return reader->Error(absl::StrCat("a vector must have one column, not ", ints[1]));
   }
+  // A value: at least 1 byte and a '\n'.
+  if (absl::Status s = CheckFitsInFile(*reader, "rows", ints[0], 1); !s.ok()) return s;
   Eigen::VectorXd v(ints[0]);
   for (long long i = 0; i < v.size(); ++i) {
-    if (!reader.NextData(line)) {
-      return reader.EndError(absl::StrCat("expected ", v.size(), " values, got ", i));
+    if (!reader->NextData(line)) {
+      return reader->EndError(absl::StrCat("expected ", v.size(), " values, got ", i));
     }
-    if (!ParseLine(line, ints, 0, doubles, 1)) return reader.Error("expected one real value");
+    if (!ParseLine(line, ints, 0, doubles, 1)) return reader->Error("expected one real value");
     v[i] = doubles[0];
   }
-  if (reader.NextData(line)) return reader.Error("more values than declared");
+  if (reader->NextData(line)) return reader->Error("more values than declared");
+  if (!reader->status().ok()) return reader->status();
   return v;
 }
 

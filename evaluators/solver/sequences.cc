@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "evaluators/solver/distributions.h"
+#include "evaluators/common/input_file.h"
 #include "evaluators/solver/matrix_market.h"
 
 namespace evolv {
@@ -116,11 +116,24 @@ absl::StatusOr<std::unique_ptr<MatrixMarketSequence>> MatrixMarketSequence::Crea
         absl::StrCat(dir, ": cannot list directory (", error.message(), ")"));
   }
   std::vector<std::string> names;
-  for (const fs::directory_entry& entry : it) {
-    const std::string name = entry.path().filename().string();
+  size_t entries = 0;
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    if (++entries > kMaxMatrixMarketDirEntries) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          dir, ": more than ", kMaxMatrixMarketDirEntries, " directory entries (the limit)"));
+    }
+    const std::string name = it->path().filename().string();
     if (name.size() > 6 && name.rfind("A_", 0) == 0 && name.substr(name.size() - 4) == ".mtx") {
+      if (names.size() == kMaxMatrixMarketFiles) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(dir, ": more than ", kMaxMatrixMarketFiles, " A_*.mtx files (the limit)"));
+      }
       names.push_back(name);
     }
+  }
+  if (error) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, ": cannot list directory (", error.message(), ")"));
   }
   if (names.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(dir, ": no A_*.mtx files"));
@@ -131,19 +144,14 @@ absl::StatusOr<std::unique_ptr<MatrixMarketSequence>> MatrixMarketSequence::Crea
   for (const std::string& name : names) {
     sequence->matrices_.push_back((fs::path(dir) / name).string());
     const fs::path rhs = fs::path(dir) / ("b_" + name.substr(2));
-    sequence->rhs_.push_back(fs::exists(rhs) ? rhs.string() : "");
+    sequence->rhs_.push_back(fs::exists(rhs, error) ? rhs.string() : "");
   }
   const fs::path manifest = fs::path(dir) / "context.txt";
-  if (fs::exists(manifest)) {
-    std::ifstream in(manifest);
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(manifest.string(), ": cannot open for reading"));
-    }
+  if (fs::exists(manifest, error)) {
+    absl::StatusOr<std::unique_ptr<InputFile>> in = InputFile::Open(manifest.string());
+    if (!in.ok()) return in.status();
     std::string line;
-    int number = 0;
-    while (std::getline(in, line)) {
-      ++number;
+    while ((*in)->NextLine(line)) {
       const size_t first = line.find_first_not_of(" \t\r");
       if (first == std::string::npos || line[first] == '#') continue;
       std::istringstream words(line);
@@ -151,10 +159,16 @@ absl::StatusOr<std::unique_ptr<MatrixMarketSequence>> MatrixMarketSequence::Crea
       std::string rest;
       if (!(words >> value) || (words >> rest) || !std::isfinite(value)) {
         return absl::InvalidArgumentError(
-            absl::StrCat(manifest.string(), ":", number, ": expected one number"));
+            absl::StrCat(manifest.string(), ":", (*in)->line_number(), ": expected one number"));
+      }
+      if (sequence->contexts_.size() == names.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(manifest.string(), ": at least ",
+                                                       names.size() + 1, " contexts for ",
+                                                       names.size(), " A_*.mtx files"));
       }
       sequence->contexts_.push_back(value);
     }
+    if (!(*in)->status().ok()) return (*in)->status();
     if (sequence->contexts_.size() != names.size()) {
       return absl::InvalidArgumentError(absl::StrCat(manifest.string(), ": ",
                                                      sequence->contexts_.size(), " contexts for ",
@@ -172,9 +186,15 @@ absl::StatusOr<LinearSystem> MatrixMarketSequence::Next() {
   if (Done()) return absl::OutOfRangeError("matrix market sequence: no more instances");
   const size_t index = next_++;
   LinearSystem system;
-  absl::StatusOr<SparseMatrix> a = ReadMatrixMarketMatrix(matrices_[index]);
+  if (entries_left_ == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(matrices_[index], ": the matrices before it hold ", kMaxMatrixMarketEntries,
+                     " nonzeros, the limit for a directory"));
+  }
+  absl::StatusOr<SparseMatrix> a = ReadMatrixMarketMatrix(matrices_[index], entries_left_);
   if (!a.ok()) return a.status();
   system.a = *std::move(a);
+  entries_left_ -= std::min<int64_t>(entries_left_, system.a.nonZeros());
   if (system.a.rows() != system.a.cols()) {
     return absl::InvalidArgumentError(absl::StrCat(
         matrices_[index], ": matrix is ", system.a.rows(), "x", system.a.cols(), ", not square"));

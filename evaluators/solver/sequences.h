@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evaluators/solver/matrix_market.h"
 #include "evaluators/solver/sor.h"
 #include "search/rng.h"
 
@@ -105,6 +106,15 @@ class HeatEquationSequence : public SystemSequence {
 // Other files are ignored. Create fails (InvalidArgument naming the path, and the line for
 // context.txt) when the directory cannot be listed, holds no A_*.mtx, or context.txt is
 // malformed or has the wrong count; Next() fails naming the file and line for a bad .mtx.
+// Bounds (docs/limits.md): Create reads at most kMaxMatrixMarketDirEntries directory entries and
+// accepts at most kMaxMatrixMarketFiles A_*.mtx files; every file is read as an InputFile
+// (regular files only, bounded lines; a FIFO or device named A_0001.mtx is refused, never
+// waited on) under matrix_market.h's limits, and the matrices of a directory hold at most
+// kMaxMatrixMarketEntries nonzeros in all: each file's nonzeros limit is what those before it
+// left.
+inline constexpr size_t kMaxMatrixMarketFiles = 10000;
+inline constexpr size_t kMaxMatrixMarketDirEntries = 100000;
+
 class MatrixMarketSequence : public SystemSequence {
  public:
   static absl::StatusOr<std::unique_ptr<MatrixMarketSequence>> Create(const std::string& dir,
@@ -126,6 +136,7 @@ class MatrixMarketSequence : public SystemSequence {
   std::pair<double, double> context_range_;
   uint64_t seed_ = 0;
   size_t next_ = 0;
+  int64_t entries_left_ = kMaxMatrixMarketEntries;  // nonzeros the next matrices may hold
 };
 
 }  // namespace evolv

@@ -1,5 +1,7 @@
 #include "evaluators/solver/solver_problem.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -36,6 +38,21 @@ v1::Evaluation Fail(v1::EvaluationStatus status, const std::string& error) {
   e.set_error(error);
   e.add_objectives(std::numeric_limits<double>::infinity());
   return e;
+}
+
+// Hex xxh3-128 of the source's instance keys, each length-prefixed, in order.
+std::string DigestOfInstanceKeys(const InstanceSource& source) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  for (uint64_t t = 0; t < source.size(); ++t) {
+    const std::string key = source.InstanceKey(t);
+    const uint64_t size = key.size();
+    XXH3_128bits_update(state, &size, sizeof(size));
+    XXH3_128bits_update(state, key.data(), key.size());
+  }
+  const XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return absl::StrFormat("%016x%016x", h.high64, h.low64);
 }
 
 // The solver choice a candidate holds; nullopt for anything else.
@@ -97,6 +114,10 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::SolverSpe
   absl::StatusOr<std::shared_ptr<const InstanceSource>> source = OpenInstanceSource(s);
   if (!source.ok()) return source.status();
   problem->source_ = *std::move(source);
+  // Files are the only input beyond the spec; generated sequences are a function of it.
+  if (s.source_case() == v1::SolverSpec::kMatrixMarket) {
+    problem->inputs_digest_ = DigestOfInstanceKeys(*problem->source_);
+  }
   return std::unique_ptr<Problem>(std::move(problem));
 }
 

@@ -7,7 +7,9 @@
 // CanonicalSpec is (method, tolerance, cap). So a bandit's pick of omega for instance t shares
 // the key, and the cached solve, of the fixed-omega comparator of the same (t, omega) — also
 // across jobs that differ only in policies, trials or grid, and across Matrix Market
-// directories that hold the same system. Cache contract: a hit equals the evaluation exactly
+// directories that hold the same system. The content of a Matrix Market directory is in the
+// problem fingerprint instead (InputsDigest), which workers compare with the coordinator's.
+// Cache contract: a hit equals the evaluation exactly
 // (solves are deterministic), the default Problem::CompareHit.
 //
 // It also implements BanditSequence, which is what lets BanditStrategy drive it.
@@ -41,6 +43,10 @@ class SolverProblem : public Problem, public BanditSequence {
   std::string Domain() const override { return "solver"; }
   std::string CanonicalSpec() const override;
   std::string EvaluatorVersion() const override { return "solver/3"; }
+  // For a Matrix Market source, hex xxh3-128 of the instances' content keys in order (what the
+  // files hold, not where they are), so a worker whose directory holds other systems has another
+  // problem fingerprint; empty for generated sequences, which are a function of the spec.
+  std::string InputsDigest() const override { return inputs_digest_; }
   std::vector<std::string> ObjectiveNames() const override { return {"iterations"}; }
 
   // A fixed grid omega on a uniformly drawn instance (for strategies other than the bandit).
@@ -91,6 +97,7 @@ class SolverProblem : public Problem, public BanditSequence {
   bool has_omega_one_ = false;  // 1.0 is a grid point (else omega = 1 is an extra comparator)
   v1::SolverSpec::InstanceOptimal instance_optimal_ = v1::SolverSpec::INSTANCE_OPTIMAL_AUTO;
   int golden_evaluations_ = 24;
+  std::string inputs_digest_;
 };
 
 }  // namespace evolv

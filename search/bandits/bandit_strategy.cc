@@ -1,9 +1,11 @@
 #include "search/bandits/bandit_strategy.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace evolv {
 namespace {
@@ -46,6 +48,15 @@ TsallisInfState LoadTsallis(const v1::TsallisInfSnapshot& in) {
   state.loss_estimates.assign(in.loss_estimates().begin(), in.loss_estimates().end());
   state.rounds = in.rounds();
   return state;
+}
+
+// The loss as the problem names its first objective (the bandits' feedback), for the note.
+std::string LossName(const Problem& problem) {
+  const std::vector<v1::ObjectiveDisplay> displays = problem.ObjectiveDisplays();
+  if (displays.empty()) return "loss";
+  const v1::ObjectiveDisplay& d = displays.front();
+  const std::string label = d.label().empty() ? d.name() : d.label();
+  return d.scale() == v1::ObjectiveDisplay::LOG10 ? "log10 " + label : label;
 }
 
 }  // namespace
@@ -125,19 +136,48 @@ absl::StatusOr<std::unique_ptr<BanditStrategy>> BanditStrategy::Create(
   }
   const uint64_t comparators = sequence->Comparators(0).size();
   return std::unique_ptr<BanditStrategy>(
-      new BanditStrategy(*sequence, std::move(policies), comparators));
+      new BanditStrategy(*sequence, std::move(policies), comparators, LossName(problem)));
 }
 
 BanditStrategy::BanditStrategy(const BanditSequence& sequence, std::vector<Policy> policies,
-                               uint64_t comparators)
+                               uint64_t comparators, std::string loss_name)
     : sequence_(sequence),
+      loss_name_(std::move(loss_name)),
       policies_(std::move(policies)),
       comparators_(comparators),
       block_size_(comparators + policies_.size()) {}
 
 std::string BanditStrategy::ProgressNote(uint64_t told) const {
-  return absl::StrCat("instance ", std::min(told / block_size_, sequence_.NumInstances()), "/",
-                      sequence_.NumInstances());
+  (void)told;
+  // Policies in config order (the first trial's), each averaged over its trials.
+  std::vector<std::string> names;
+  std::map<std::string, std::pair<double, uint64_t>> sums;
+  for (const Policy& policy : policies_) {
+    auto [it, inserted] = sums.try_emplace(policy.name, 0.0, 0);
+    if (inserted) names.push_back(policy.name);
+    it->second.first += policy.loss_sum;
+    it->second.second += policy.losses;
+  }
+  std::string note = absl::StrCat("mean ", loss_name_, ":");
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto [sum, count] = sums[names[i]];
+    absl::StrAppend(&note, i ? ", " : " ", names[i], " ",
+                    count ? absl::StrFormat("%.4g", sum / count) : std::string("-"));
+  }
+  return note;
+}
+
+uint64_t BanditStrategy::NaturalEvaluations() const {
+  return sequence_.NumInstances() * block_size_;
+}
+
+std::optional<v1::WorkUnits> BanditStrategy::Units(uint64_t told) const {
+  v1::WorkUnits units;
+  units.set_name("instances");
+  units.set_done(block_size_ ? std::min(told / block_size_, sequence_.NumInstances()) : 0);
+  units.set_total(sequence_.NumInstances());
+  units.set_best_is_incidental(true);
+  return units;
 }
 
 bool BanditStrategy::Done() const {
@@ -182,6 +222,8 @@ void BanditStrategy::Tell(uint64_t index, const v1::Candidate& candidate,
                                 std::isfinite(evaluation.objectives(0))
                             ? evaluation.objectives(0)
                             : sequence_.FailureLoss();
+    policy.loss_sum += loss;
+    ++policy.losses;
     // An update the bandit rejects (a corrupted candidate) leaves its state unchanged.
     std::visit(
         [&](auto& bandit) {
@@ -205,6 +247,8 @@ v1::StrategySnapshot BanditStrategy::Snapshot() const {
     v1::BanditPolicySnapshot* out = state->add_policies();
     out->set_policy(policy.name);
     out->set_trial(policy.trial);
+    out->set_loss_sum(policy.loss_sum);
+    out->set_losses(policy.losses);
     const v1::RngState rng = policy.rng.Save();
     out->mutable_rng()->Add(rng.s().begin(), rng.s().end());
     if (const auto* b = std::get_if<TsallisInf>(&policy.bandit)) {
@@ -242,6 +286,8 @@ absl::Status BanditStrategy::Restore(const v1::StrategySnapshot& snapshot) {
                                                      in.trial(), ", expected ", policy.name,
                                                      " trial ", policy.trial));
     }
+    policy.loss_sum = in.loss_sum();
+    policy.losses = in.losses();
     v1::RngState rng;
     rng.mutable_s()->Add(in.rng().begin(), in.rng().end());
     if (!policy.rng.Restore(rng)) {

@@ -90,7 +90,14 @@ class BanditStrategy : public Strategy {
   void Tell(uint64_t index, const v1::Candidate& candidate,
             const v1::Evaluation& evaluation) override;
   bool Done() const override;
+  // Each policy's mean loss so far over its trials, e.g. "mean iterations: tsallis_inf 41.2,
+  // chebcb 39.9" (the loss named by the problem's first ObjectiveDisplay).
   std::string ProgressNote(uint64_t told) const override;
+  // Every instance's block: NumInstances() * BlockSize().
+  uint64_t NaturalEvaluations() const override;
+  // "instances": complete blocks of the told results, of NumInstances(); the best single
+  // evaluation is incidental (evaluations are of different instances).
+  std::optional<v1::WorkUnits> Units(uint64_t told) const override;
   v1::StrategySnapshot Snapshot() const override;
   absl::Status Restore(const v1::StrategySnapshot& snapshot) override;
 
@@ -104,12 +111,15 @@ class BanditStrategy : public Strategy {
     uint32_t trial = 0;
     Bandit bandit;
     Rng rng;
+    double loss_sum = 0;  // losses told, for the progress note
+    uint64_t losses = 0;
   };
 
-  BanditStrategy(const BanditSequence& sequence, std::vector<Policy> policies,
-                 uint64_t comparators);
+  BanditStrategy(const BanditSequence& sequence, std::vector<Policy> policies, uint64_t comparators,
+                 std::string loss_name);
 
   const BanditSequence& sequence_;
+  std::string loss_name_;         // the loss in the progress note, e.g. "iterations"
   std::vector<Policy> policies_;  // trial-major
   uint64_t comparators_;          // per instance
   uint64_t block_size_;

@@ -5,10 +5,14 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <utility>
+#include <vector>
 
+#include "actors/job_lifecycle.h"
 #include "evaluators/registry.h"
 #include "search/functional_hash.h"
 #include "services/client/client.h"
+#include "services/job_report.h"
 #include "services/progress_line.h"
 #include "services/spec_io.h"
 
@@ -22,6 +26,7 @@ struct ClientCommands::State {
   bool json = false;
   std::string format = "c";
   std::string key;
+  std::string out_dir;
   int top = 10;
   bool quiet = false;
   CLI::App* submit = nullptr;
@@ -33,6 +38,7 @@ struct ClientCommands::State {
   CLI::App* resume = nullptr;
   CLI::App* best = nullptr;
   CLI::App* export_cmd = nullptr;
+  CLI::App* report = nullptr;
   CLI::App* cache = nullptr;
   CLI::App* cache_get = nullptr;
   CLI::App* cache_query = nullptr;
@@ -40,41 +46,17 @@ struct ClientCommands::State {
 
 namespace {
 
+constexpr double kReportTimeoutSeconds = 600;
+
 void AddCommon(CLI::App* cmd, ClientCommands::State& s) {
-  cmd->add_option("--server", s.options.server, "evolvd address HOST:PORT (else $EVOLV_SERVER)");
+  cmd->add_option("--server", s.options.server,
+                  "evolvd address HOST[:PORT], port 50051 by default (else $EVOLV_SERVER)");
   cmd->add_option("--token-file", s.options.token_file, "bearer token file (else $EVOLV_TOKEN)");
 }
 
-const char* StatusName(grpc::StatusCode code) {
-  static const char* names[] = {"OK",
-                                "CANCELLED",
-                                "UNKNOWN",
-                                "INVALID_ARGUMENT",
-                                "DEADLINE_EXCEEDED",
-                                "NOT_FOUND",
-                                "ALREADY_EXISTS",
-                                "PERMISSION_DENIED",
-                                "RESOURCE_EXHAUSTED",
-                                "FAILED_PRECONDITION",
-                                "ABORTED",
-                                "OUT_OF_RANGE",
-                                "UNIMPLEMENTED",
-                                "INTERNAL",
-                                "UNAVAILABLE",
-                                "DATA_LOSS",
-                                "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return i >= 0 && i <= 16 ? names[i] : "UNKNOWN";
-}
-
-int Fail(const grpc::Status& status) {
-  std::fprintf(stderr, "evolv: %s: %s\n", StatusName(status.error_code()),
-               status.error_message().c_str());
+int Fail(const Client& client, const grpc::Status& status) {
+  std::fprintf(stderr, "evolv: %s\n", client.Explain(status).c_str());
   return status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ? 2 : 1;
-}
-
-std::string ProgressLine(const v1::JobProgress& p, bool bar) {
-  return evolv::ProgressLine(p, "", bar);
 }
 
 void PrintRecord(const v1::JobRecord& job) {
@@ -84,24 +66,37 @@ void PrintRecord(const v1::JobRecord& job) {
   std::printf(
       "job      %s\nname     %s\nstate    %s\nprogress %s\ncache    %llu hits, %llu "
       "misses (%.1f%%), %llu collisions, %.2f evaluation-seconds saved\n",
-      job.id().c_str(), job.spec().name().c_str(), v1::JobState_Name(job.state()).c_str(),
+      job.id().c_str(), job.spec().name().c_str(), JobStateName(job.state()).c_str(),
       ProgressLine(p, false).c_str(), static_cast<unsigned long long>(c.hits()),
       static_cast<unsigned long long>(c.misses()), lookups > 0 ? 100.0 * c.hits() / lookups : 0.0,
       static_cast<unsigned long long>(c.collisions()), c.eval_seconds_saved());
   if (!job.error().empty()) std::printf("error    %s\n", job.error().c_str());
 }
 
-// "name=value" per objective, with the names the server reports for the problem.
+// Each objective as the server's description of the problem says to show it ("max rel. error
+// 6.2e-08, cost 9 ops"); by name alone from a server that sends no displays.
 std::string Objectives(const v1::Evaluation& evaluation, const v1::ProblemDescription& problem) {
   std::string out;
   for (int i = 0; i < evaluation.objectives_size(); ++i) {
-    char value[32];
-    std::snprintf(value, sizeof(value), "%.6g", evaluation.objectives(i));
-    out += " ";
-    if (i < problem.objective_names_size()) out += problem.objective_names(i) + "=";
-    out += value;
+    v1::ObjectiveDisplay display;
+    if (i < problem.objectives_size()) {
+      display = problem.objectives(i);
+    } else if (i < problem.objective_names_size()) {
+      display.set_name(problem.objective_names(i));
+    }
+    out += (i ? ", " : " ") + FormatObjective(display, evaluation.objectives(i));
   }
   return out;
+}
+
+// The job's progress as `list` shows it, with the budget from the spec for records written
+// before the progress carried it.
+v1::JobProgress ListedProgress(const v1::JobRecord& job) {
+  v1::JobProgress p = job.progress();
+  const v1::Budget& budget = job.spec().budget();
+  if (p.budget_seconds() == 0) p.set_budget_seconds(budget.max_seconds());
+  if (p.budget_evaluations() == 0) p.set_budget_evaluations(budget.max_evaluations());
+  return p;
 }
 
 int Best(Client& client, const std::string& job_id, v1::EvaluationRow* row,
@@ -112,7 +107,7 @@ int Best(Client& client, const std::string& job_id, v1::EvaluationRow* row,
   v1::QueryEvaluationsResponse response;
   auto context = client.Context();
   grpc::Status status = client.stub().QueryEvaluations(context.get(), request, &response);
-  if (!status.ok()) return Fail(status);
+  if (!status.ok()) return Fail(client, status);
   if (response.rows_size() == 0) {
     std::fprintf(stderr, "evolv: job %s has no checkpointed evaluation yet\n", job_id.c_str());
     return 1;
@@ -124,13 +119,23 @@ int Best(Client& client, const std::string& job_id, v1::EvaluationRow* row,
 
 }  // namespace
 
+CLI::Validator ReportDirValidator() {
+  return CLI::Validator(
+      [](const std::string& dir) {
+        const absl::Status status = CheckReportDir(dir);
+        return status.ok() ? std::string() : std::string(status.message());
+      },
+      "DIR");
+}
+
 ClientCommands::ClientCommands(CLI::App& app) : state_(std::make_unique<State>()) {
   State& s = *state_;
   s.submit = app.add_subcommand("submit", "submit a job to evolvd; prints its id");
   s.submit->add_option("spec", s.spec_path, "job spec file (JSON or text-format JobSpec)")
       ->required();
   s.list = app.add_subcommand("list", "list jobs");
-  s.list->add_option("--state", s.state_filter, "only jobs in this state (e.g. RUNNING)");
+  s.list->add_option("--state", s.state_filter,
+                     "only jobs in this state: " + JobStateNames() + " (any case)");
   s.status = app.add_subcommand("status", "show one job");
   s.status->add_flag("--json", s.json, "print the JobRecord as JSON");
   s.watch = app.add_subcommand("watch", "follow a job's progress until it ends");
@@ -145,7 +150,13 @@ ClientCommands::ClientCommands(CLI::App& app) : state_(std::make_unique<State>()
                    "c: the candidate as the server renders it (code); json: the whole row")
       ->check(CLI::IsMember({"c", "json"}))
       ->capture_default_str();
-  for (CLI::App* cmd : {s.status, s.watch, s.cancel, s.pause, s.resume, s.best, s.export_cmd}) {
+  s.report = app.add_subcommand("report", "a job's report: its text, and with --out its figures");
+  s.report
+      ->add_option("--out", s.out_dir,
+                   "write DIR/report.txt and each figure as a PNG file in DIR (created if missing)")
+      ->check(ReportDirValidator());
+  for (CLI::App* cmd :
+       {s.status, s.watch, s.cancel, s.pause, s.resume, s.best, s.export_cmd, s.report}) {
     cmd->add_option("id", s.job_id, "job id")->required();
   }
   s.cache = app.add_subcommand("cache", "query the evaluation cache");
@@ -156,7 +167,7 @@ ClientCommands::ClientCommands(CLI::App& app) : state_(std::make_unique<State>()
   s.cache_query->add_option("--job", s.job_id, "job id")->required();
   s.cache_query->add_option("--top", s.top, "how many")->check(CLI::Range(1, 1000));
   for (CLI::App* cmd : {s.submit, s.list, s.status, s.watch, s.cancel, s.pause, s.resume, s.best,
-                        s.export_cmd, s.cache_get, s.cache_query}) {
+                        s.export_cmd, s.report, s.cache_get, s.cache_query}) {
     AddCommon(cmd, s);
   }
 }
@@ -166,8 +177,10 @@ ClientCommands::~ClientCommands() = default;
 std::optional<int> ClientCommands::Run() {
   State& s = *state_;
   const bool selected = *s.submit || *s.list || *s.status || *s.watch || *s.cancel || *s.pause ||
-                        *s.resume || *s.best || *s.export_cmd || *s.cache;
+                        *s.resume || *s.best || *s.export_cmd || *s.report || *s.cache;
   if (!selected) return std::nullopt;
+  // A domain's figures may take a while to draw (the server caches them afterwards).
+  if (*s.report) s.options.timeout_seconds = kReportTimeoutSeconds;
   std::string error;
   auto client = Client::Connect(s.options, &error);
   if (!client) {
@@ -186,41 +199,45 @@ std::optional<int> ClientCommands::Run() {
     v1::JobRecord job;
     auto context = client->Context();
     grpc::Status status = client->stub().SubmitJob(context.get(), request, &job);
-    if (!status.ok()) return Fail(status);
+    if (!status.ok()) return Fail(*client, status);
     std::printf("%s\n", job.id().c_str());
     return 0;
   }
   if (*s.list) {
     v1::ListJobsRequest request;
     if (!s.state_filter.empty()) {
-      v1::JobState state;
-      if (!v1::JobState_Parse(s.state_filter, &state)) {
-        std::fprintf(stderr, "evolv: --state: unknown state %s\n", s.state_filter.c_str());
+      const std::optional<v1::JobState> state = ParseJobStateName(s.state_filter);
+      if (!state) {
+        std::fprintf(stderr, "evolv: --state: unknown state '%s' (one of %s, in any case)\n",
+                     s.state_filter.c_str(), JobStateNames().c_str());
         return 2;
       }
-      request.add_states(state);
+      request.add_states(*state);
     }
     request.set_page_size(1000);
-    std::printf("%-18s %-12s %-12s %-22s %-12s %s\n", "ID", "STATE", "DOMAIN", "EVALUATIONS",
-                "BEST", "NAME");
+    // Every page first, so that a failure prints no half table.
+    std::vector<std::pair<v1::JobRecord, std::string>> jobs;  // with its domain
     for (;;) {
       v1::ListJobsResponse response;
       auto context = client->Context();
       grpc::Status status = client->stub().ListJobs(context.get(), request, &response);
-      if (!status.ok()) return Fail(status);
+      if (!status.ok()) return Fail(*client, status);
       for (const auto& job : response.jobs()) {
-        char evals[64];
-        std::snprintf(evals, sizeof(evals), "%llu/%llu",
-                      static_cast<unsigned long long>(job.progress().evaluations()),
-                      static_cast<unsigned long long>(job.spec().budget().max_evaluations()));
         auto domain = response.domains().find(job.id());
-        std::printf("%-18s %-12s %-12s %-22s %-12.6g %s\n", job.id().c_str(),
-                    v1::JobState_Name(job.state()).c_str(),
-                    domain == response.domains().end() ? "?" : domain->second.c_str(), evals,
-                    job.progress().best_objective(), job.spec().name().c_str());
+        jobs.emplace_back(job, domain == response.domains().end() ? "?" : domain->second);
       }
       if (response.next_page_token().empty()) break;
       request.set_page_token(response.next_page_token());
+    }
+    std::printf("%-18s %-10s %-10s %-30s %-28s %s\n", "ID", "STATE", "DOMAIN", "PROGRESS", "BEST",
+                "NAME");
+    for (const auto& [job, domain] : jobs) {
+      const v1::JobProgress p = ListedProgress(job);
+      std::string best = FormatBest(p);
+      if (best.empty()) best = "-";
+      std::printf("%-18s %-10s %-10s %-30s %-28s %s\n", job.id().c_str(),
+                  JobStateName(job.state()).c_str(), domain.c_str(), FormatWork(p).c_str(),
+                  best.c_str(), job.spec().name().c_str());
     }
     return 0;
   }
@@ -230,7 +247,7 @@ std::optional<int> ClientCommands::Run() {
     v1::JobRecord job;
     auto context = client->Context();
     grpc::Status status = client->stub().GetJob(context.get(), request, &job);
-    if (!status.ok()) return Fail(status);
+    if (!status.ok()) return Fail(*client, status);
     if (s.json) {
       std::cout << ToJson(job) << "\n";
     } else {
@@ -258,9 +275,9 @@ std::optional<int> ClientCommands::Run() {
     }
     grpc::Status status = reader->Finish();
     if (tty && !s.quiet) std::fprintf(stderr, "\n");
-    if (!status.ok()) return Fail(status);
+    if (!status.ok()) return Fail(*client, status);
     if (!any) return 1;
-    std::printf("%s %s %s\n", s.job_id.c_str(), v1::JobState_Name(last.state()).c_str(),
+    std::printf("%s %s %s\n", s.job_id.c_str(), JobStateName(last.state()).c_str(),
                 ProgressLine(last.progress(), false).c_str());
     if (!last.error().empty()) std::fprintf(stderr, "evolv: %s\n", last.error().c_str());
     return last.state() == v1::FAILED_STATE ? 1 : 0;
@@ -282,8 +299,8 @@ std::optional<int> ClientCommands::Run() {
       request.set_job_id(s.job_id);
       status = client->stub().ResumeJob(context.get(), request, &job);
     }
-    if (!status.ok()) return Fail(status);
-    std::printf("%s %s\n", job.id().c_str(), v1::JobState_Name(job.state()).c_str());
+    if (!status.ok()) return Fail(*client, status);
+    std::printf("%s %s\n", job.id().c_str(), JobStateName(job.state()).c_str());
     return 0;
   }
   if (*s.best || *s.export_cmd) {
@@ -303,6 +320,23 @@ std::optional<int> ClientCommands::Run() {
     if (!row.rendered().empty() && row.rendered().back() != '\n') std::printf("\n");
     return 0;
   }
+  if (*s.report) {
+    v1::GetJobReportRequest request;
+    request.set_job_id(s.job_id);
+    v1::JobReport report;
+    auto context = client->Context();
+    grpc::Status status = client->stub().GetJobReport(context.get(), request, &report);
+    if (!status.ok()) return Fail(*client, status);
+    std::printf("%s", report.text().c_str());
+    if (s.out_dir.empty()) return 0;
+    if (absl::Status written = WriteJobReport(report, s.out_dir); !written.ok()) {
+      std::fprintf(stderr, "evolv: %s\n", std::string(written.message()).c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "evolv: wrote report.txt and %d figures to %s\n", report.figures_size(),
+                 s.out_dir.c_str());
+    return 0;
+  }
   if (*s.cache_get) {
     v1::GetEvaluationRequest request;
     CacheKey key;
@@ -314,7 +348,7 @@ std::optional<int> ClientCommands::Run() {
     v1::EvaluationResponse response;
     auto context = client->Context();
     grpc::Status status = client->stub().GetEvaluation(context.get(), request, &response);
-    if (!status.ok()) return Fail(status);
+    if (!status.ok()) return Fail(*client, status);
     std::cout << ToJson(response) << "\n";
     return 0;
   }
@@ -325,7 +359,7 @@ std::optional<int> ClientCommands::Run() {
     v1::QueryEvaluationsResponse response;
     auto context = client->Context();
     grpc::Status status = client->stub().QueryEvaluations(context.get(), request, &response);
-    if (!status.ok()) return Fail(status);
+    if (!status.ok()) return Fail(*client, status);
     std::printf("%-8s %-32s %-4s %s\n", "INDEX", "KEY", "HIT", "OBJECTIVES");
     for (const auto& row : response.rows()) {
       std::printf("%-8llu %-32s %-4s%s\n", static_cast<unsigned long long>(row.index()),

@@ -1,9 +1,10 @@
 // evolv: the command-line tool.
 //
-//   evolv run SPEC [--data-dir DIR] [--workers N]   one job in-process on an embedded store
+//   evolv run SPEC [--data-dir DIR] [--workers N] [--report-dir DIR]
+//                                                  one job in-process on an embedded store
 //   evolv TOOL SPEC [options]                       a domain's own tool (the registry's
 //                                                  DomainCommands, e.g. training a model)
-//   evolv submit|list|status|watch|cancel|pause|resume|best|export|cache ...
+//   evolv submit|list|status|watch|cancel|pause|resume|best|export|report|cache ...
 //                                                  a client of evolvd (services/client/commands.h)
 //
 // Exit codes: 0 ok, 1 runtime or server error, 2 bad usage or input, 130 interrupted.
@@ -62,6 +63,10 @@ int main(int argc, char** argv) {
                    "seconds between progress lines when stderr is not a terminal")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  run_cmd
+      ->add_option("--report-dir", run.report_dir,
+                   "also write the report to DIR/report.txt and its figures as PNG files in DIR")
+      ->check(evolv::ReportDirValidator());
   bool no_progress = false;
   run_cmd->add_flag("--no-progress", no_progress, "print no progress lines");
 

@@ -14,6 +14,7 @@
 #include "actors/local_runtime.h"
 #include "evaluators/registry.h"
 #include "search/job_spec.h"
+#include "services/job_report.h"
 #include "services/progress_line.h"
 #include "services/spec_io.h"
 #include "services/store_open.h"
@@ -25,13 +26,32 @@ std::atomic<bool> g_interrupted{false};
 
 void OnSignal(int) { g_interrupted = true; }
 
-void PrintSummary(const v1::JobRecord& record, const Problem& problem, Store& store) {
+// Catches SIGINT and SIGTERM from here on, with sigaction so that the handler replaces an
+// inherited SIG_IGN too: a shell starts a script's background jobs with SIGINT ignored, and
+// `evolv run ... &` must still checkpoint on `kill -INT`.
+void CatchInterrupts() {
+  struct sigaction action = {};
+  action.sa_handler = OnSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// Prints the job's summary and report; with a report_dir also writes the report there. False
+// when the report could not be made or written (the message is printed).
+bool PrintSummary(const v1::JobRecord& record, const Problem& problem, Store& store,
+                  const std::string& report_dir) {
   const v1::JobProgress& p = record.progress();
   const auto& c = p.cache();
   std::printf("\njob %s (%s): %s after %llu evaluations in %s\n", record.id().c_str(),
-              record.spec().name().c_str(), v1::JobState_Name(record.state()).c_str(),
+              record.spec().name().c_str(), JobStateName(record.state()).c_str(),
               static_cast<unsigned long long>(p.evaluations()),
               FormatDuration(p.elapsed_seconds()).c_str());
+  if (p.has_units()) std::printf("%s\n", FormatWork(p).c_str());
+  if (!p.note().empty()) std::printf("%s\n", p.note().c_str());
+  if (const std::string best = FormatBest(p); !best.empty()) {
+    std::printf("best %s\n", best.c_str());
+  }
   std::printf("cache: %llu hits, %llu misses, %llu collisions, %.1f evaluation-seconds saved\n\n",
               static_cast<unsigned long long>(c.hits()),
               static_cast<unsigned long long>(c.misses()),
@@ -40,14 +60,33 @@ void PrintSummary(const v1::JobRecord& record, const Problem& problem, Store& st
   if (!history.ok()) {
     std::fprintf(stderr, "evolv: reading the history failed: %s\n",
                  history.status().ToString().c_str());
-    return;
+    return false;
   }
-  std::cout << problem.Report(*history) << std::flush;
+  if (report_dir.empty()) {
+    std::cout << problem.Report(*history) << std::flush;
+    return true;
+  }
+  auto report = BuildJobReport(record.id(), problem, *history);
+  if (!report.ok()) {
+    std::fprintf(stderr, "evolv: %s\n", report.status().ToString().c_str());
+    return false;
+  }
+  std::cout << report->text() << std::flush;
+  if (absl::Status written = WriteJobReport(*report, report_dir); !written.ok()) {
+    std::fprintf(stderr, "evolv: --report-dir: %s\n", std::string(written.message()).c_str());
+    return false;
+  }
+  std::fprintf(stderr, "evolv: wrote report.txt and %d figures to %s\n", report->figures_size(),
+               report_dir.c_str());
+  return true;
 }
 
 }  // namespace
 
 int RunCommand(const RunOptions& options) {
+  // From the start: building a problem may take seconds, and an interrupt meanwhile counts.
+  g_interrupted = false;
+  CatchInterrupts();
   const ProblemRegistry& registry = BuiltinProblems();
   auto spec = LoadJobSpec(options.spec_path, registry);
   if (!spec.ok()) {
@@ -58,6 +97,16 @@ int RunCommand(const RunOptions& options) {
     std::fprintf(stderr, "evolv: %s: %s\n", options.spec_path.c_str(),
                  std::string(status.message()).c_str());
     return 2;
+  }
+  if (!options.report_dir.empty()) {
+    if (absl::Status status = CheckReportDir(options.report_dir); !status.ok()) {
+      std::fprintf(stderr, "evolv: --report-dir: %s\n", std::string(status.message()).c_str());
+      return 2;
+    }
+  }
+  if (g_interrupted) {
+    std::fprintf(stderr, "evolv: interrupted before the job started; nothing was stored\n");
+    return 130;
   }
 
   auto store = OpenStoreFor(options.data_dir, registry);
@@ -95,8 +144,8 @@ int RunCommand(const RunOptions& options) {
   if (record.state() == v1::SUCCEEDED || record.state() == v1::CANCELLED ||
       record.state() == v1::FAILED_STATE) {
     std::fprintf(stderr, "evolv: job %s had already ended; showing its results\n", job_id.c_str());
-    PrintSummary(record, engine->problem(), **store);
-    return record.state() == v1::FAILED_STATE ? 1 : 0;
+    const bool reported = PrintSummary(record, engine->problem(), **store, options.report_dir);
+    return record.state() == v1::FAILED_STATE || !reported ? 1 : 0;
   }
   if (record.state() == v1::PAUSED) {
     // Paused by evolvd on this store: running it here resumes it.
@@ -123,15 +172,9 @@ int RunCommand(const RunOptions& options) {
     return 2;
   }
   const bool tty = isatty(STDERR_FILENO);
-  const std::string objective = engine->problem().ObjectiveNames().empty()
-                                    ? "objective"
-                                    : engine->problem().ObjectiveNames().front();
   std::fprintf(stderr, "evolv: job %s (%s) on %d local workers, data in %s\n", job_id.c_str(),
                spec->name().c_str(), workers, options.data_dir.c_str());
 
-  g_interrupted = false;
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
   CoordinatorOptions coordinator_options;
   coordinator_options.progress_every_seconds = std::min(0.25, options.progress_every_seconds);
   coordinator_options.checkpoint_every_results = options.checkpoint_every_results;
@@ -163,10 +206,10 @@ int RunCommand(const RunOptions& options) {
           if (!options.progress) return;
           const auto now = std::chrono::steady_clock::now();
           if (tty) {
-            std::fprintf(stderr, "\r%s\033[K", ProgressLine(progress, objective, true).c_str());
+            std::fprintf(stderr, "\r%s\033[K", ProgressLine(progress, true).c_str());
           } else if (now - last_line >=
                      std::chrono::duration<double>(options.progress_every_seconds)) {
-            std::fprintf(stderr, "%s\n", ProgressLine(progress, objective, false).c_str());
+            std::fprintf(stderr, "%s\n", ProgressLine(progress, false).c_str());
             last_line = now;
           }
         },
@@ -203,12 +246,12 @@ int RunCommand(const RunOptions& options) {
     std::fprintf(stderr, "evolv: %s\n", final_record.status().ToString().c_str());
     return 1;
   }
-  PrintSummary(*final_record, engine->problem(), **store);
+  const bool reported = PrintSummary(*final_record, engine->problem(), **store, options.report_dir);
   if (final_record->state() == v1::FAILED_STATE) {
     std::fprintf(stderr, "evolv: job failed: %s\n", outcome.error.c_str());
     return 1;
   }
-  return 0;
+  return reported ? 0 : 1;
 }
 
 }  // namespace evolv

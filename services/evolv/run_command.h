@@ -21,11 +21,17 @@ struct RunOptions {
   double checkpoint_every_seconds = 5.0;
   bool progress = true;
   double progress_every_seconds = 2.0;  // interval of plain progress lines (not on a TTY)
+  // Not empty: the closing report is also written there (services/job_report.h), figures too.
+  std::string report_dir;
 };
 
-// Exit codes: 0 the job finished (or had finished), 1 a runtime or storage error,
-// 2 a bad spec or usage (nothing stored is touched), 130 interrupted (checkpointed; run the same
-// command again to resume).
+// Exit codes: 0 the job finished (or had finished), 1 a runtime or storage error (or the report
+// could not be written to report_dir), 2 a bad spec or usage (nothing stored is touched), 130
+// interrupted (checkpointed; run the same command again to resume).
+// Interrupts: SIGINT and SIGTERM are caught from the start of the command, also when the process
+// inherited them ignored (a shell starts a script's background jobs with SIGINT ignored). One
+// that comes while the spec is read and its problem built stops the command before it touches the
+// store; one that comes later stops the job at its next result and checkpoints it.
 int RunCommand(const RunOptions& options);
 
 }  // namespace evolv

@@ -112,4 +112,14 @@ grpc::Status SearchServiceImpl::GetStats(grpc::ServerContext* context,
   return Answer(core_.GetStats(*request), response);
 }
 
+grpc::Status SearchServiceImpl::GetJobReport(grpc::ServerContext* context,
+                                             const v1::GetJobReportRequest* request,
+                                             v1::JobReport* response) {
+  EVOLV_AUTHORIZE(context);
+  auto report = core_.GetJobReport(request->job_id());
+  if (!report.ok()) return ToGrpcStatus(report.status());
+  *response = **report;
+  return grpc::Status::OK;
+}
+
 }  // namespace evolv

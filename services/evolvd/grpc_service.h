@@ -49,6 +49,8 @@ class SearchServiceImpl final : public v1::SearchService::Service {
                            v1::ListWorkersResponse*) override;
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
                         v1::GetStatsResponse*) override;
+  grpc::Status GetJobReport(grpc::ServerContext*, const v1::GetJobReportRequest*,
+                            v1::JobReport*) override;
 
  private:
   grpc::Status Authorize(grpc::ServerContext* context) const;

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "search/problem.h"
 #include "services/evolvd/web_assets.h"
 #include "services/spec_io.h"
 #include "spdlog/spdlog.h"
@@ -98,6 +99,46 @@ Reply Json(const absl::StatusOr<T>& result) {
   return reply;
 }
 
+// GET /api/jobs/ID/report: the report's text and, per figure, its name, caption and the URL of
+// its PNG; the PNG bytes themselves stay out of the JSON.
+Reply ReportJson(const absl::StatusOr<std::shared_ptr<const v1::JobReport>>& result) {
+  if (!result.ok()) return Error(result.status());
+  const v1::JobReport& report = **result;
+  Reply reply;
+  reply.body = "{\"job_id\": " + JsonString(report.job_id()) +
+               ", \"history_size\": " + std::to_string(report.history_size()) +
+               ", \"text\": " + JsonString(report.text()) + ", \"figures\": [";
+  for (int i = 0; i < report.figures_size(); ++i) {
+    const v1::ReportFigure& figure = report.figures(i);
+    if (i > 0) reply.body += ", ";
+    reply.body += "{\"name\": " + JsonString(figure.name()) +
+                  ", \"caption\": " + JsonString(figure.caption()) + ", \"url\": " +
+                  JsonString("/api/jobs/" + report.job_id() + "/figures/" + figure.name()) + "}";
+  }
+  reply.body += "]}\n";
+  return reply;
+}
+
+// GET /api/jobs/ID/figures/NAME: one figure's PNG. The name is checked before it is looked up,
+// so nothing but a figure name ever reaches the lookup.
+Reply FigurePng(ServiceCore& core, const std::string& job_id, const std::string& name) {
+  if (!IsFigureName(name)) {
+    return Error(
+        absl::InvalidArgumentError("figure: '" + name + "' is not [a-z0-9][a-z0-9_-]{0,63}\\.png"));
+  }
+  auto result = core.GetJobReport(job_id);
+  if (!result.ok()) return Error(result.status());
+  for (const v1::ReportFigure& figure : (*result)->figures()) {
+    if (figure.name() != name) continue;
+    Reply reply;
+    reply.content_type = "image/png";
+    reply.body = figure.png();
+    return reply;
+  }
+  return Error(
+      absl::NotFoundError("figure: job " + (*result)->job_id() + " has no figure " + name));
+}
+
 std::map<std::string, std::string> ParseQuery(const std::string& query) {
   std::map<std::string, std::string> params;
   size_t start = 0;
@@ -143,7 +184,9 @@ Reply Route(ServiceCore& core, const std::string& target) {
   if (path == "/healthz") {
     Reply reply;
     reply.content_type = "text/plain; charset=utf-8";
-    reply.body = "ok\n";
+    const absl::Status health = core.Health();
+    reply.status = health.ok() ? http::status::ok : http::status::service_unavailable;
+    reply.body = health.ok() ? "ok\n" : std::string(health.message()) + "\n";
     return reply;
   }
   if (path == "/metrics") {
@@ -174,6 +217,10 @@ Reply Route(ServiceCore& core, const std::string& target) {
     const std::string what = slash == std::string::npos ? "" : rest.substr(slash + 1);
     if (what.empty()) return Json(core.GetJob(id));
     if (what == "detail") return Json(core.GetJobDetail(id));
+    if (what == "report") return ReportJson(core.GetJobReport(id));
+    if (what.rfind("figures/", 0) == 0) {
+      return FigurePng(core, id, what.substr(std::string("figures/").size()));
+    }
     if (what == "evaluations") {
       v1::QueryEvaluationsRequest request;
       request.set_job_id(id);

@@ -6,10 +6,16 @@
 //   GET /api/jobs/ID                    JobRecord
 //   GET /api/jobs/ID/detail             JobDetail (chart, Pareto front, best, recent)
 //   GET /api/jobs/ID/evaluations?top=N  QueryEvaluationsResponse
+//   GET /api/jobs/ID/report             {job_id, history_size, text, figures: [{name, caption,
+//                                       url}]} (the JobReport, PNG bytes left to the URLs)
+//   GET /api/jobs/ID/figures/NAME       one figure's PNG (image/png); 400 for a NAME that is not
+//                                       a figure name, 404 for an unknown one
 //   GET /api/workers                    ListWorkersResponse
 //   GET /api/stats                      GetStatsResponse
 //   GET /metrics            Prometheus text format
-//   GET /healthz            "ok"
+//   GET /healthz            "ok" when the job manager, dispatcher and store each answer within
+//                           1 s (ServiceCore::Health); else 503 with the parts that did not,
+//                           e.g. "job manager: system_error(request_receiver_down)"
 // Errors are JSON {"code": "NOT_FOUND", "message": "..."} with the matching HTTP status.
 // Read-only: the page changes nothing; job control goes through gRPC.
 #pragma once

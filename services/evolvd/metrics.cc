@@ -3,6 +3,8 @@
 #include <map>
 #include <sstream>
 
+#include "actors/job_lifecycle.h"
+
 namespace evolv {
 namespace {
 
@@ -46,7 +48,7 @@ std::string ServiceMetrics::Render(const MetricsSources& sources) const {
     }
     Header(out, "evolv_jobs", "gauge", "Jobs by state.");
     for (const auto& [state, count] : by_state) {
-      out << "evolv_jobs{state=\"" << v1::JobState_Name(state) << "\"} " << count << "\n";
+      out << "evolv_jobs{state=\"" << JobStateName(state) << "\"} " << count << "\n";
     }
     Sample(out, "evolv_evaluations_total", "counter", "Results told to strategies, over all jobs.",
            evaluations);

@@ -70,6 +70,9 @@ v1::ProblemDescription ProblemCache::Describe(const v1::JobSpec& spec) {
   description.set_domain(registry_.DomainOf(spec));
   if (auto problem = Get(spec); problem.ok()) {
     for (const auto& name : (*problem)->ObjectiveNames()) description.add_objective_names(name);
+    for (auto& display : (*problem)->ObjectiveDisplays()) {
+      *description.add_objectives() = std::move(display);
+    }
   }
   return description;
 }

@@ -47,8 +47,8 @@ class ProblemCache {
   // problem when full) and marked most recently used.
   absl::StatusOr<std::shared_ptr<const Problem>> Get(const v1::JobSpec& spec);
 
-  // The spec's domain (from the registry) and objective names (from the problem; empty when it
-  // cannot be built here).
+  // The spec's domain (from the registry), objective names and their displays (from the
+  // problem; empty when it cannot be built here).
   v1::ProblemDescription Describe(const v1::JobSpec& spec);
 
   // Problems held now; never more than capacity().

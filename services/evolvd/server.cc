@@ -11,19 +11,35 @@
 // listen). With --cluster-port, evolv-worker processes join over CAF's middleman (see
 // actors/cluster.h and deploy/README.md). SIGTERM and SIGINT checkpoint every
 // running job (they stay RUNNING and resume on the next start) and exit 0.
-// Exit codes: 0 clean shutdown, 1 runtime error (store, ports), 2 bad usage.
+// A port that is taken is an error: the gRPC server is built without SO_REUSEPORT (gRPC's
+// default would let a second evolvd share the port, each client reaching either server), so a
+// second evolvd on a taken gRPC or HTTP port logs "cannot listen ..." and exits 1.
+// A core actor (the job manager, the dispatcher, the evaluation meter) that goes down while evolvd
+// serves (an exception past every guard, any exit) ends the process rather than leave one that
+// looks alive: it is logged as critical, the rest shuts down as on SIGTERM, and evolvd exits 70,
+// so that a supervisor restarts it (jobs resume from their checkpoints). A shutdown that does not
+// finish within 15 s (coordinators whose job manager is gone are stopped by no one) ends the
+// process at once, still with 70.
+// Exit codes: 0 clean shutdown, 1 runtime error (store, ports), 2 bad usage, 70 a core actor
+// went down.
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "actors/cluster.h"
 #include "actors/dispatcher.h"
 #include "actors/job_manager.h"
 #include "actors/worker.h"
+#include "services/evolvd/actor_watch.h"
 #include "services/evolvd/grpc_service.h"
 #include "services/evolvd/http_server.h"
 #include "services/evolvd/metrics.h"
@@ -50,6 +66,42 @@ struct Flags {
   std::string log_level = "info";
   uint64_t checkpoint_every_results = 200;
   double checkpoint_every_seconds = 5.0;
+};
+
+// The exit code when a core actor went down while serving (EX_SOFTWARE).
+constexpr int kExitCoreActorDown = 70;
+// How long the shutdown after a core actor went down may take before the process just ends.
+constexpr std::chrono::seconds kCoreDownShutdownLimit{15};
+
+// Ends the process with `code` (logs flushed) unless destroyed within `limit`: a shutdown that
+// cannot finish must not keep the process alive.
+class ExitDeadline {
+ public:
+  ExitDeadline(std::chrono::seconds limit, int code)
+      : thread_([this, limit, code] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (finished_cv_.wait_for(lock, limit, [this] { return finished_; })) return;
+          spdlog::critical("shutdown did not finish within {} s; exiting with {}", limit.count(),
+                           code);
+          spdlog::default_logger()->flush();
+          std::_Exit(code);
+        }) {}
+  ~ExitDeadline() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      finished_ = true;
+    }
+    finished_cv_.notify_all();
+    thread_.join();
+  }
+  ExitDeadline(const ExitDeadline&) = delete;
+  ExitDeadline& operator=(const ExitDeadline&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable finished_cv_;
+  bool finished_ = false;
+  std::thread thread_;  // last: it starts once the members it uses exist
 };
 
 bool WritePortFile(const std::string& path, int grpc_port, int http_port, int cluster_port) {
@@ -190,6 +242,13 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;
   evolv::job_manager_actor manager =
       evolv::SpawnJobManager(system, store->get(), registry, metered, manager_options);
+  // A core actor that goes down wakes the sigwait below as a signal would (every thread blocks
+  // SIGTERM, so it waits for that sigwait); the watch tells the two apart.
+  evolv::ActorWatch core_watch(system,
+                               {{"job manager", manager.address()},
+                                {"dispatcher", dispatcher.address()},
+                                {"evaluation meter", metered.address()}},
+                               [] { kill(getpid(), SIGTERM); });
 
   evolv::ServiceCore core(store->get(), registry, system, manager, dispatcher, *metrics);
   evolv::SearchServiceImpl service(core, token);
@@ -197,13 +256,15 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   int grpc_port = 0;
   builder.AddListeningPort(flags.bind + ":" + std::to_string(flags.grpc_port),
                            grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // a taken port fails, never shared
   builder.SetMaxReceiveMessageSize(evolv::kMaxRequestBytes);
   builder.RegisterService(&service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   int exit_code = 0;
   std::unique_ptr<evolv::HttpServer> http;
   if (!server || grpc_port == 0) {
-    spdlog::error("cannot listen for gRPC on {}:{}", flags.bind, flags.grpc_port);
+    spdlog::error("cannot listen for gRPC on {}:{} (is the port taken, by another evolvd?)",
+                  flags.bind, flags.grpc_port);
     exit_code = 1;
   } else {
     auto started = evolv::HttpServer::Start(core, flags.bind, flags.http_port);
@@ -230,7 +291,19 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   if (exit_code == 0) {
     int signal_number = 0;
     sigwait(&signals, &signal_number);
-    spdlog::info("signal {}: checkpointing every job and shutting down", signal_number);
+    core_watch.Disarm();
+    if (const std::string failure = core_watch.Failure(); !failure.empty()) {
+      spdlog::critical("{}; evolvd cannot serve without it: shutting down, exit code {}", failure,
+                       kExitCoreActorDown);
+      exit_code = kExitCoreActorDown;
+    } else {
+      spdlog::info("signal {}: checkpointing every job and shutting down", signal_number);
+    }
+  }
+  core_watch.Disarm();  // from here on actors end because they are told to; the watcher quits
+  std::unique_ptr<ExitDeadline> deadline;
+  if (exit_code == kExitCoreActorDown) {
+    deadline = std::make_unique<ExitDeadline>(kCoreDownShutdownLimit, kExitCoreActorDown);
   }
 
   service.Stop();
@@ -239,13 +312,14 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   evolv::JobManagerClient client(system, manager);
   if (absl::Status status = client.Shutdown(); !status.ok()) {
     spdlog::error("shutdown: {}", status.ToString());
-    exit_code = 1;
+    if (exit_code == 0) exit_code = 1;
   }
   if (gatekeeper) caf::anon_send_exit(gatekeeper, caf::exit_reason::user_shutdown);
   for (auto& worker : worker_handles) caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(dispatcher, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
   system.await_all_actors_done();
+  deadline.reset();
   spdlog::info("evolvd stopped");
   return exit_code;
 }

@@ -41,11 +41,13 @@ ServiceCore::ServiceCore(Store* store, const ProblemRegistry& registry, caf::act
                          const ServiceMetrics& metrics)
     : store_(store),
       registry_(registry),
-      manager_(system, std::move(manager)),
-      dispatcher_(system, std::move(dispatcher)),
+      manager_(system, manager),
+      dispatcher_(system, dispatcher),
       problems_(registry),
       queries_(*store, problems_),
-      metrics_(metrics) {}
+      reports_(*store, problems_),
+      metrics_(metrics),
+      health_(system, store, std::move(manager), std::move(dispatcher)) {}
 
 absl::StatusOr<v1::JobRecord> ServiceCore::SubmitJob(const v1::SubmitJobRequest& request) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec: missing");
@@ -202,6 +204,15 @@ absl::StatusOr<v1::JobDetail> ServiceCore::GetJobDetail(const std::string& job_i
   if (!job.ok()) return job.status();
   return BuildJobDetail(*job, *store_, queries_);
 }
+
+absl::StatusOr<std::shared_ptr<const v1::JobReport>> ServiceCore::GetJobReport(
+    const std::string& job_id) {
+  auto job = GetJob(job_id);
+  if (!job.ok()) return job.status();
+  return reports_.Get(*job);
+}
+
+absl::Status ServiceCore::Health() { return health_.Check(); }
 
 std::string ServiceCore::Metrics() {
   MetricsSources sources;

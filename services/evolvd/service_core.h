@@ -4,8 +4,10 @@
 //                               that talks to it)
 //   evaluations, job detail  -> EvaluationQueries / BuildJobDetail over the store, rendered by
 //                               the ProblemCache's problems
+//   job reports              -> JobReports (the problem's text and figures, cached)
 //   workers, queue depth     -> DispatcherClient (calls with a deadline)
 //   /metrics                 -> ServiceMetrics, from the jobs' counters, never from history
+//   /healthz                 -> HealthCheck: probes the job manager, dispatcher and store
 //
 // Thread-safety: every method is safe to call from any thread.
 // Errors: absl::Status with the codes documented in proto/evolv/v1/service.proto; messages name
@@ -23,6 +25,8 @@
 #include "search/problem_registry.h"
 #include "services/evolvd/dispatcher_client.h"
 #include "services/evolvd/evaluation_queries.h"
+#include "services/evolvd/health.h"
+#include "services/evolvd/job_reports.h"
 #include "services/evolvd/metrics.h"
 #include "services/evolvd/problem_cache.h"
 #include "storage/store.h"
@@ -55,8 +59,14 @@ class ServiceCore {
 
   // For the status page; see job_detail.h.
   absl::StatusOr<v1::JobDetail> GetJobDetail(const std::string& job_id);
+  // The job's report and figures; see job_reports.h. Shared, as the HTTP side serves one figure
+  // of it per request.
+  absl::StatusOr<std::shared_ptr<const v1::JobReport>> GetJobReport(const std::string& job_id);
   // Prometheus text exposition format; see metrics.h.
   std::string Metrics();
+  // OK when the job manager, the dispatcher and the store each answer within a second, else
+  // Unavailable naming those that did not; see health.h.
+  absl::Status Health();
 
  private:
   Store* store_;
@@ -65,7 +75,9 @@ class ServiceCore {
   DispatcherClient dispatcher_;
   ProblemCache problems_;
   EvaluationQueries queries_;
+  JobReports reports_;
   const ServiceMetrics& metrics_;
+  HealthCheck health_;
 };
 
 }  // namespace evolv

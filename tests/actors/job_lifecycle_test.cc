@@ -185,6 +185,28 @@ TEST_F(JobLifecycleTest, FailRecordsTheErrorWithOneWrite) {
   EXPECT_EQ(stored->error(), "checkpoint failed: disk full");
 }
 
+TEST_F(JobLifecycleTest, AFailedJobsRefusalsCallItFailed) {
+  const std::string id = CreateJob();
+  ASSERT_TRUE(jobs_->Fail(id, "x").ok());
+  auto refused = jobs_->Resume(id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("has already ended (FAILED)"), std::string::npos)
+      << refused.status();
+}
+
+TEST(JobStateNameTest, StatesReadWithoutTheEnumsSuffixAndParseInAnyCase) {
+  EXPECT_EQ(JobStateName(v1::FAILED_STATE), "FAILED");
+  EXPECT_EQ(JobStateName(v1::RUNNING), "RUNNING");
+  EXPECT_EQ(JobStateNames(), "PENDING, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED");
+  EXPECT_EQ(ParseJobStateName("running"), v1::RUNNING);
+  EXPECT_EQ(ParseJobStateName("Failed"), v1::FAILED_STATE);
+  EXPECT_EQ(ParseJobStateName("FAILED_STATE"), v1::FAILED_STATE);
+  EXPECT_EQ(ParseJobStateName("cancelled"), v1::CANCELLED);
+  EXPECT_EQ(ParseJobStateName("runing"), std::nullopt);
+  EXPECT_EQ(ParseJobStateName("JOB_STATE_UNSPECIFIED"), std::nullopt);
+  EXPECT_EQ(ParseJobStateName(""), std::nullopt);
+}
+
 TEST_F(JobLifecycleTest, PausingAPausedJobOrResumingARunningOneWritesNothing) {
   const std::string id = CreateJob();
   uint64_t before = Sequence();

@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
+#include <new>
+#include <stdexcept>
 #include <thread>
 
 #include "actors/job_lifecycle.h"
@@ -28,6 +31,33 @@ v1::JobSpec Spec(uint64_t evaluations, double work_ms) {
   return testing::ToyJob(options).spec();
 }
 
+// The toy domain as a domain with a bug builds it: its factory throws for some dims, as code
+// that allocates a size taken from the spec does (the first two) or that fails otherwise.
+const ProblemRegistry& ThrowingToyRegistry() {
+  static const ProblemRegistry* registry = [] {
+    auto* r = new ProblemRegistry;
+    absl::Status registered = r->Register<test::ToySpec>(
+        "toy",
+        [](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
+          if (s.dims() == 1000) std::vector<double>().reserve(SIZE_MAX / 4);  // std::length_error
+          if (s.dims() == 1001) throw std::bad_alloc();
+          if (s.dims() == 1002) throw std::runtime_error("toy: a bug");
+          return std::make_unique<testing::ToyProblem>(s.dims() ? s.dims() : 4, s.noise(),
+                                                       s.work_ms());
+        },
+        test::ToySpec());
+    if (!registered.ok()) std::abort();
+    return r;
+  }();
+  return *registry;
+}
+
+v1::JobSpec SpecWithDims(int dims) {
+  testing::ToyJobOptions options;
+  options.dims = dims;
+  return testing::ToyJob(options).spec();
+}
+
 class JobManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -36,12 +66,13 @@ class JobManagerTest : public ::testing::Test {
     store_ = std::move(*store);
   }
 
-  void Start(const CoordinatorOptions& coordinator = {}) {
-    runtime_ = std::make_unique<LocalRuntime>(2, testing::ToyRegistry());
+  void Start(const CoordinatorOptions& coordinator = {},
+             const ProblemRegistry& registry = testing::ToyRegistry()) {
+    runtime_ = std::make_unique<LocalRuntime>(2, registry);
     JobManagerOptions options;
     options.coordinator = coordinator;
-    manager_ = SpawnJobManager(runtime_->system(), store_.get(), testing::ToyRegistry(),
-                               runtime_->dispatcher(), options);
+    manager_ = SpawnJobManager(runtime_->system(), store_.get(), registry, runtime_->dispatcher(),
+                               options);
     client_ = std::make_unique<JobManagerClient>(runtime_->system(), manager_);
   }
 
@@ -52,6 +83,15 @@ class JobManagerTest : public ::testing::Test {
     client_.reset();
     manager_ = nullptr;
     runtime_.reset();
+  }
+
+  // The job's last event, once it has ended.
+  v1::JobEvent WatchToEnd(const std::string& id) {
+    v1::JobEvent last;
+    const absl::Status watched = client_->Watch(
+        id, [&](const v1::JobEvent& e) { last = e; }, [] { return true; });
+    EXPECT_TRUE(watched.ok()) << watched;
+    return last;
   }
 
   // Waits until the job has told at least `evaluations` results.
@@ -82,11 +122,7 @@ TEST_F(JobManagerTest, JobsGetTheSpecsIdsAndRunToTheEnd) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->id(), JobIdAt(spec, 1));
 
-  v1::JobEvent last;
-  ASSERT_TRUE(client_
-                  ->Watch(
-                      first->id(), [&](const v1::JobEvent& e) { last = e; }, [] { return true; })
-                  .ok());
+  const v1::JobEvent last = WatchToEnd(first->id());
   EXPECT_EQ(last.state(), v1::SUCCEEDED);
   EXPECT_EQ(last.progress().evaluations(), 100u);
   EXPECT_EQ(client_->Get(first->id())->state(), v1::SUCCEEDED);
@@ -129,6 +165,43 @@ TEST_F(JobManagerTest, PauseAndCancelAreWrittenWithTheCoordinatorsCheckpoint) {
   auto refused = client_->Resume(id);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("CANCELLED"), std::string::npos);
+}
+
+TEST_F(JobManagerTest, AnExceptionInValidationAnswersTheSubmitAndTheManagerKeepsServing) {
+  Start({}, ThrowingToyRegistry());
+  auto reserve = client_->Submit(SpecWithDims(1000));
+  EXPECT_EQ(reserve.status().code(), absl::StatusCode::kResourceExhausted) << reserve.status();
+  EXPECT_NE(reserve.status().message().find("submitting a job: a size beyond any container"),
+            std::string::npos)
+      << reserve.status();
+  auto bad_alloc = client_->Submit(SpecWithDims(1001));
+  EXPECT_EQ(bad_alloc.status().code(), absl::StatusCode::kResourceExhausted) << bad_alloc.status();
+  EXPECT_NE(bad_alloc.status().message().find("submitting a job: out of memory"), std::string::npos)
+      << bad_alloc.status();
+  auto bug = client_->Submit(SpecWithDims(1002));
+  EXPECT_EQ(bug.status().code(), absl::StatusCode::kInternal) << bug.status();
+  EXPECT_EQ(bug.status().message(), "submitting a job: toy: a bug");
+  // Nothing was stored, and the manager still serves: a good job runs to its end.
+  EXPECT_TRUE(store_->ListJobs()->empty());
+  EXPECT_TRUE(client_->Probe(std::chrono::milliseconds(1000)).ok());
+  auto job = client_->Submit(Spec(50, 0));
+  ASSERT_TRUE(job.ok()) << job.status();
+  EXPECT_EQ(WatchToEnd(job->id()).state(), v1::SUCCEEDED);
+  EXPECT_EQ(client_->List()->size(), 1u);
+}
+
+TEST_F(JobManagerTest, ProbeIsOkWhileTheManagerServesAndUnavailableOnceItIsGone) {
+  Start();
+  EXPECT_TRUE(client_->Probe(std::chrono::milliseconds(1000)).ok());
+  caf::scoped_actor self{runtime_->system()};
+  self->monitor(manager_);
+  caf::anon_send_exit(manager_, caf::exit_reason::kill);
+  self->receive([](caf::down_msg&) {});
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status probe = client_->Probe(std::chrono::milliseconds(1000));
+  EXPECT_EQ(probe.code(), absl::StatusCode::kUnavailable) << probe;
+  EXPECT_NE(probe.message().find("job manager: "), std::string::npos) << probe;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
 }
 
 // The coordinator's checkpoint on stop fails (RocksDB may not grow its write-ahead log:

@@ -76,5 +76,22 @@ TEST(RuntimeTest, StopCheckpointsAndLeavesTheJobRunning) {
   EXPECT_EQ((*store)->ReadHistory("runtime")->size(), checkpoint->told());
 }
 
+TEST(RuntimeTest, StopIsSeenWhenProgressReportsComeMoreOftenThanItsPoll) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(ToyJob(100000, 1), store->get(), testing::ToyRegistry());
+  LocalRuntime runtime(2, testing::ToyRegistry());
+  CoordinatorOptions options;
+  options.progress_every_seconds = 0.01;  // a report every 10 ms: never a quiet 100 ms
+  int reports = 0;
+  bool stop = false;
+  auto outcome = runtime.RunJob(
+      std::move(*engine), options, [&](const v1::JobProgress&) { stop = ++reports >= 5; },
+      [&] { return stop; });
+  EXPECT_TRUE(outcome.interrupted);
+  EXPECT_LT(reports, 50) << "the stop waited for the job";
+  EXPECT_EQ((*store)->GetJob("runtime")->state(), v1::RUNNING);
+}
+
 }  // namespace
 }  // namespace evolv

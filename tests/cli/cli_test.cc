@@ -1,10 +1,14 @@
 // Process-level tests of `evolv run`: the real binary, a real store on disk, real signals.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
+#include <thread>
 
 #include "storage/store.h"
 #include "tests/support/engine_driver.h"
@@ -151,6 +155,173 @@ TEST_F(CliTest, CacheHitsSurviveARestart) {
   EXPECT_NE(b.out.find("cache: 300 hits, 0 misses"), std::string::npos) << b.out;
 }
 
+TEST_F(CliTest, ReportDirHoldsTheReportOfTheRunAndOfAFinishedJob) {
+  const std::string spec = WriteFile("spec.json", Spec(100));
+  const Outcome run =
+      RunToEnd({"run", spec, "--data-dir", dir_.Sub("d"), "--report-dir", dir_.Sub("new/dir")});
+  ASSERT_EQ(run.code, 0) << run.err;
+  // report.txt is the report the run printed last (a domain without figures: no PNG files).
+  const std::string report = Subprocess::Slurp(dir_.Sub("new/dir/report.txt"));
+  ASSERT_NE(report.find("Pareto front"), std::string::npos) << report;
+  ASSERT_GE(run.out.size(), report.size());
+  EXPECT_EQ(run.out.substr(run.out.size() - report.size()), report);
+  EXPECT_NE(run.err.find("wrote report.txt and 0 figures to " + dir_.Sub("new/dir")),
+            std::string::npos)
+      << run.err;
+
+  // The finished job's report again, written on request.
+  const Outcome again =
+      RunToEnd({"run", spec, "--data-dir", dir_.Sub("d"), "--report-dir", dir_.Sub("again")});
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(Subprocess::Slurp(dir_.Sub("again/report.txt")), report);
+
+  // A report directory that cannot be one is refused before anything runs.
+  const std::string file = WriteFile("a-file", "x");
+  const Outcome bad =
+      RunToEnd({"run", spec, "--data-dir", dir_.Sub("fresh"), "--report-dir", file});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--report-dir: " + file + " exists and is not a directory"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("fresh")));
+}
+
+TEST_F(CliTest, ProgressAndSummaryShowTheObjectiveWithItsLabel) {
+  const std::string spec = WriteFile("spec.json", Spec(300));
+  const Outcome run = RunToEnd(
+      {"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "2", "--progress-every", "0.01"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  // The numerics error is shown as 10^log10_error, a relative error, never as its log.
+  const std::regex progress(R"(\d+/300 evals  best max rel\. error [\d.]+(e-\d\d)?  cache hits)");
+  EXPECT_TRUE(std::regex_search(run.err, progress)) << run.err;
+  EXPECT_TRUE(std::regex_search(run.out, std::regex(R"(\nbest max rel\. error [\d.]+(e-\d\d)?\n)")))
+      << run.out;
+  EXPECT_EQ(run.err.find("log10_error"), std::string::npos) << run.err;
+}
+
+// Learning to Relax on 30 small systems; no budget: the bandit's instances are its natural end.
+constexpr const char* kBanditSpec = R"({"name": "small relax",
+  "solver": {"shifted_laplacian": {"grid": 5, "instances": 30, "seed": 1}, "omegas": {"count": 4}},
+  "strategy": {"bandit": {"trials": 2}}, "seed": 1, "window": 8})";
+
+TEST_F(CliTest, ABanditJobWithoutABudgetRunsItsInstancesAndCountsThem) {
+  const std::string spec = WriteFile("bandit.json", kBanditSpec);
+  const Outcome run = RunToEnd(
+      {"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "2", "--progress-every", "0.01"});
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.out.find("\n30/30 instances\n"), std::string::npos) << run.out;
+  EXPECT_TRUE(std::regex_search(
+      run.out,
+      std::regex(
+          R"(\nmean iterations: tsallis_inf [\d.]+, tsallis_inf_cb [\d.]+, chebcb [\d.]+\n)")))
+      << run.out;
+  // Progress counts instances, with their rate; the best single solve is no measure of a bandit.
+  EXPECT_TRUE(std::regex_search(
+      run.err, std::regex(R"(\d+/30 instances  mean iterations: .*instances/s  ETA)")))
+      << run.err;
+  EXPECT_EQ(run.err.find("best iterations"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out.find("best iterations"), std::string::npos) << run.out;
+}
+
+// Whether process `pid` has a handler for `signal` (SigCgt in /proc/PID/status).
+bool Catches(pid_t pid, int signal) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("SigCgt:", 0) == 0) {
+      return (std::stoull(line.substr(7), nullptr, 16) >> (signal - 1)) & 1;
+    }
+  }
+  return false;
+}
+
+TEST_F(CliTest, ARunInAScriptsBackgroundStillStopsOnSigint) {
+  // A shell starts a script's background jobs with SIGINT ignored; `evolv run ... &` must catch it
+  // anyway, from its start. This spec's problem takes a while to build (a million validation
+  // points, twice: to validate the spec and for the job), which is when the first SIGINT comes.
+  const std::string slow = WriteFile("slow.json", R"({"name": "slow start",
+    "numerics": {"target": "erf", "lower": 0, "upper": 1, "mode": "FLOAT32",
+                 "fit_points": 65536, "validation_points": 1000000},
+    "budget": {"max_evaluations": 100000}})");
+  auto in_background = [&](const std::string& spec, const std::string& data,
+                           const std::string& tag) {
+    const std::string script =
+        R"("$0" run "$1" --data-dir "$2" --workers 1 --progress-every 0.05 & echo $! > "$3"; wait $!)";
+    return std::make_unique<Subprocess>(
+        std::vector<std::string>{"/bin/sh", "-c", script, EVOLV_BINARY, spec, data,
+                                 dir_.Sub(tag + ".pid")},
+        dir_.Sub(tag + ".out"), dir_.Sub(tag + ".err"));
+  };
+  auto pid_of = [&](const std::string& tag) -> pid_t {
+    for (int i = 0; i < 500; ++i) {
+      const std::string text = Subprocess::Slurp(dir_.Sub(tag + ".pid"));
+      if (!text.empty() && text.back() == '\n') return std::stoi(text);
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  };
+
+  // While the problem is being built.
+  auto early = in_background(slow, dir_.Sub("early"), "early");
+  const pid_t early_pid = pid_of("early");
+  ASSERT_GT(early_pid, 0);
+  std::string err_when_caught;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  bool caught = false;
+  while (!caught && std::chrono::steady_clock::now() < deadline) {
+    err_when_caught = early->Stderr();  // before the check: what it had printed by then
+    caught = Catches(early_pid, SIGINT);
+    if (!caught) std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_TRUE(caught) << early->Stderr();
+  EXPECT_EQ(err_when_caught.find("local workers"), std::string::npos)
+      << "SIGINT is caught only once the job runs: " << err_when_caught;
+  ASSERT_EQ(::kill(early_pid, SIGINT), 0);
+  ASSERT_EQ(early->Wait(60s), 130) << early->Stderr();
+  EXPECT_NE(early->Stderr().find("evolv: interrupted"), std::string::npos) << early->Stderr();
+
+  // While the job runs: checkpointed, and the same command resumes it.
+  const std::string spec = WriteFile("spec.json", Spec(4000));
+  auto running = in_background(spec, dir_.Sub("d"), "running");
+  const pid_t running_pid = pid_of("running");
+  ASSERT_GT(running_pid, 0);
+  ASSERT_TRUE(running->WaitForStderr(" evals/s", 60s)) << running->Stderr();
+  ASSERT_EQ(::kill(running_pid, SIGINT), 0);
+  ASSERT_EQ(running->Wait(30s), 130) << running->Stderr();
+  EXPECT_NE(running->Stderr().find("Run the same command again to resume"), std::string::npos)
+      << running->Stderr();
+  const Outcome resumed = RunToEnd({"run", spec, "--data-dir", dir_.Sub("d"), "--workers", "2"});
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming job"), std::string::npos) << resumed.err;
+}
+
+TEST_F(CliTest, WithoutAServerTheClientSaysHowToStartOneAndPrintsNoTable) {
+  // Nothing listens on port 1.
+  const Outcome listed = RunToEnd({"list", "--server", "127.0.0.1:1"});
+  EXPECT_EQ(listed.code, 1);
+  EXPECT_EQ(listed.out, "") << "no table header before the failure";
+  EXPECT_NE(listed.err.find("evolv: cannot reach evolvd at 127.0.0.1:1 (UNAVAILABLE: "),
+            std::string::npos)
+      << listed.err;
+  EXPECT_NE(listed.err.find("build/services/evolvd"), std::string::npos) << listed.err;
+  EXPECT_NE(listed.err.find("EVOLV_SERVER"), std::string::npos) << listed.err;
+
+  // A host without a port means evolvd's default port, 50051 (not gRPC's 443).
+  const Outcome default_port = RunToEnd({"status", "j0000000000000000", "--server", "127.0.0.1"});
+  if (default_port.code == 1 && default_port.err.find("cannot reach") != std::string::npos) {
+    EXPECT_NE(default_port.err.find("cannot reach evolvd at 127.0.0.1:50051 "), std::string::npos)
+        << default_port.err;
+  }  // else an evolvd listens on 50051 on this machine and answered
+
+  // An unknown state is bad usage, before any call, and the message lists the states.
+  const Outcome bad_state = RunToEnd({"list", "--state", "runing", "--server", "127.0.0.1:1"});
+  EXPECT_EQ(bad_state.code, 2);
+  EXPECT_NE(bad_state.err.find("--state: unknown state 'runing' (one of PENDING, RUNNING, PAUSED, "
+                               "SUCCEEDED, FAILED, CANCELLED, in any case)"),
+            std::string::npos)
+      << bad_state.err;
+}
+
 struct BadSpec {
   const char* name;
   std::string text;
@@ -191,6 +362,9 @@ TEST_F(CliTest, BadSpecsExitTwoNamingTheFieldAndTouchNothing) {
        "window: 100000 exceeds the limit 4096"},
       {"malformed", R"({"numerics": {"target": "exp", )", "malformed JSON job spec"},
       {"unknown_field", R"({"numerix": {}})", "malformed JSON job spec"},
+      {"trailing_comma", R"({"numerics": {"target": "exp", "lower": 0, "upper": 1,},
+                             "budget": {"max_evaluations": 10}})",
+       "malformed JSON job spec: line 1, column 54: trailing comma before '}'"},
   };
   for (const auto& bad : cases) {
     const std::string path = WriteFile(std::string(bad.name) + ".json", bad.text);
@@ -205,10 +379,41 @@ TEST_F(CliTest, BadSpecsExitTwoNamingTheFieldAndTouchNothing) {
   }
   const Outcome missing = RunToEnd({"run", dir_.Sub("no-such.json"), "--data-dir", dir_.Sub("d")});
   EXPECT_EQ(missing.code, 2);
-  EXPECT_NE(missing.err.find("cannot read the spec file"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("no-such.json: cannot open for reading"), std::string::npos)
+      << missing.err;
   const Outcome usage = RunToEnd({"run"});
   EXPECT_EQ(usage.code, 2);
   EXPECT_EQ(snapshot(), before);
+}
+
+TEST_F(CliTest, AFifoOrADeviceAsTheSpecFileExitsTwoAtOnce) {
+  const std::string fifo = dir_.Sub("fifo.json");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::filesystem::create_symlink("/dev/zero", dir_.Sub("zero.json"));
+  // Without the check each would block (the FIFO) or read forever (/dev/zero): 10 s is ample.
+  auto run = [&](std::vector<std::string> args) -> Outcome {
+    const auto start = std::chrono::steady_clock::now();
+    auto process = Start(std::move(args));
+    const auto code = process->Wait(10s);
+    EXPECT_TRUE(code.has_value()) << "evolv did not finish within 10 s";
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+    return {code.value_or(-1), process->Stdout(), process->Stderr()};
+  };
+  const Outcome from_fifo = run({"run", fifo, "--data-dir", dir_.Sub("d")});
+  EXPECT_EQ(from_fifo.code, 2) << from_fifo.err;
+  EXPECT_NE(from_fifo.err.find(fifo + ": not a regular file (a FIFO)"), std::string::npos)
+      << from_fifo.err;
+  const Outcome from_zero = run({"run", dir_.Sub("zero.json"), "--data-dir", dir_.Sub("d")});
+  EXPECT_EQ(from_zero.code, 2) << from_zero.err;
+  EXPECT_NE(from_zero.err.find("zero.json: not a regular file (a character device)"),
+            std::string::npos)
+      << from_zero.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("d")));
+  // submit reads the spec before it calls the server (none listens on port 1).
+  const Outcome submitted = run({"submit", fifo, "--server", "127.0.0.1:1"});
+  EXPECT_EQ(submitted.code, 2) << submitted.err;
+  EXPECT_NE(submitted.err.find(fifo + ": not a regular file (a FIFO)"), std::string::npos)
+      << submitted.err;
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 """The status page in headless Chromium: start evolvd, submit jobs with the evolv CLI, open the
-page, and check the job row, a chart with data points, live progress, escaping of user text and
-that the browser logged no console errors.
+page, and check the job row, a chart with data points, live progress, escaping of user text, a
+job's report with its figure (the test tree's toy domain, served by evolvd_with_toy) and that the
+browser logged no console errors.
 
-  /usr/bin/python3 status_page_test.py --evolvd PATH --evolv PATH --chromedriver PATH --chromium PATH
+  /usr/bin/python3 status_page_test.py --evolvd PATH --evolv PATH --evolvd-with-toy PATH
+      --chromedriver PATH --chromium PATH
 """
 import json
 import os
@@ -16,17 +18,27 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import evolvd_harness as h  # noqa: E402
 
-DRIVER = {"chromedriver": None, "chromium": None}
+DRIVER = {"chromedriver": None, "chromium": None, "evolvd-with-toy": None}
 rest = []
 it = iter(sys.argv[1:])
 for arg in it:
-    if arg in ("--chromedriver", "--chromium"):
+    if arg in ("--chromedriver", "--chromium", "--evolvd-with-toy"):
         DRIVER[arg[2:]] = next(it)
     else:
         rest.append(arg)
 ARGS = h.parse_args(rest)
 
 EVIL_NAME = "<script>alert(1)</script>"
+
+# A toy job in text format, its problem an Any spelled out (the evolv CLI does not know the toy
+# domain; evolvd_with_toy does): evolv.test.ToySpec{dims: 2} is the bytes 08 02.
+TOY_SPEC = r"""name: "toy report"
+problem { type_url: "type.googleapis.com/evolv.test.ToySpec" value: "\010\002" }
+strategy { regularized_evolution { population_size: 10 } }
+budget { max_evaluations: 100 }
+seed: 3
+window: 4
+"""
 
 
 def free_port():
@@ -149,6 +161,39 @@ class StatusPage(unittest.TestCase):
             finally:
                 driver.quit()
             server.cli("cancel", evil_id)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_jobs_report_shows_its_text_and_figure(self):
+        tmp = h.temp_dir("evolvd-e2e-report-")
+        server = h.Evolvd(os.path.join(tmp, "data"), workers=1,
+                          binary=DRIVER["evolvd-with-toy"]).start()
+        try:
+            spec = os.path.join(tmp, "toy.txt")
+            with open(spec, "w") as f:
+                f.write(TOY_SPEC)
+            submitted = server.cli("submit", spec)
+            self.assertEqual(submitted.returncode, 0, submitted.stderr)
+            job_id = submitted.stdout.strip()
+            h.wait_for(lambda: "SUCCEEDED" in server.cli("status", job_id).stdout, 30,
+                       "the toy job to finish")
+            driver = WebDriver(DRIVER["chromedriver"], DRIVER["chromium"],
+                               os.path.join(tmp, "profile"))
+            try:
+                driver.get(server.url + "/job/" + job_id)
+                # The figure, decoded by the browser: the toy's 4 x 4 gradient.
+                width = h.wait_for(lambda: driver.js(
+                    "const i = document.querySelector('#report img');"
+                    " return i && i.complete && i.naturalWidth;"), 30, "the report's figure")
+                self.assertEqual(width, 4)
+                self.assertEqual(driver.js("return document.getElementById('report-text')"
+                                           ".textContent"), "toy: 100 results\n")
+                self.assertEqual(driver.js("return document.querySelector('#report figcaption')"
+                                           ".textContent"), "toy gradient after 100 results")
+                errors = [e for e in driver.browser_log() if e.get("level") == "SEVERE"]
+                self.assertEqual(errors, [], "console errors: %s" % errors)
+            finally:
+                driver.quit()
         finally:
             self.assertEqual(server.stop(), 0)
 

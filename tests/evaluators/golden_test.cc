@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "evaluators/diffusion/image_data.h"
 #include "evaluators/registry.h"
 #include "google/protobuf/util/json_util.h"
 #include "search/functional_hash.h"
@@ -63,8 +64,36 @@ std::string DiffusionSpec(const std::string& schedule, const std::string& sample
       schedule, sampler);
 }
 
-std::string Schedule(const std::string& steps) {
-  return absl::StrFormat(R"({"value": {"@type": "%s", "steps": [%s]}})", kSchedule, steps);
+std::string Schedule(const std::string& steps, const std::string& skipped = "") {
+  if (skipped.empty()) {
+    return absl::StrFormat(R"({"value": {"@type": "%s", "steps": [%s]}})", kSchedule, steps);
+  }
+  return absl::StrFormat(R"({"value": {"@type": "%s", "steps": [%s], "skipped": [%s]}})",
+                         kSchedule, steps, skipped);
+}
+
+// Checked-in models (tests/evaluators/golden/tiny-*.model, made by `evolv train-denoiser` from
+// the tiny-*-denoiser.json beside them): the pins hold the evaluator, not the training.
+std::string GoldenFile(const std::string& name) {
+  return std::string(EVOLV_SOURCE_DIR) + "/tests/evaluators/golden/" + name;
+}
+
+std::string LearnedMixtureSpec(const std::string& extra) {
+  return absl::StrFormat(
+      R"({"problem": {"@type": "type.googleapis.com/evolv.v1.DiffusionSpec",
+          "mixture": {"dimension": 4, "components": 3, "seed": 5}, "schedule": "COSINE",
+          "sampler": "DDIM", "steps": 4, "samples": 200, "noise_seed": 2,
+          "denoiser": {"model": "%s", "blocks": 3, "width": 16}%s}})",
+      GoldenFile("tiny-mixture.model"), extra);
+}
+
+std::string FashionMnistSpec() {
+  return absl::StrFormat(
+      R"({"problem": {"@type": "type.googleapis.com/evolv.v1.DiffusionSpec",
+          "images": {"dimension": 8, "train_images": 2000, "features": 16}, "schedule": "COSINE",
+          "sampler": "DPM_SOLVER_PP_2M", "steps": 4, "samples": 100, "noise_seed": 2,
+          "denoiser": {"model": "%s", "blocks": 2, "width": 16}}})",
+      GoldenFile("tiny-images.model"));
 }
 
 std::vector<GoldenCase> Cases() {
@@ -77,7 +106,7 @@ std::vector<GoldenCase> Cases() {
       Program("1.0, 0.5",
               R"({"op": "MUL", "a": 0, "b": 2}, {"op": "ADD", "a": 1, "b": 3},
                  {"op": "SUB", "a": 1, "b": 3}, {"op": "DIV", "a": 4, "b": 5})");
-  return {
+  std::vector<GoldenCase> cases = {
       {"numerics exp real identity", NumericsSpec("exp", "REAL"), Program("", "")},
       {"numerics exp real horner2", NumericsSpec("exp", "REAL"), horner2},
       {"numerics exp real rational", NumericsSpec("exp", "REAL"), rational},
@@ -92,7 +121,17 @@ std::vector<GoldenCase> Cases() {
        Schedule("999, 420, 95, 12")},
       {"diffusion linear ddim trailing", DiffusionSpec("LINEAR", "DDIM"),
        Schedule("0, 333, 666, 999")},
+      {"diffusion learned ddim uniform", LearnedMixtureSpec(""), Schedule("0, 250, 500, 750")},
+      {"diffusion learned joint skipping", LearnedMixtureSpec(R"(, "joint": {"block_budget": 10})"),
+       Schedule("999, 500, 100, 10",
+                R"({"step": 500, "blocks": [1]}, {"step": 100, "blocks": [0]})")},
   };
+  // Debian's dataset-fashion-mnist, where it is installed (scripts/install-deps installs it).
+  if (std::ifstream(std::string(kDefaultImageDirectory) + "/train-images-idx3-ubyte.gz")) {
+    cases.push_back({"diffusion fashion-mnist dpm++ uniform", FashionMnistSpec(),
+                     Schedule("0, 250, 500, 750")});
+  }
+  return cases;
 }
 
 // domain|version|case|status|objectives (%.17g, comma-separated)

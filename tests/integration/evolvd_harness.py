@@ -90,9 +90,11 @@ def write_spec(directory, spec, filename="spec.json"):
 
 
 class Evolvd:
-    """One evolvd process on a data directory."""
+    """One evolvd process on a data directory (`binary`: another build of evolvd, e.g. the test
+    tree's evolvd_with_toy; default Paths.evolvd)."""
 
-    def __init__(self, data_dir, workers=2, extra=()):
+    def __init__(self, data_dir, workers=2, extra=(), binary=None):
+        self.binary = binary
         self.data_dir = data_dir
         self.workers = workers
         self.extra = list(extra)
@@ -107,7 +109,7 @@ class Evolvd:
         port_file = os.path.join(os.path.dirname(self.log_path), "ports")
         if os.path.exists(port_file):
             os.remove(port_file)
-        cmd = [Paths.evolvd, "--data-dir", self.data_dir, "--grpc-port", "0", "--http-port", "0",
+        cmd = [self.binary or Paths.evolvd, "--data-dir", self.data_dir, "--grpc-port", "0", "--http-port", "0",
                "--port-file", port_file, "--workers", str(self.workers)] + self.extra
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)

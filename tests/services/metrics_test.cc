@@ -33,10 +33,13 @@ TEST(ServiceMetricsTest, JobGaugesAndCountersComeFromEachJobsProgressCounters) {
   ServiceMetrics metrics;
   MetricsSources sources;
   sources.jobs = {Job("a", v1::RUNNING, 120, 20, 100, 1.5),
-                  Job("b", v1::SUCCEEDED, 200, 50, 150, 2.0),
-                  Job("c", v1::SUCCEEDED, 10, 0, 10, 0)};
+                  Job("b", v1::SUCCEEDED, 200, 50, 150, 2.0), Job("c", v1::SUCCEEDED, 10, 0, 10, 0),
+                  Job("d", v1::FAILED_STATE, 0, 0, 0, 0)};
   const std::string text = metrics.Render(sources);
   EXPECT_EQ(Value(text, "evolv_jobs{state=\"RUNNING\"}"), "1");
+  // States by the names people read: FAILED, never the enum's FAILED_STATE.
+  EXPECT_EQ(Value(text, "evolv_jobs{state=\"FAILED\"}"), "1");
+  EXPECT_EQ(text.find("_STATE"), std::string::npos) << text;
   EXPECT_EQ(Value(text, "evolv_jobs{state=\"SUCCEEDED\"}"), "2");
   EXPECT_EQ(Value(text, "evolv_jobs{state=\"PAUSED\"}"), "0");
   EXPECT_EQ(Value(text, "evolv_evaluations_total"), "330");

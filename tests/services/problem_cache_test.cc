@@ -120,6 +120,11 @@ TEST(ProblemCacheTest, DescribesTheDomainAndObjectivesFromTheRegistryAndProblem)
   ASSERT_EQ(description.objective_names_size(), 2);
   EXPECT_EQ(description.objective_names(0), "distance");
   EXPECT_EQ(description.objective_names(1), "norm");
+  // And how to show each, as the problem describes it.
+  ASSERT_EQ(description.objectives_size(), 2);
+  EXPECT_EQ(description.objectives(0).name(), "distance");
+  EXPECT_EQ(description.objectives(0).label(), "squared distance");
+  EXPECT_EQ(description.objectives(1).label(), "L1 norm");
 }
 
 }  // namespace

@@ -21,9 +21,10 @@ namespace evolv {
 
 class Subprocess {
  public:
-  // Starts `argv` with stdout and stderr written to `out_path` and `err_path`.
+  // Starts `argv` with stdout and stderr written to `out_path` and `err_path`, in
+  // `working_dir` when one is given (else in this process's); exit code 127 when it cannot start.
   Subprocess(const std::vector<std::string>& argv, const std::string& out_path,
-             const std::string& err_path)
+             const std::string& err_path, const std::string& working_dir = "")
       : out_path_(out_path), err_path_(err_path) {
     pid_ = fork();
     if (pid_ == 0) {
@@ -31,6 +32,7 @@ class Subprocess {
       const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(out, 1);
       dup2(err, 2);
+      if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(127);
       const int null = open("/dev/null", O_RDONLY);
       dup2(null, 0);
       std::vector<char*> args;

@@ -2,9 +2,10 @@
 // (evolv.test.ToyVector). Probe is the vector floored to a grid of `grid` (0: exact, so only
 // copies share a key; > 0: different vectors in one cell share a key, a functional collision).
 // `noise` adds seeded noise to the first objective (for AGGREGATE); `work_ms` makes Evaluate
-// busy-spin that long, like real CPU-bound work (for farming). It is defined only here and in
-// tests/support/proto/evolv/test/toy.proto, and registered by one line in ToyRegistry(): the
-// proof that a domain needs nothing outside its own files.
+// busy-spin that long, like real CPU-bound work (for farming). Its report has one figure, a 4 x 4
+// gray gradient. It is defined only here and in tests/support/proto/evolv/test/toy.proto, and
+// registered by one line in ToyRegistry(): the proof that a domain needs nothing outside its own
+// files. Targets that include this header link evolv_toy_domain (tests/CMakeLists.txt).
 #pragma once
 
 #include <time.h>
@@ -15,6 +16,7 @@
 #include <sstream>
 #include <string>
 
+#include "evaluators/common/png_image.h"
 #include "evolv/test/toy.pb.h"
 #include "search/problem_registry.h"
 
@@ -31,6 +33,14 @@ class ToyProblem : public Problem {
   }
   std::string EvaluatorVersion() const override { return "toy/1"; }
   std::vector<std::string> ObjectiveNames() const override { return {"distance", "norm"}; }
+  std::vector<v1::ObjectiveDisplay> ObjectiveDisplays() const override {
+    std::vector<v1::ObjectiveDisplay> displays(2);
+    displays[0].set_name("distance");
+    displays[0].set_label("squared distance");
+    displays[1].set_name("norm");
+    displays[1].set_label("L1 norm");
+    return displays;
+  }
 
   static test::ToyVector VectorOf(const v1::Candidate& c) {
     test::ToyVector v;
@@ -100,6 +110,20 @@ class ToyProblem : public Problem {
   }
   std::string Report(const std::vector<v1::HistoryEntry>& history) const override {
     return "toy: " + std::to_string(history.size()) + " results\n";
+  }
+  // One figure, kGradientSide pixels square: gray level 17 * (x + 4 y) at column x, row y.
+  static constexpr int kGradientSide = 4;
+  std::vector<Figure> Figures(const std::vector<v1::HistoryEntry>& history) const override {
+    Image image;
+    image.width = image.height = kGradientSide;
+    for (int i = 0; i < kGradientSide * kGradientSide; ++i) {
+      image.pixels.push_back(static_cast<uint8_t>(17 * i));
+    }
+    auto png = EncodePng(image);
+    if (!png.ok()) return {};
+    return {Figure{"gradient.png",
+                   "toy gradient after " + std::to_string(history.size()) + " results",
+                   std::move(*png)}};
   }
 
  private:

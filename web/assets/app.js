@@ -1,11 +1,16 @@
 // The evolvd status page: polls /api/... every second and redraws. Every piece of user text is
-// inserted with textContent (never innerHTML), so a job named <script> shows as text.
-// The page knows no domain: domain and objective names come from the API
+// inserted with textContent (never innerHTML), so a job named <script> shows as text. A job's
+// report (its domain's text and figures, /api/jobs/ID/report) is fetched apart, see REPORT_MS.
+// The page knows no domain: domain and objective names and labels come from the API
 // (ListJobsResponse.domains, JobDetail.problem) and candidates are shown as the server renders
 // them (EvaluationRow.rendered), never by reading Candidate.value.
 'use strict';
 
 const POLL_MS = 1000;
+// A report may take its domain seconds to draw: it is fetched when the job's checkpointed history
+// has grown, at most this often, and its section is kept between polls (images stay loaded).
+const REPORT_MS = 10000;
+const report = {jobId: null, historySize: -1, fetchedAt: 0, pending: false, node: null};
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -40,6 +45,19 @@ function fmt(x) {
   if (n === 0) return '0';
   const a = Math.abs(n);
   return a >= 1e4 || a < 1e-3 ? n.toExponential(3) : n.toPrecision(4);
+}
+
+// A state as people read it: FAILED_STATE (the enum's spelling, protobuf's scoping) is FAILED.
+function stateName(state) {
+  return (state || '').replace(/_STATE$/, '');
+}
+
+// An objective's label on this page, which shows stored values: its ObjectiveDisplay's label (or
+// name), "log10 ..." when the stored value is log10 of the quantity, and its unit.
+function objectiveLabel(display) {
+  const d = display || {};
+  const label = d.label || d.name || 'objective';
+  return (d.scale === 'LOG10' ? 'log10 ' : '') + label + (d.unit ? ` (${d.unit})` : '');
 }
 
 function hitRate(cache) {
@@ -95,7 +113,7 @@ async function renderIndex(main) {
     table.appendChild(el('tr', {class: 'job-row', 'data-job-id': job.id},
       el('td', {class: 'job-name'}, link), el('td', {class: 'muted'}, job.id),
       el('td', {class: 'domain'}, domains[job.id] || '?'),
-      el('td', {class: 'state state-' + (job.state || '')}, job.state || ''),
+      el('td', {class: 'state state-' + (job.state || '')}, stateName(job.state)),
       progressCell(job), el('td', {class: 'num'}, fmt(p.best_objective)),
       el('td', {class: 'num'}, fmt(p.evals_per_second)),
       el('td', {class: 'num'}, hitRate(p.cache))));
@@ -164,6 +182,34 @@ function evalRows(rows, names) {
   return table;
 }
 
+function reportSection(body) {
+  const figures = (body.figures || []).map(f => el('figure', {class: 'report-figure'},
+    // The query only defeats the browser's cache: the server serves the latest report's figure.
+    el('img', {src: f.url + '?history=' + num(body.history_size), alt: f.caption || f.name}),
+    el('figcaption', {}, f.caption || f.name)));
+  return el('div', {id: 'report'}, el('pre', {id: 'report-text'}, body.text || ''),
+            figures.length ? el('div', {class: 'report-figures'}, ...figures) : null);
+}
+
+function refreshReport(id, historySize) {
+  if (report.jobId !== id) {
+    Object.assign(report, {jobId: id, historySize: -1, fetchedAt: 0, node: null});
+  }
+  if (report.pending || historySize === report.historySize) return;
+  if (report.node && Date.now() - report.fetchedAt < REPORT_MS) return;
+  report.pending = true;
+  report.fetchedAt = Date.now();
+  getJson('/api/jobs/' + encodeURIComponent(id) + '/report')
+    .then(body => reportSection(body))
+    .catch(err => el('div', {id: 'report'}, el('p', {class: 'error'}, 'no report: ' + err.message)))
+    .then(node => {
+      if (report.jobId !== id) return;  // the page moved on to another job meanwhile
+      report.node = node;
+      report.historySize = historySize;
+    })
+    .finally(() => { report.pending = false; });
+}
+
 async function renderJob(main, id) {
   const [detail, workers] = await Promise.all([
     getJson('/api/jobs/' + encodeURIComponent(id) + '/detail'), getJson('/api/workers')]);
@@ -171,16 +217,19 @@ async function renderJob(main, id) {
   const p = job.progress || {};
   const cache = p.cache || {};
   const problem = detail.problem || {};
-  const names = (problem.objective_names || []).length ? problem.objective_names : ['objective'];
+  const displays = (problem.objectives || []).length
+    ? problem.objectives : (problem.objective_names || []).map(name => ({name}));
+  const names = displays.length ? displays.map(objectiveLabel) : ['objective'];
   const done = num(p.evaluations), budget = num(p.budget_evaluations);
   const nodes = [
     el('h1', {id: 'job-name'}, (job.spec || {}).name || '(unnamed)'),
     el('p', {class: 'muted'}, `${job.id} · `, el('span', {id: 'job-domain'}, problem.domain || '?'),
        ' · ',
-       el('span', {class: 'state state-' + (job.state || ''), id: 'job-state'}, job.state || '')),
+       el('span', {class: 'state state-' + (job.state || ''), id: 'job-state'}, stateName(job.state))),
     job.error ? el('p', {class: 'error'}, job.error) : null,
     el('div', {class: 'cards'},
       card('evaluations', budget > 0 ? `${done}/${budget}` : String(done), 'live-progress'),
+      p.units ? card(p.units.name, `${num(p.units.done)}/${num(p.units.total)}`) : null,
       p.note ? card('progress', p.note) : null,
       card('best ' + names[0], fmt(p.best_objective), 'best-objective'),
       card('evals/s', fmt(p.evals_per_second)),
@@ -202,6 +251,10 @@ async function renderJob(main, id) {
   if (detail.best) {
     nodes.push(el('h2', {}, 'Best candidate'), el('pre', {id: 'best-candidate'}, detail.best.rendered || ''));
   }
+  // recent is newest first: its first row's index + 1 is the checkpointed history's size.
+  const recent = detail.recent || [];
+  refreshReport(id, recent.length ? num(recent[0].index) + 1 : 0);
+  nodes.push(el('h2', {}, 'Report'), report.node || el('p', {class: 'muted'}, 'drawing the report…'));
   nodes.push(el('h2', {}, 'Recent evaluations'), evalRows(detail.recent, names),
              el('h2', {}, 'Workers'), workersTable(workers.workers));
   main.replaceChildren(...nodes.filter(n => n !== null));  // a null would show as "null"

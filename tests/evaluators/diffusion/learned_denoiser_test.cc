@@ -4,7 +4,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -13,6 +15,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "search/functional_hash.h"
 #include "tests/evaluators/diffusion/tiny_model.h"
+#include "tests/support/promptly.h"
 #include "tests/support/temp_dir.h"
 
 namespace evolv {
@@ -267,7 +270,7 @@ TEST(LearnedDenoiserTest, MissingOrMismatchedModelsAreRefusedNamingTheField) {
            "' was trained for the cosine schedule; diffusion.schedule is linear"},
       {"another mixture", [](auto& s, auto&) { s.mutable_mixture()->set_seed(3); },
        "diffusion.denoiser.model: '" + dir.Sub("tiny.model") +
-           "' was trained on another mixture than diffusion.mixture"},
+           "' was trained on other data than diffusion.mixture"},
       {"blocks over the limit", [](auto& s, auto&) { s.mutable_denoiser()->set_blocks(33); },
        "diffusion.denoiser.blocks: 33 exceeds the limit 32"},
       {"layer drop out of range", [](auto& s, auto&) { s.mutable_denoiser()->set_layer_drop(1); },
@@ -308,6 +311,35 @@ TEST(LearnedDenoiserTest, MissingOrMismatchedModelsAreRefusedNamingTheField) {
   no_mixture.mutable_mixture()->set_dimension(0);
   EXPECT_THAT(std::string(TrainDenoiser(no_mixture).status().message()),
               StartsWith("diffusion.mixture.dimension: "));
+}
+
+TEST(LearnedDenoiserTest, AFifoADeviceOrAFolderAsTheModelIsRefusedAtOnce) {
+  TempDir dir;
+  const std::string fifo = dir.Sub("fifo.model");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::filesystem::create_symlink("/dev/zero", dir.Sub("zero.model"));
+  std::filesystem::create_directory(dir.Sub("folder.model"));
+  // One byte over the limit, sparse: refused by its size, nothing read.
+  std::ofstream(dir.Sub("huge.model")).close();
+  std::filesystem::resize_file(dir.Sub("huge.model"), kMaxModelFileBytes + 1);
+  auto refusal = [&](const std::string& path) {
+    return testing::Promptly(
+        [&] { return ReadDenoiserModel(path, "diffusion.denoiser.model").status(); }, fifo);
+  };
+  const std::string field = "diffusion.denoiser.model: '";
+  const absl::Status from_fifo = refusal(fifo);
+  EXPECT_EQ(from_fifo.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(from_fifo.message(), field + fifo + "' is not a regular file (a FIFO)");
+  EXPECT_EQ(refusal(dir.Sub("zero.model")).message(),
+            field + dir.Sub("zero.model") + "' is not a regular file (a character device)");
+  EXPECT_EQ(refusal(dir.Sub("folder.model")).message(),
+            field + dir.Sub("folder.model") + "' is not a regular file (a directory)");
+  EXPECT_EQ(refusal(dir.Sub("huge.model")).message(),
+            field + dir.Sub("huge.model") + "' has 67108865 bytes; the limit is 67108864");
+  // A spec naming the FIFO is refused the same way.
+  const absl::Status spec = testing::Promptly(
+      [&] { return CreateDiffusionProblem(TinyLearnedSpec(fifo)).status(); }, fifo);
+  EXPECT_EQ(spec.message(), field + fifo + "' is not a regular file (a FIFO)");
 }
 
 TEST(LearnedDenoiserTest, WritingToAnUnwritablePathFails) {

@@ -65,6 +65,27 @@ TEST(NumericsProblemTest, CanonicalSpecSeparatesWhatEvaluationsDependOn) {
   EXPECT_EQ(a->ObjectiveNames(), (std::vector<std::string>{"log10_error", "cost"}));
 }
 
+TEST(NumericsProblemTest, ShowsTheErrorAsTenToItsLogInTheModesUnit) {
+  auto real = Make(Spec("exp2", 0, 1));
+  v1::NumericsSpec f = Spec("exp2", 0, 1);
+  f.set_mode(v1::FLOAT32);
+  auto float32 = Make(f);
+  const auto r = real->ObjectiveDisplays();
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].name(), "log10_error");
+  EXPECT_EQ(r[0].label(), "max rel. error");
+  EXPECT_EQ(r[0].unit(), "");
+  EXPECT_EQ(r[0].scale(), v1::ObjectiveDisplay::LOG10);
+  EXPECT_EQ(r[1].name(), "cost");
+  EXPECT_EQ(r[1].unit(), "ops");
+  EXPECT_EQ(r[1].scale(), v1::ObjectiveDisplay::LINEAR);
+  const auto u = float32->ObjectiveDisplays();
+  ASSERT_EQ(u.size(), 2u);
+  EXPECT_EQ(u[0].label(), "max error");
+  EXPECT_EQ(u[0].unit(), "ULP");
+  EXPECT_EQ(u[0].scale(), v1::ObjectiveDisplay::LOG10);
+}
+
 TEST(NumericsProblemTest, JobsDifferingOnlyInFeasibilityLimitsShareKeys) {
   auto a = Make(Spec("exp2", 0, 1));
   v1::NumericsSpec limits = Spec("exp2", 0, 1);
@@ -267,6 +288,21 @@ TEST(NumericsProblemTest, KeysNeverMixCostsInstructionCountsOrFreeConstants) {
     }
     EXPECT_GT(shared, 100) << "float32 " << float32;  // keys are shared, so the check has teeth
   }
+}
+
+TEST(NumericsProblemTest, ReportNamesABaselineThatCannotBeComputedAndTheJobStillRuns) {
+  // exp overflows long double past x = 11356: no baseline, but the problem evaluates and reports.
+  auto p = Make(Spec("exp", 0, 12000));
+  ASSERT_NE(p, nullptr);
+  const v1::Evaluation ev = p->Evaluate(ToCandidate(Times(1.0)), {});
+  EXPECT_EQ(ev.status(), v1::OK);
+  v1::HistoryEntry h;
+  *h.mutable_candidate() = ToCandidate(Times(1.0));
+  *h.mutable_evaluation() = ev;
+  const std::string report = p->Report({h});
+  EXPECT_THAT(report,
+              HasSubstr("Baselines not computed:\n  all baselines: exp is not finite at x = "));
+  EXPECT_THAT(report, HasSubstr("(no baseline this cheap)"));
 }
 
 }  // namespace

@@ -1,9 +1,19 @@
-// Programs shared by the numerics tests.
+// Programs and helpers shared by the numerics tests.
 #pragma once
+
+#include <cmath>
+#include <cstring>
 
 #include "evaluators/numerics/program.h"
 
 namespace evolv::numerics::testing {
+
+// Whether a and b are the same float, bit for bit; any two NaNs count as the same (IEEE leaves
+// which NaN payload an operation returns open).
+inline bool SameFloat(float a, float b) {
+  if (std::isnan(a) && std::isnan(b)) return true;
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
 
 // x2 = x*x; E = c0 + c2*x2; O = x*(c1 + c3*x2); (E+O)/(E-O): 9 ops.
 inline Program EvenOddRational() {

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <regex>
 
 #include "evolv/test/arms.pb.h"
 
@@ -143,6 +144,40 @@ TEST(BanditStrategyTest, RestoredSnapshotContinuesIdentically) {
   auto other = BanditStrategy::Create(Config(3), problem, 7);
   EXPECT_FALSE((*other)->Restore(snapshot).ok());
   EXPECT_FALSE((*other)->Restore(v1::StrategySnapshot()).ok());
+}
+
+TEST(BanditStrategyTest, CountsInstancesToItsNaturalEndAndNotesEachPolicysMeanLoss) {
+  ThreeArms problem;
+  auto strategy = BanditStrategy::Create(Config(2), problem, 3);
+  ASSERT_TRUE(strategy.ok());
+  EXPECT_EQ((*strategy)->NaturalEvaluations(), 200u * 9u);
+  std::optional<v1::WorkUnits> units = (*strategy)->Units(0);
+  ASSERT_TRUE(units.has_value());
+  EXPECT_EQ(units->name(), "instances");
+  EXPECT_EQ(units->done(), 0u);
+  EXPECT_EQ(units->total(), 200u);
+  EXPECT_TRUE(units->best_is_incidental());
+  EXPECT_EQ((*strategy)->ProgressNote(0),
+            "mean iterations: tsallis_inf -, tsallis_inf_cb -, chebcb -");
+
+  AskAndTell(**strategy, problem, 0, 100 * 9 + 4);
+  EXPECT_EQ((*strategy)->Units(100 * 9 + 4)->done(), 100u);
+  // Every pick costs 10 (arm 1) or 50: each policy's mean over its trials lies between.
+  const std::string note = (*strategy)->ProgressNote(100 * 9 + 4);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(
+      note, m,
+      std::regex(
+          R"(mean iterations: tsallis_inf ([\d.]+), tsallis_inf_cb ([\d.]+), chebcb ([\d.]+))")))
+      << note;
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_GE(std::stod(m[i]), 10.0) << note;
+    EXPECT_LE(std::stod(m[i]), 50.0) << note;
+  }
+  // The means survive a snapshot.
+  auto restored = BanditStrategy::Create(Config(2), problem, 3);
+  ASSERT_TRUE((*restored)->Restore((*strategy)->Snapshot()).ok());
+  EXPECT_EQ((*restored)->ProgressNote(100 * 9 + 4), note);
 }
 
 TEST(BanditStrategyTest, RejectsBadConfigsAndProblemsWithoutArms) {

@@ -1,0 +1,146 @@
+#include "actors/worker.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <sstream>
+
+#include "search/functional_hash.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
+#include "tests/support/toy_problem.h"
+
+namespace evolv {
+namespace {
+
+// The toy problem, counting the evaluations it runs.
+class CountingToy : public testing::ToyProblem {
+ public:
+  CountingToy(int dims, std::atomic<int>* evaluations)
+      : ToyProblem(dims, 0, 0), evaluations_(evaluations) {}
+  v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext& context) const override {
+    ++*evaluations_;
+    return ToyProblem::Evaluate(c, context);
+  }
+
+ private:
+  std::atomic<int>* evaluations_;
+};
+
+class EvaluatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(registry_
+                    .Register<test::ToySpec>(
+                        "toy",
+                        [this](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
+                          return std::make_unique<CountingToy>(s.dims(), &evaluations_);
+                        },
+                        Spec(2))
+                    .ok());
+  }
+
+  static test::ToySpec Spec(int dims) {
+    test::ToySpec spec;
+    spec.set_dims(dims);
+    return spec;
+  }
+
+  // A request of job `job_id` for a 3-dimensional toy problem, carrying the fingerprint and
+  // evaluator version of the problem the coordinator built.
+  static v1::EvalRequest Request(const std::string& job_id, const Problem& coordinators) {
+    v1::EvalRequest request;
+    request.set_job_id(job_id);
+    request.set_domain(coordinators.Domain());
+    request.mutable_spec()->mutable_problem()->PackFrom(Spec(3));
+    test::ToyVector vector;
+    for (double x : {1.0, 2.0, 3.0}) vector.add_x(x);
+    *request.mutable_candidate() = PackCandidate(vector);
+    request.set_problem_fingerprint(ProblemFingerprint(coordinators));
+    request.set_evaluator_version(coordinators.EvaluatorVersion());
+    return request;
+  }
+
+  // The toy problem of another build: same domain and spec, another evaluator version.
+  class OtherBuildToy : public testing::ToyProblem {
+   public:
+    OtherBuildToy() : ToyProblem(3, 0, 0) {}
+    std::string EvaluatorVersion() const override { return "toy/0"; }
+  };
+
+  std::atomic<int> evaluations_{0};
+  ProblemRegistry registry_;
+};
+
+TEST_F(EvaluatorTest, EvaluatesWhenTheFingerprintMatches) {
+  Evaluator evaluator("w-0", registry_);
+  const v1::Evaluation evaluation = evaluator.Run(Request("j", testing::ToyProblem(3, 0, 0)));
+  EXPECT_EQ(evaluation.status(), v1::OK) << evaluation.error();
+  ASSERT_EQ(evaluation.objectives_size(), 2);
+  EXPECT_DOUBLE_EQ(evaluation.objectives(0), 0 + 1 + 4);  // sum (x - 1)^2
+  EXPECT_EQ(evaluation.worker(), "w-0");
+  EXPECT_EQ(evaluations_, 1);
+}
+
+TEST_F(EvaluatorTest, RefusesAnotherEvaluatorVersionWithoutEvaluating) {
+  Evaluator evaluator("w-0", registry_);
+  const v1::Evaluation evaluation = evaluator.Run(Request("j", OtherBuildToy()));
+  EXPECT_EQ(evaluation.status(), v1::FAILED);
+  EXPECT_EQ(evaluation.error(),
+            "the worker's problem differs from the coordinator's: evaluator version toy/1 here "
+            "vs toy/0 there");
+  EXPECT_EQ(evaluation.worker(), "w-0");
+  EXPECT_EQ(evaluation.objectives_size(), 0);
+  EXPECT_EQ(evaluations_, 0);
+}
+
+TEST_F(EvaluatorTest, RefusesAnotherCanonicalSpecNamingBothFingerprints) {
+  Evaluator evaluator("w-0", registry_);
+  // Same domain and version; the coordinator's problem has another canonical spec (as when a file
+  // the spec names has other content there).
+  const testing::ToyProblem coordinators(3, 0.5, 0);
+  const testing::ToyProblem workers(3, 0, 0);
+  const v1::Evaluation evaluation = evaluator.Run(Request("j", coordinators));
+  EXPECT_EQ(evaluation.status(), v1::FAILED);
+  EXPECT_EQ(evaluation.error(),
+            "the worker's problem differs from the coordinator's: the spec's files differ on "
+            "this worker (problem fingerprint " +
+                ProblemFingerprint(workers) + " here vs " + ProblemFingerprint(coordinators) +
+                " there)");
+  EXPECT_EQ(evaluations_, 0);
+}
+
+TEST_F(EvaluatorTest, EvaluatesARequestWithoutAFingerprintUnchecked) {
+  Evaluator evaluator("w-0", registry_);
+  v1::EvalRequest request = Request("j", OtherBuildToy());
+  request.clear_problem_fingerprint();  // an older coordinator
+  request.clear_evaluator_version();
+  EXPECT_EQ(evaluator.Run(request).status(), v1::OK);
+  EXPECT_EQ(evaluations_, 1);
+}
+
+TEST_F(EvaluatorTest, LogsAMismatchOncePerJob) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  Evaluator evaluator("w-0", registry_);
+  for (const char* job : {"a", "a", "a", "b", "b"}) {
+    EXPECT_EQ(evaluator.Run(Request(job, OtherBuildToy())).status(), v1::FAILED);
+  }
+  spdlog::set_default_logger(previous);
+  const std::string text = log.str();
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("job a: refusing its evaluations: the worker's problem differs"), 1u) << text;
+  EXPECT_EQ(count("job b: refusing its evaluations: the worker's problem differs"), 1u) << text;
+  EXPECT_EQ(evaluations_, 0);
+}
+
+}  // namespace
+}  // namespace evolv
