@@ -1,10 +1,12 @@
-// The cluster link over loopback, measured in one run:
+// The cluster link over loopback:
 //  1. dispatch overhead: round trip of an empty evaluation coordinator -> dispatcher -> remote
-//     worker (another actor system, over CAF's middleman on TCP) -> back (target <= 200 us);
+//     worker (another actor system, over CAF's middleman on TCP) -> back (target p50 <= 200 us);
 //  2. throughput with 1 vs 2 remote worker processes (one slot each) on 5 ms evaluations
 //     (target >= 1.8x).
+// Both are measured --runs times (default 5); each run is printed, then the median and worst
+// against each target (bench_target.h); exits 1 when a median misses.
 //
-//   build/bench/cluster_dispatch [round_trips=2000] [evaluations=400] [work_ms=5]
+//   build/bench/cluster_dispatch [round_trips=2000] [evaluations=400] [work_ms=5] [--runs N]
 // (The binary re-executes itself as the worker processes: cluster_dispatch --worker PORT.)
 #include <unistd.h>
 
@@ -13,8 +15,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <vector>
 
 #include "actors/local_runtime.h"
+#include "bench/bench_target.h"
 #include "evolv/v1/cluster.pb.h"
 #include "spdlog/spdlog.h"
 #include "tests/support/subprocess.h"
@@ -74,7 +78,11 @@ std::vector<std::unique_ptr<Subprocess>> StartWorkers(const char* self_path, int
   return workers;
 }
 
-double RoundTripMicros(const char* self_path, int round_trips) {
+struct RoundTrip {
+  double p50, p99;  // microseconds
+};
+
+RoundTrip RoundTripMicros(const char* self_path, int round_trips) {
   TempDir dir;
   LocalRuntime runtime(0, testing::ToyRegistry());
   ClusterServerOptions cluster;
@@ -101,11 +109,7 @@ double RoundTripMicros(const char* self_path, int round_trips) {
     }
   }
   std::sort(micros.begin(), micros.end());
-  std::printf(
-      "dispatch round trip over loopback (%d empty evaluations): p50 %.0f us, p99 %.0f "
-      "us (target p50 <= 200 us)\n",
-      round_trips, micros[micros.size() / 2], micros[micros.size() * 99 / 100]);
-  return micros[micros.size() / 2];
+  return {micros[micros.size() / 2], micros[micros.size() * 99 / 100]};
 }
 
 double JobSeconds(const char* self_path, int workers_n, uint64_t evaluations, double work_ms) {
@@ -132,6 +136,7 @@ double JobSeconds(const char* self_path, int workers_n, uint64_t evaluations, do
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--worker") return WorkerMain(std::atoi(argv[2]));
   spdlog::set_level(spdlog::level::warn);
+  const int runs = bench::TakeRuns(argc, argv);
   const int round_trips = argc > 1 ? std::atoi(argv[1]) : 2000;
   const uint64_t evaluations = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 400;
   const double work_ms = argc > 3 ? std::atof(argv[3]) : 5.0;
@@ -139,14 +144,24 @@ int main(int argc, char** argv) {
   const ssize_t n = readlink("/proc/self/exe", self_path, sizeof(self_path) - 1);
   self_path[n > 0 ? n : 0] = 0;
 
-  RoundTripMicros(self_path, round_trips);
-  const double one = JobSeconds(self_path, 1, evaluations, work_ms);
-  const double two = JobSeconds(self_path, 2, evaluations, work_ms);
   std::printf(
-      "%llu evaluations of %.1f ms CPU: 1 remote worker %.2f s (%.0f evals/s), 2 remote "
-      "workers %.2f s (%.0f evals/s)\n",
-      static_cast<unsigned long long>(evaluations), work_ms, one, evaluations / one, two,
-      evaluations / two);
-  std::printf("speedup 2 vs 1 remote workers: %.2fx (target >= 1.8x)\n", one / two);
-  return 0;
+      "each run: %d empty-evaluation round trips over loopback; %llu evaluations of %.1f ms "
+      "CPU on 1 and on 2 remote workers\n",
+      round_trips, static_cast<unsigned long long>(evaluations), work_ms);
+  std::vector<double> p50s, speedups;
+  for (int run = 1; run <= runs; ++run) {
+    const RoundTrip trip = RoundTripMicros(self_path, round_trips);
+    const double one = JobSeconds(self_path, 1, evaluations, work_ms);
+    const double two = JobSeconds(self_path, 2, evaluations, work_ms);
+    std::printf(
+        "run %d: round trip p50 %.0f us, p99 %.0f us; 1 remote worker %.2f s (%.0f evals/s), "
+        "2 remote workers %.2f s (%.0f evals/s): speedup %.2fx\n",
+        run, trip.p50, trip.p99, one, evaluations / one, two, evaluations / two, one / two);
+    p50s.push_back(trip.p50);
+    speedups.push_back(one / two);
+  }
+  bench::TargetReport report;
+  report.Check({"dispatch round trip p50", bench::Compare::kAtMost, 200, " us"}, p50s);
+  report.Check({"speedup of 2 vs 1 remote workers", bench::Compare::kAtLeast, 1.8, "x"}, speedups);
+  return report.ExitStatus();
 }

@@ -19,7 +19,8 @@ chmod 600 "$run/secret"
   --cluster-port 0 --cluster-secret-file "$run/secret" --port-file "$run/ports" \
   2> "$run/evolvd.log" &
 pids=($!)
-stop() { kill -TERM "${pids[@]}" 2>/dev/null; wait; }
+# Ctrl-C in a terminal reaches every process of the group, so some may be gone already.
+stop() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap stop EXIT
 trap 'stop; exit 0' INT TERM
 for _ in $(seq 100); do [ -s "$run/ports" ] && break; sleep 0.1; done

@@ -10,6 +10,8 @@
 //   cache           aggregate_repeats <= 100
 //   priority        -100..100
 //   strategy        see ValidateStrategy; problem: see each domain's factory
+//   every string    valid UTF-8, also inside the problem's packed message (CheckSpecEncoding)
+//   every field     known to this build's protos: unknown fields are refused, not stored
 #pragma once
 
 #include <string>
@@ -20,9 +22,17 @@
 
 namespace evolv {
 
+// OK, or InvalidArgument naming the field: every string field valid UTF-8 ("name: not valid
+// UTF-8", "problem.target: not valid UTF-8" inside the problem's Any, checked on its bytes), and
+// no unknown field ("spec: unknown field 99 (not in evolv.v1.JobSpec as this evolvd knows it)",
+// "problem: unknown field 99 (...)"), recursively. Needs no registry: a client checks a spec
+// with it before sending one (protobuf refuses such bytes before evolv's code sees them).
+absl::Status CheckSpecEncoding(const v1::JobSpec& spec);
+
 // OK, or InvalidArgument whose message starts with the offending field, e.g.
 // "budget: zero budget; set budget.max_evaluations or budget.max_seconds".
-// Builds (and discards) the problem to validate the domain's part of the spec.
+// Checks CheckSpecEncoding first; builds (and discards) the problem to validate the domain's part
+// of the spec.
 absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& registry);
 
 // A stable id for a spec: "j" + 16 hex digits of the hash of its deterministic serialization.

@@ -31,16 +31,20 @@ std::vector<v1::ObjectiveDisplay> Problem::ObjectiveDisplays() const {
   return displays;
 }
 
+bool IsChartName(std::string_view name) {
+  constexpr size_t kMaxStem = 64;
+  if (name.empty() || name.size() > kMaxStem) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(name.front())) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
+}
+
 bool IsFigureName(std::string_view name) {
   constexpr std::string_view kSuffix = ".png";
-  constexpr size_t kMaxStem = 64;
-  if (name.size() <= kSuffix.size() || name.size() > kMaxStem + kSuffix.size()) return false;
+  if (name.size() <= kSuffix.size()) return false;
   if (name.substr(name.size() - kSuffix.size()) != kSuffix) return false;
-  const std::string_view stem = name.substr(0, name.size() - kSuffix.size());
-  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!lower_or_digit(stem.front())) return false;
-  return std::all_of(stem.begin(), stem.end(),
-                     [&](char c) { return lower_or_digit(c) || c == '_' || c == '-'; });
+  return IsChartName(name.substr(0, name.size() - kSuffix.size()));
 }
 
 }  // namespace evolv

@@ -138,11 +138,23 @@ class Problem {
     (void)history;
     return {};
   }
+  // Data charts of the same report (e.g. a curve over the problem's domain, per-arm totals),
+  // drawn by the status page with zoom and tooltips. Same history contract and cost caveats as
+  // Figures; evolvd caches them with it. Names must be distinct and IsChartName; each series'
+  // x and y of equal length; limits on charts, series and points in docs/limits.md (a report
+  // past them is refused as INTERNAL). Non-finite values are allowed and left out when drawn.
+  // The default: no charts.
+  virtual std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const {
+    (void)history;
+    return {};
+  }
 };
 
 // Whether `name` is a figure's file name: [a-z0-9][a-z0-9_-]{0,63}\.png. Such a name is safe as
 // a file name in any directory and as the last segment of a URL path.
 bool IsFigureName(std::string_view name);
+// Whether `name` is a chart's name: [a-z0-9][a-z0-9_-]{0,63} (a figure name without ".png").
+bool IsChartName(std::string_view name);
 
 // A candidate holding the domain message `m`.
 template <class M>

@@ -24,6 +24,51 @@ std::string FigureNameProblem(const v1::JobReport& report) {
   return "";
 }
 
+// OK when `charts` keep the chart limits of job_report.h; else Internal naming the domain and
+// the chart.
+absl::Status CheckCharts(const std::string& domain, const std::vector<v1::ReportChart>& charts) {
+  auto broken = [&](const std::string& what) {
+    return absl::InternalError(absl::StrCat("charts: domain ", domain, ": ", what));
+  };
+  if (charts.size() > kMaxReportCharts) {
+    return broken(absl::StrCat("drew ", charts.size(), " charts; the limit is ", kMaxReportCharts));
+  }
+  std::set<std::string> seen;
+  for (const v1::ReportChart& chart : charts) {
+    if (!IsChartName(chart.name())) {
+      return broken(absl::StrCat("chart name '", chart.name().substr(0, 80),
+                                 "' is not [a-z0-9][a-z0-9_-]{0,63}"));
+    }
+    if (!seen.insert(chart.name()).second) {
+      return broken(absl::StrCat("chart name '", chart.name(), "' repeats"));
+    }
+    if (chart.title().size() > kMaxChartTextBytes || chart.x_label().size() > kMaxChartTextBytes ||
+        chart.y_label().size() > kMaxChartTextBytes) {
+      return broken(absl::StrCat(chart.name(), "'s title or an axis label exceeds ",
+                                 kMaxChartTextBytes, " bytes"));
+    }
+    if (static_cast<size_t>(chart.series_size()) > kMaxChartSeries) {
+      return broken(absl::StrCat(chart.name(), " has ", chart.series_size(),
+                                 " series; the limit is ", kMaxChartSeries));
+    }
+    for (const v1::ChartSeries& series : chart.series()) {
+      if (series.label().size() > kMaxChartTextBytes) {
+        return broken(
+            absl::StrCat(chart.name(), ": a series label exceeds ", kMaxChartTextBytes, " bytes"));
+      }
+      if (series.x_size() != series.y_size()) {
+        return broken(absl::StrCat(chart.name(), ": series '", series.label(), "' has ",
+                                   series.x_size(), " x and ", series.y_size(), " y values"));
+      }
+      if (static_cast<size_t>(series.x_size()) > kMaxChartPoints) {
+        return broken(absl::StrCat(chart.name(), ": series '", series.label(), "' has ",
+                                   series.x_size(), " points; the limit is ", kMaxChartPoints));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteFile(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -67,6 +112,9 @@ absl::StatusOr<v1::JobReport> BuildJobReport(const std::string& job_id, const Pr
   if (std::string problem_text = FigureNameProblem(report); !problem_text.empty()) {
     return absl::InternalError(absl::StrCat("figures: domain ", domain, ": ", problem_text));
   }
+  std::vector<v1::ReportChart> charts = problem.Charts(history);
+  if (absl::Status s = CheckCharts(domain, charts); !s.ok()) return s;
+  for (v1::ReportChart& chart : charts) *report.add_charts() = std::move(chart);
   return report;
 }
 

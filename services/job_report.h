@@ -5,6 +5,9 @@
 // Limits (docs/limits.md): at most kMaxReportFigures figures, kMaxReportFigureBytes of PNG in
 // all, captions of at most kMaxFigureCaptionBytes; names IsFigureName (search/problem.h) and
 // distinct. Names are checked again before writing, as a report may come from a server.
+// Charts (Problem::Charts): at most kMaxReportCharts, kMaxChartSeries series each,
+// kMaxChartPoints points per series, x and y of equal length, titles and labels of at most
+// kMaxChartTextBytes; names IsChartName and distinct. Charts are not written to a directory.
 // Thread-safety: plain functions; safe from any thread (Problem's const methods are).
 #pragma once
 
@@ -21,9 +24,14 @@ namespace evolv {
 constexpr size_t kMaxReportFigures = 32;
 constexpr size_t kMaxReportFigureBytes = size_t{16} << 20;
 constexpr size_t kMaxFigureCaptionBytes = 1024;
+constexpr size_t kMaxReportCharts = 8;
+constexpr size_t kMaxChartSeries = 16;
+constexpr size_t kMaxChartPoints = 2000;
+constexpr size_t kMaxChartTextBytes = 256;
 
-// Problem::Report and Problem::Figures over `history`, checked against the limits. Internal,
-// naming the figure, when the problem breaks them (a bug of its domain, not of the request).
+// Problem::Report, Problem::Figures and Problem::Charts over `history`, checked against the
+// limits. Internal, naming the domain and the figure or chart, when the problem breaks them (a
+// bug of its domain, not of the request).
 absl::StatusOr<v1::JobReport> BuildJobReport(const std::string& job_id, const Problem& problem,
                                              const std::vector<v1::HistoryEntry>& history);
 

@@ -365,6 +365,16 @@ std::string DiffusionProblem::CanonicalSpec() const {
   return out;
 }
 
+std::vector<v1::ObjectiveDisplay> DiffusionProblem::ObjectiveDisplays() const {
+  std::vector<v1::ObjectiveDisplay> displays(2);
+  displays[0].set_name("fd");
+  displays[0].set_label(images_ ? "feature FD" : "FD");
+  displays[1].set_name("loglik_gap");
+  displays[1].set_label("log-lik. gap");
+  displays[1].set_unit("nats");
+  return displays;
+}
+
 std::optional<std::vector<int>> DiffusionProblem::StepsOf(const v1::Candidate& candidate) const {
   const std::optional<v1::DiffusionSchedule> schedule = ScheduleOf(candidate);
   if (!schedule) return std::nullopt;

@@ -108,6 +108,8 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   std::string CanonicalSpec() const override;
   std::string EvaluatorVersion() const override { return "diffusion/1"; }
   std::vector<std::string> ObjectiveNames() const override { return {"fd", "loglik_gap"}; }
+  // "FD 0.0396" (Frechet distance, no unit) and "log-lik. gap 0.25 nats".
+  std::vector<v1::ObjectiveDisplay> ObjectiveDisplays() const override;
 
   // K distinct steps drawn uniformly, ascending.
   v1::Candidate Random(Rng& rng) const override;

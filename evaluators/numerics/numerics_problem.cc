@@ -222,6 +222,64 @@ class NumericsProblem : public Problem {
     return numerics::JobReport(setup, history);
   }
 
+  // "error-curve": the error of the report's best program (the OK evaluation with the least
+  // error metric among those within max_ops, the cheapest on ties; its refined program when it
+  // has one) at kCurvePoints evenly spaced points of [lower, upper]: relative error in REAL
+  // mode (log y), ULPs from the correctly rounded float in FLOAT32 mode (inputs rounded to
+  // float; linear y, as 0 ULP is common). No chart without such an evaluation.
+  std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const override {
+    const char* metric = spec_.float32 ? "max_ulp" : "max_rel_error";
+    std::optional<Program> best;
+    double best_error = kInf;
+    int best_cost = 0;
+    for (const v1::HistoryEntry& h : history) {
+      const v1::Evaluation& ev = h.evaluation();
+      if (ev.status() != v1::OK) continue;
+      auto it = ev.metrics().find(metric);
+      if (it == ev.metrics().end() || !std::isfinite(it->second)) continue;
+      auto parsed =
+          numerics::FromCandidate(ev.refined().has_value() ? ev.refined() : h.candidate());
+      if (!parsed.ok()) continue;
+      const int cost = numerics::Cost(*parsed);
+      if (cost > spec_.max_ops) continue;
+      if (!best || it->second < best_error || (it->second == best_error && cost < best_cost)) {
+        best = *std::move(parsed);
+        best_error = it->second;
+        best_cost = cost;
+      }
+    }
+    if (!best) return {};
+    constexpr int kCurvePoints = 401;
+    numerics::Samples points;
+    for (int i = 0; i < kCurvePoints; ++i) {
+      long double x = spec_.lower + (static_cast<long double>(spec_.upper) - spec_.lower) * i /
+                                        (kCurvePoints - 1);
+      if (spec_.float32) x = static_cast<float>(x);
+      points.x.push_back(x);
+      points.y.push_back(target_.reference(x));
+    }
+    v1::ReportChart chart;
+    chart.set_name("error-curve");
+    chart.set_title(absl::StrFormat("Error of the best program (cost %d) on [%g, %g]", best_cost,
+                                    spec_.lower, spec_.upper));
+    chart.set_x_label("x");
+    chart.set_y_label(spec_.float32 ? "error (ULP)" : "relative error");
+    chart.set_log_y(!spec_.float32);
+    v1::ChartSeries* series = chart.add_series();
+    series->set_label(absl::StrCat("approx_", target_.name));
+    numerics::Samples one;
+    one.x.resize(1);
+    one.y.resize(1);
+    for (int i = 0; i < kCurvePoints; ++i) {
+      one.x[0] = points.x[i];
+      one.y[0] = points.y[i];
+      series->add_x(static_cast<double>(points.x[i]));
+      series->add_y(spec_.float32 ? numerics::MaxUlpError(*best, one).max_ulp
+                                  : static_cast<double>(numerics::MaxRelativeError(*best, one)));
+    }
+    return {std::move(chart)};
+  }
+
  private:
   // INFEASIBLE (objectives +inf, metrics cost and instructions) when `p` is over max_ops or
   // uses an op outside ops.

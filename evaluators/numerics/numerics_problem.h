@@ -9,6 +9,9 @@
 //   "cost":        live instructions that depend on x (constant-only subexpressions are free).
 // Shown (ObjectiveDisplays) as "max rel. error 6.2e-08" (REAL) or "max error 166 ULP" (FLOAT32),
 // 10^log10_error, and "cost 9 ops".
+// Report: the Pareto front, the baselines and the best program (report.h). Charts: "error-curve",
+// the best program's error at 401 evenly spaced points of [lower, upper] (relative error, log
+// y; ULPs in FLOAT32 mode, linear y).
 // Metrics: "cost", "instructions" (live instructions), "max_rel_error", "fit_seconds"; FLOAT32
 // also "max_ulp" and "refined_constants".
 //

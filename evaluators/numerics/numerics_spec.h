@@ -15,11 +15,14 @@ namespace evolv::numerics {
 
 // The largest numerics.max_ops a job may ask for.
 inline constexpr int kMaxOpsLimit = 64;
+// The largest |numerics.lower| and |numerics.upper|.
+inline constexpr double kMaxIntervalMagnitude = 1e6;
 
 // A NumericsSpec with its defaults applied, every field checked.
 struct ResolvedSpec {
   const Target* target = nullptr;  // a registered target (a singleton, never null)
-  double lower = 0, upper = 1;     // finite, lower < upper, lower inside the target's domain
+  double lower = 0, upper = 1;     // finite, |x| <= kMaxIntervalMagnitude, lower < upper, lower
+                                   // inside the target's domain, the target representable on it
   bool float32 = false;            // mode FLOAT32 (else REAL; UNSPECIFIED means REAL)
   std::vector<Op> ops;             // distinct, sorted, non-empty (default add, sub, mul, div)
   int max_ops = 10;                // 1..kMaxOpsLimit (0 in the spec means 10)
@@ -29,7 +32,11 @@ struct ResolvedSpec {
 
 // The resolved spec, or InvalidArgument whose message starts with the field path, e.g.
 // "numerics.target: unknown target 'foo' (one of exp, ...)". Fields are checked in the order
-// target, lower/upper, mode, ops, max_ops, fit_points, validation_points; the first error wins.
+// target, lower/upper, mode, the target over [lower, upper], ops, max_ops, fit_points,
+// validation_points; the first error wins. The target must be representable in the mode's
+// arithmetic (float for FLOAT32, long double for REAL) at 1025 evenly spaced points of the
+// interval: finite, not above the largest value, not lost to underflow ("numerics.upper:
+// exp2(1e+06) overflows in long double; ..."); the message names the nearer end.
 absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::NumericsSpec& spec);
 
 }  // namespace evolv::numerics

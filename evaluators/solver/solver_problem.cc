@@ -299,20 +299,12 @@ std::string SolverProblem::Render(const v1::Candidate& candidate, RenderFormat f
   return out;
 }
 
-std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) const {
-  // Per instance: the iterations of every comparator and of every (policy, trial) pick.
-  struct Row {
-    std::vector<int64_t> fixed;
-    int64_t one = -1;
-    int64_t optimal = -1;
-    std::map<std::pair<std::string, uint32_t>, int64_t> picks;
-  };
+SolverProblem::Tally SolverProblem::TallyHistory(
+    const std::vector<v1::HistoryEntry>& history) const {
+  Tally tally;
   const int arms = NumArms();
   const bool with_optimal = instance_optimal_ != v1::SolverSpec::INSTANCE_OPTIMAL_NONE;
-  std::vector<std::string> policies;
-  uint32_t trials = 0;
-  std::map<uint64_t, Row> rows;
-  size_t failed = 0;
+  std::map<uint64_t, TallyRow> rows;
   for (const v1::HistoryEntry& entry : history) {
     const std::optional<v1::SolverChoice> choice = ChoiceOf(entry.candidate());
     if (!choice) continue;
@@ -322,16 +314,18 @@ std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) 
     if (e.status() == v1::OK && e.objectives_size() > 0) {
       iterations = static_cast<int64_t>(e.objectives(0));
     } else {
-      ++failed;
+      ++tally.failed;
     }
-    Row& row = rows[c.instance()];
+    TallyRow& row = rows[c.instance()];
     if (row.fixed.empty()) row.fixed.assign(arms, -1);
     if (!c.policy().empty()) {
-      if (std::find(policies.begin(), policies.end(), c.policy()) == policies.end()) {
-        policies.push_back(c.policy());
+      if (std::find(tally.policies.begin(), tally.policies.end(), c.policy()) ==
+          tally.policies.end()) {
+        tally.policies.push_back(c.policy());
       }
-      trials = std::max(trials, c.trial() + 1);
+      tally.trials = std::max(tally.trials, c.trial() + 1);
       row.picks[{c.policy(), c.trial()}] = iterations;
+      row.pick_omegas[{c.policy(), c.trial()}] = c.omega();
     } else if (c.kind() == v1::SolverChoice::INSTANCE_OPTIMAL) {
       row.optimal = iterations;
     } else {
@@ -340,15 +334,27 @@ std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) 
     }
   }
   // The leading complete instances.
-  const size_t picks_per_instance = policies.size() * trials;
-  uint64_t n = 0;
-  for (auto it = rows.begin(); it != rows.end() && it->first == n; ++it, ++n) {
-    const Row& row = it->second;
+  const size_t picks_per_instance = tally.policies.size() * tally.trials;
+  for (auto it = rows.begin(); it != rows.end() && it->first == tally.rows.size(); ++it) {
+    const TallyRow& row = it->second;
     if (std::count(row.fixed.begin(), row.fixed.end(), -1) > 0 || row.one < 0 ||
         (with_optimal && row.optimal < 0) || row.picks.size() < picks_per_instance) {
       break;
     }
+    tally.rows.push_back(std::move(it->second));
   }
+  return tally;
+}
+
+std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) const {
+  // Per instance: the iterations of every comparator and of every (policy, trial) pick.
+  const Tally tally = TallyHistory(history);
+  const int arms = NumArms();
+  const bool with_optimal = instance_optimal_ != v1::SolverSpec::INSTANCE_OPTIMAL_NONE;
+  const std::vector<std::string>& policies = tally.policies;
+  const uint32_t trials = tally.trials;
+  const size_t failed = tally.failed;
+  const uint64_t n = tally.rows.size();
 
   std::string out = absl::StrFormat("solver: %s, %s, tolerance %g, cap %d\n", source_->Describe(),
                                     method_ == RelaxationMethod::kSor ? "SOR" : "SSOR-CG",
@@ -370,9 +376,8 @@ std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) 
   std::vector<std::vector<double>> cumulative;  // per mark: policies (mean), fixed..., one, opt
   std::vector<std::vector<int64_t>> fixed_at_marks;
   size_t next_mark = 0;
-  auto row_it = rows.begin();
-  for (uint64_t t = 0; t < n; ++t, ++row_it) {
-    const Row& row = row_it->second;
+  for (uint64_t t = 0; t < n; ++t) {
+    const TallyRow& row = tally.rows[t];
     for (int a = 0; a < arms; ++a) fixed[a] += row.fixed[a];
     one += row.one;
     optimal += std::max<int64_t>(row.optimal, 0);
@@ -447,6 +452,96 @@ std::string SolverProblem::Report(const std::vector<v1::HistoryEntry>& history) 
     absl::StrAppendFormat(&out, " %15.0f\n", at[policies.size()]);
   }
   return out;
+}
+
+std::vector<v1::ReportChart> SolverProblem::Charts(
+    const std::vector<v1::HistoryEntry>& history) const {
+  const Tally tally = TallyHistory(history);
+  const uint64_t n = tally.rows.size();
+  if (n == 0) return {};
+  const int arms = NumArms();
+  const bool with_optimal = instance_optimal_ != v1::SolverSpec::INSTANCE_OPTIMAL_NONE;
+  const uint64_t stride = (n + kMaxChartPoints - 1) / kMaxChartPoints;
+  auto drawn = [&](uint64_t t) { return (t + 1) % stride == 0 || t + 1 == n; };
+  // The first kMaxChartPolicies policies, labelled by at most 64 bytes of their names.
+  const std::vector<std::string> policies(
+      tally.policies.begin(),
+      tally.policies.begin() + std::min<size_t>(tally.policies.size(), kMaxChartPolicies));
+
+  // Totals first: the best fixed arm is the one with the least total, as in Report.
+  std::vector<int64_t> arm_totals(arms, 0);
+  for (const TallyRow& row : tally.rows) {
+    for (int a = 0; a < arms; ++a) arm_totals[a] += row.fixed[a];
+  }
+  const int best_arm =
+      static_cast<int>(std::min_element(arm_totals.begin(), arm_totals.end()) - arm_totals.begin());
+
+  v1::ReportChart cumulative;
+  cumulative.set_name("cumulative-iterations");
+  cumulative.set_title("Cumulative iterations (policies: mean over trials)");
+  cumulative.set_x_label("instances");
+  cumulative.set_y_label("iterations");
+  // One series per policy, then best fixed, instance-optimal, per-instance best, omega = 1.
+  std::vector<v1::ChartSeries*> series;
+  for (const std::string& p : policies) {
+    series.push_back(cumulative.add_series());
+    series.back()->set_label(p.substr(0, 64));
+  }
+  const std::vector<std::string> comparators = {
+      absl::StrFormat("best fixed (omega %.4f)", omegas_[best_arm]), "instance-optimal",
+      "per-instance best grid omega", "omega = 1"};
+  for (size_t k = 0; k < comparators.size(); ++k) {
+    if (k == 1 && !with_optimal) continue;
+    series.push_back(cumulative.add_series());
+    series.back()->set_label(comparators[k]);
+  }
+  std::map<std::pair<std::string, uint32_t>, int64_t> pick_totals;
+  int64_t best = 0, optimal = 0, oracle = 0, one = 0;
+  for (uint64_t t = 0; t < n; ++t) {
+    const TallyRow& row = tally.rows[t];
+    for (const auto& [key, iterations] : row.picks) pick_totals[key] += iterations;
+    best += row.fixed[best_arm];
+    optimal += std::max<int64_t>(row.optimal, 0);
+    oracle += *std::min_element(row.fixed.begin(), row.fixed.end());
+    one += row.one;
+    if (!drawn(t)) continue;
+    std::vector<double> at;
+    for (const std::string& p : policies) {
+      double sum = 0;
+      for (uint32_t r = 0; r < tally.trials; ++r) sum += pick_totals[{p, r}];
+      at.push_back(sum / tally.trials);
+    }
+    at.push_back(static_cast<double>(best));
+    if (with_optimal) at.push_back(static_cast<double>(optimal));
+    at.push_back(static_cast<double>(oracle));
+    at.push_back(static_cast<double>(one));
+    for (size_t k = 0; k < series.size(); ++k) {
+      series[k]->add_x(static_cast<double>(t + 1));
+      series[k]->add_y(at[k]);
+    }
+  }
+  std::vector<v1::ReportChart> charts = {std::move(cumulative)};
+  if (policies.empty()) return charts;
+
+  v1::ReportChart chosen;
+  chosen.set_name("omega-chosen");
+  chosen.set_title("Omega chosen per instance (first trial of each policy)");
+  chosen.set_x_label("instance");
+  chosen.set_y_label("omega");
+  for (const std::string& p : policies) {
+    v1::ChartSeries* s = chosen.add_series();
+    s->set_label(p.substr(0, 64));
+    s->set_step(true);
+    for (uint64_t t = 0; t < n; ++t) {
+      if (!drawn(t)) continue;
+      auto it = tally.rows[t].pick_omegas.find({p, 0});
+      if (it == tally.rows[t].pick_omegas.end()) continue;
+      s->add_x(static_cast<double>(t));
+      s->add_y(it->second);
+    }
+  }
+  charts.push_back(std::move(chosen));
+  return charts;
 }
 
 v1::SolverSpec SolverExampleSpec() {

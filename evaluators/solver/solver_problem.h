@@ -17,6 +17,7 @@
 // Thread-safety: all methods are const and safe to call concurrently (see instance_source.h).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +67,17 @@ class SolverProblem : public Problem, public BanditSequence {
   // and to the instance-optimal one, then cumulative iterations at every tenth of the
   // instances. Only the leading instances whose every candidate was told are counted.
   std::string Report(const std::vector<v1::HistoryEntry>& history) const override;
+  // Charts of the same counted instances: "cumulative-iterations", per policy (mean over trials)
+  // and per comparator (best fixed omega by total, instance-optimal when the spec has it,
+  // per-instance best grid omega, omega = 1) the iterations summed over instances 1..t, ending at
+  // the totals Report prints; and "omega-chosen", per policy the omega its first trial picked
+  // on each instance (step lines). At most kMaxChartPoints points per series: past that,
+  // instances are sampled evenly, the last always kept.
+  std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const override;
+  // The most points Charts draws per series, and the most policies it draws (the rest are left
+  // out, so that a chart has at most 16 series).
+  static constexpr uint64_t kMaxChartPoints = 2000;
+  static constexpr size_t kMaxChartPolicies = 12;
 
   // BanditSequence.
   uint64_t NumInstances() const override { return source_->size(); }
@@ -86,6 +98,24 @@ class SolverProblem : public Problem, public BanditSequence {
  private:
   friend absl::StatusOr<std::unique_ptr<Problem>> CreateSolverProblem(const v1::SolverSpec& spec);
   SolverProblem() = default;
+
+  // One instance's told evaluations: iterations of every comparator and of every (policy,
+  // trial) pick (-1: not told yet), and the omega of each pick.
+  struct TallyRow {
+    std::vector<int64_t> fixed;  // per grid arm
+    int64_t one = -1;
+    int64_t optimal = -1;
+    std::map<std::pair<std::string, uint32_t>, int64_t> picks;
+    std::map<std::pair<std::string, uint32_t>, double> pick_omegas;
+  };
+  struct Tally {
+    std::vector<std::string> policies;  // in order of first appearance
+    uint32_t trials = 0;
+    size_t failed = 0;           // evaluations not OK (counted at the cap)
+    std::vector<TallyRow> rows;  // the leading instances whose every candidate was told
+  };
+  // The history per instance, for Report and Charts.
+  Tally TallyHistory(const std::vector<v1::HistoryEntry>& history) const;
 
   // True when the instance-optimal omega comes from Young's formula rather than a search.
   bool ClosedFormOptimum() const;

@@ -11,6 +11,7 @@
 #include "actors/job_lifecycle.h"
 #include "evaluators/registry.h"
 #include "search/functional_hash.h"
+#include "search/job_spec.h"
 #include "services/client/client.h"
 #include "services/job_report.h"
 #include "services/progress_line.h"
@@ -192,6 +193,12 @@ std::optional<int> ClientCommands::Run() {
     auto spec = LoadJobSpec(s.spec_path, BuiltinProblems());
     if (!spec.ok()) {
       std::fprintf(stderr, "evolv: %s\n", std::string(spec.status().message()).c_str());
+      return 2;
+    }
+    // Bytes gRPC would refuse without naming the field (see CheckSpecEncoding).
+    if (absl::Status encoding = CheckSpecEncoding(*spec); !encoding.ok()) {
+      std::fprintf(stderr, "evolv: %s: %s\n", s.spec_path.c_str(),
+                   std::string(encoding.message()).c_str());
       return 2;
     }
     v1::SubmitJobRequest request;

@@ -1,12 +1,15 @@
 #include "services/evolvd/http_server.h"
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <list>
 #include <map>
-#include <mutex>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "search/problem.h"
@@ -99,8 +102,9 @@ Reply Json(const absl::StatusOr<T>& result) {
   return reply;
 }
 
-// GET /api/jobs/ID/report: the report's text and, per figure, its name, caption and the URL of
-// its PNG; the PNG bytes themselves stay out of the JSON.
+// GET /api/jobs/ID/report: the report's text, per figure its name, caption and the URL of its
+// PNG (the PNG bytes themselves stay out of the JSON), and its charts (v1::ReportChart in
+// protobuf's JSON mapping: fields at their defaults are absent, non-finite numbers are strings).
 Reply ReportJson(const absl::StatusOr<std::shared_ptr<const v1::JobReport>>& result) {
   if (!result.ok()) return Error(result.status());
   const v1::JobReport& report = **result;
@@ -114,6 +118,11 @@ Reply ReportJson(const absl::StatusOr<std::shared_ptr<const v1::JobReport>>& res
     reply.body += "{\"name\": " + JsonString(figure.name()) +
                   ", \"caption\": " + JsonString(figure.caption()) + ", \"url\": " +
                   JsonString("/api/jobs/" + report.job_id() + "/figures/" + figure.name()) + "}";
+  }
+  reply.body += "], \"charts\": [";
+  for (int i = 0; i < report.charts_size(); ++i) {
+    if (i > 0) reply.body += ", ";
+    reply.body += ToJson(report.charts(i), false);
   }
   reply.body += "]}\n";
   return reply;
@@ -239,92 +248,257 @@ Reply Route(ServiceCore& core, const std::string& target) {
   return Error(absl::NotFoundError("no page " + path));
 }
 
+// One request's reply, whatever the method; a handler that throws answers 500.
+http::response<http::string_body> Handle(ServiceCore& core,
+                                         const http::request<http::string_body>& request) {
+  Reply reply;
+  if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    reply = Error(absl::InvalidArgumentError("method: only GET is served"));
+    reply.status = http::status::method_not_allowed;
+  } else {
+    try {
+      reply = Route(core, std::string(request.target()));
+    } catch (const std::exception& e) {
+      reply = Error(absl::InternalError(e.what()));
+    } catch (...) {
+      reply = Error(absl::InternalError("handler: unknown exception"));
+    }
+  }
+  http::response<http::string_body> response;
+  response.version(request.version());
+  response.result(reply.status);
+  response.set(http::field::server, "evolvd");
+  response.set(http::field::content_type, reply.content_type);
+  response.set(http::field::cache_control, "no-store");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.body() = std::move(reply.body);
+  response.keep_alive(request.keep_alive() && reply.status != http::status::method_not_allowed);
+  response.prepare_payload();
+  return response;
+}
+
+// The answer to a request the parser refused (too large): sent, then the connection closes.
+http::response<http::string_body> Refusal(http::status status, const std::string& message) {
+  Reply reply = Error(absl::ResourceExhaustedError(message));
+  http::response<http::string_body> response(status, 11);
+  response.set(http::field::server, "evolvd");
+  response.set(http::field::content_type, reply.content_type);
+  response.set(http::field::cache_control, "no-store");
+  response.body() = std::move(reply.body);
+  response.keep_alive(false);
+  response.prepare_payload();
+  return response;
+}
+
+// A request's header and body limits (docs/limits.md).
+constexpr uint32_t kHeaderLimitBytes = 16 * 1024;
+constexpr uint64_t kBodyLimitBytes = 1024 * 1024;
+// How long the accept loop waits after a failed accept (e.g. out of file descriptors).
+constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
+
+class Session;
+
 }  // namespace
 
+// Everything but the handlers runs on the one I/O thread, so the session list needs no lock.
 struct HttpServer::Impl {
   ServiceCore* core = nullptr;
+  Options options;
   asio::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
-  std::thread accept_thread;
-  std::mutex mutex;
-  struct Connection {
-    std::shared_ptr<tcp::socket> socket;
-    std::thread thread;
-    std::atomic<bool> finished{false};
-  };
-  std::list<Connection> connections;
-  std::atomic<bool> stopping{false};
+  asio::steady_timer accept_retry{ioc};
+  std::optional<asio::thread_pool> handlers;
+  std::thread io_thread;
+  uint16_t port = 0;
+  std::list<Session*> sessions;  // open connections, oldest first
+  bool stopping = false;         // I/O thread only
 
-  void Accept() {
-    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
-      if (stopping) return;
-      if (!ec) {
-        std::lock_guard<std::mutex> lock(mutex);
-        // Reap finished connection threads.
-        for (auto it = connections.begin(); it != connections.end();) {
-          if (it->finished) {
-            it->thread.join();
-            it = connections.erase(it);
-          } else {
-            ++it;
-          }
-        }
-        connections.emplace_back();
-        Connection& c = connections.back();
-        c.socket = std::make_shared<tcp::socket>(std::move(socket));
-        c.thread = std::thread([this, &c] {
-          Serve(*c.socket);
-          c.finished = true;
-        });
+  void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void Stop();
+};
+
+namespace {
+
+// One connection: waits for a request (idle), reads it, has a handler thread answer it, writes
+// the answer, and again while the client keeps the connection alive. Runs on the I/O thread
+// except the handler; ends in Close(), which also takes it off the server's list.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer::Impl& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)) {}
+  ~Session() {
+    if (registered_) server_.sessions.erase(slot_);
+  }
+
+  void Start() {
+    slot_ = server_.sessions.insert(server_.sessions.end(), this);
+    registered_ = true;
+    stream_.expires_after(server_.options.request_timeout);  // from the accept, for request 1
+    WaitForRequest();
+  }
+
+  // Where the connection is: waiting for the first byte of a request, reading one, or having it
+  // answered (handler or write). The first two may be closed to make room for a new connection.
+  enum class Phase { kIdle, kReading, kAnswering };
+  Phase phase() const { return phase_; }
+
+  void Close() {
+    if (registered_) {
+      server_.sessions.erase(slot_);
+      registered_ = false;
+    }
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+ private:
+  void WaitForRequest() {
+    if (!registered_) return;
+    phase_ = Phase::kIdle;
+    if (!first_) stream_.expires_after(server_.options.idle_timeout);
+    if (buffer_.size() > 0) return ReadRequest();  // pipelined: already here
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec) return self->Close();
+                              self->ReadRequest();
+                            });
+  }
+
+  void ReadRequest() {
+    if (!registered_) return;
+    phase_ = Phase::kReading;
+    if (!first_) stream_.expires_after(server_.options.request_timeout);
+    first_ = false;
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimitBytes);
+    parser_->body_limit(kBodyLimitBytes);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    phase_ = Phase::kAnswering;
+    if (ec == http::error::header_limit) {
+      return Write(std::make_shared<http::response<http::string_body>>(
+          Refusal(http::status::request_header_fields_too_large, "request header over 16 KiB")));
+    }
+    if (ec == http::error::body_limit) {
+      return Write(std::make_shared<http::response<http::string_body>>(
+          Refusal(http::status::payload_too_large, "request body over 1 MiB")));
+    }
+    if (ec || !registered_) return Close();  // timeout, end of stream, malformed, stopping
+    stream_.expires_never();                 // no I/O while the handler runs
+    auto request = std::make_shared<http::request<http::string_body>>(parser_->release());
+    auto work = asio::make_work_guard(server_.ioc);  // keeps the I/O thread for the reply
+    asio::post(*server_.handlers, [self = shared_from_this(), request, work]() mutable {
+      std::shared_ptr<http::response<http::string_body>> response;
+      try {
+        response = std::make_shared<http::response<http::string_body>>(
+            Handle(*self->server_.core, *request));
+      } catch (...) {  // out of memory building the reply: nothing to send
       }
-      Accept();
+      HttpServer::Impl& server = self->server_;
+      // The session's last reference is dropped on the I/O thread, as everything else.
+      asio::post(server.ioc, [self = std::move(self), response] {
+        if (!response) return self->Close();
+        self->Write(response);
+      });
+      work.reset();
     });
   }
 
-  void Serve(tcp::socket& socket) {
-    beast::flat_buffer buffer;
-    beast::error_code ec;
-    for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(64 * 1024);
-      http::read(socket, buffer, parser, ec);
-      if (ec) break;
-      const auto& request = parser.get();
-      http::response<http::string_body> response;
-      Reply reply;
-      if (request.method() != http::verb::get && request.method() != http::verb::head) {
-        reply = Error(absl::InvalidArgumentError("method: only GET is served"));
-        reply.status = http::status::method_not_allowed;
-      } else {
-        try {
-          reply = Route(*core, std::string(request.target()));
-        } catch (const std::exception& e) {
-          reply = Error(absl::InternalError(e.what()));
-        }
-      }
-      response.version(request.version());
-      response.result(reply.status);
-      response.set(http::field::server, "evolvd");
-      response.set(http::field::content_type, reply.content_type);
-      response.set(http::field::cache_control, "no-store");
-      response.set("X-Content-Type-Options", "nosniff");
-      response.body() = std::move(reply.body);
-      response.keep_alive(request.keep_alive());
-      response.prepare_payload();
-      http::write(socket, response, ec);
-      if (ec || !response.keep_alive()) break;
-    }
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+  void Write(std::shared_ptr<http::response<http::string_body>> response) {
+    if (!registered_) return Close();
+    stream_.expires_after(server_.options.idle_timeout);
+    http::async_write(stream_, *response,
+                      [self = shared_from_this(), response](beast::error_code ec, size_t) {
+                        if (ec || response->need_eof()) return self->Close();
+                        self->WaitForRequest();
+                      });
   }
+
+  HttpServer::Impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::list<Session*>::iterator slot_;
+  bool registered_ = false;
+  Phase phase_ = Phase::kIdle;
+  bool first_ = true;
 };
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(
+      [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping || !acceptor.is_open()) return;
+  if (ec) {
+    // Out of descriptors or similar: retry shortly instead of spinning.
+    spdlog::warn("http: accept failed: {}", ec.message());
+    accept_retry.expires_after(kAcceptRetryDelay);
+    accept_retry.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && !stopping) Accept();
+    });
+    return;
+  }
+  if (sessions.size() >= static_cast<size_t>(options.max_connections)) {
+    // Make room by closing the longest-open idle connection, else the longest-open one still
+    // reading its request (slow or stalled clients: a request that arrives at once is read in
+    // microseconds); all answering: refuse the new one.
+    Session* victim = nullptr;
+    for (Session* session : sessions) {
+      if (session->phase() == Session::Phase::kIdle) {
+        victim = session;
+        break;
+      }
+      if (!victim && session->phase() == Session::Phase::kReading) victim = session;
+    }
+    if (victim) victim->Close();
+  }
+  if (sessions.size() < static_cast<size_t>(options.max_connections)) {
+    std::make_shared<Session>(*this, std::move(socket))->Start();
+  } else {
+    spdlog::debug("http: {} connections busy, closing a new one", sessions.size());
+    beast::error_code ignored;
+    socket.close(ignored);
+  }
+  Accept();
+}
+
+void HttpServer::Impl::Stop() {
+  stopping = true;
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  accept_retry.cancel();
+  while (!sessions.empty()) sessions.front()->Close();
+}
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(ServiceCore& core,
                                                               const std::string& bind_address,
-                                                              uint16_t port) {
+                                                              uint16_t port,
+                                                              const Options& options) {
+  if (options.max_connections < 1) {
+    return absl::InvalidArgumentError("http: max_connections must be at least 1");
+  }
+  if (options.handler_threads < 1 || options.handler_threads > 256) {
+    return absl::InvalidArgumentError("http: handler_threads must be in [1, 256]");
+  }
+  if (options.request_timeout.count() <= 0 || options.idle_timeout.count() <= 0) {
+    return absl::InvalidArgumentError("http: request_timeout and idle_timeout must be positive");
+  }
   auto impl = std::make_unique<Impl>();
   impl->core = &core;
+  impl->options = options;
   beast::error_code ec;
   const auto address = asio::ip::make_address(bind_address, ec);
   if (ec) return absl::InvalidArgumentError("bind: not an IP address: " + bind_address);
@@ -337,30 +511,22 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(ServiceCore& core,
     return absl::UnavailableError("http: cannot listen on " + bind_address + ":" +
                                   std::to_string(port) + ": " + ec.message());
   }
+  impl->port = impl->acceptor.local_endpoint().port();
+  impl->handlers.emplace(static_cast<size_t>(options.handler_threads));
   Impl* raw = impl.get();
   raw->Accept();
-  raw->accept_thread = std::thread([raw] { raw->ioc.run(); });
+  raw->io_thread = std::thread([raw] { raw->ioc.run(); });
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+uint16_t HttpServer::port() const { return impl_->port; }
 
 HttpServer::~HttpServer() {
-  impl_->stopping = true;
-  asio::post(impl_->ioc, [this] {
-    beast::error_code ec;
-    impl_->acceptor.close(ec);
-  });
-  impl_->ioc.stop();
-  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
-  std::lock_guard<std::mutex> lock(impl_->mutex);
-  for (auto& c : impl_->connections) {
-    beast::error_code ec;
-    c.socket->shutdown(tcp::socket::shutdown_both, ec);
-  }
-  for (auto& c : impl_->connections) {
-    if (c.thread.joinable()) c.thread.join();
-  }
+  // Close everything on the I/O thread; run() returns once no connection, timer or running
+  // handler (each holds a work guard) is left.
+  asio::post(impl_->ioc, [impl = impl_.get()] { impl->Stop(); });
+  if (impl_->io_thread.joinable()) impl_->io_thread.join();
+  impl_->handlers->join();
 }
 
 }  // namespace evolv

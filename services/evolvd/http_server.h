@@ -18,8 +18,20 @@
 //                           e.g. "job manager: system_error(request_receiver_down)"
 // Errors are JSON {"code": "NOT_FOUND", "message": "..."} with the matching HTTP status.
 // Read-only: the page changes nothing; job control goes through gRPC.
+//
+// Threads: one I/O thread runs every connection asynchronously (accept, read, write, timers) and
+// a fixed pool of `Options::handler_threads` runs the handlers (they call ServiceCore and may
+// block for up to about a second), so the thread count does not depend on the connections.
+// Limits (docs/limits.md): at most `max_connections` open; a new one beyond it closes the
+// longest-open idle connection (one waiting for its next request) to make room, else the
+// longest-open one still reading its request, else (all being answered) is closed at once. A
+// request's header over 16 KiB gets 431, a body over 1 MiB 413, a method other than GET/HEAD 405;
+// each closes the connection. A request must arrive whole within `request_timeout` of its first
+// byte (of the connection's accept for the first request); a kept-alive connection idle for
+// `idle_timeout` is closed; so is one that does not read its response within `idle_timeout`.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,13 +41,24 @@
 
 namespace evolv {
 
+struct HttpServerOptions {
+  int max_connections = 256;                         // open connections at once, >= 1
+  std::chrono::milliseconds request_timeout{10000};  // header and body of one request
+  std::chrono::milliseconds idle_timeout{60000};     // keep-alive wait; writing a response
+  int handler_threads = 4;                           // in [1, 256]
+};
+
 class HttpServer {
  public:
-  // Binds `bind_address`:`port` (0: any free port) and serves on background threads.
+  using Options = HttpServerOptions;
+
+  // Binds `bind_address`:`port` (0: any free port) and serves on background threads (above).
+  // INVALID_ARGUMENT for a bad address or option, UNAVAILABLE when the port cannot be bound.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(ServiceCore& core,
                                                            const std::string& bind_address,
-                                                           uint16_t port);
-  // Stops accepting, closes open connections and joins every thread.
+                                                           uint16_t port,
+                                                           const Options& options = Options());
+  // Stops accepting, closes open connections, waits for running handlers and joins every thread.
   ~HttpServer();
   uint16_t port() const;
 

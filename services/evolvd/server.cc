@@ -66,6 +66,9 @@ struct Flags {
   std::string log_level = "info";
   uint64_t checkpoint_every_results = 200;
   double checkpoint_every_seconds = 5.0;
+  int http_max_connections = 256;
+  double http_request_timeout = 10.0;  // seconds
+  double http_idle_timeout = 60.0;     // seconds
 };
 
 // The exit code when a core actor went down while serving (EX_SOFTWARE).
@@ -157,6 +160,19 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
       ->capture_default_str();
   app.add_option("--checkpoint-seconds", flags.checkpoint_every_seconds,
                  "checkpoint a job at least this often (seconds)")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_option("--http-max-connections", flags.http_max_connections,
+                 "open HTTP connections at most; a new one beyond it replaces the longest-open "
+                 "idle (else still-reading) one, or is closed when all are being answered")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--http-request-timeout", flags.http_request_timeout,
+                 "seconds an HTTP request (header and body) may take to arrive")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_option("--http-idle-timeout", flags.http_idle_timeout,
+                 "seconds an idle kept-alive HTTP connection (or an unread response) is kept")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
   try {
@@ -267,7 +283,13 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
                   flags.bind, flags.grpc_port);
     exit_code = 1;
   } else {
-    auto started = evolv::HttpServer::Start(core, flags.bind, flags.http_port);
+    evolv::HttpServer::Options http_options;
+    http_options.max_connections = flags.http_max_connections;
+    http_options.request_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(flags.http_request_timeout * 1000.0));
+    http_options.idle_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(flags.http_idle_timeout * 1000.0));
+    auto started = evolv::HttpServer::Start(core, flags.bind, flags.http_port, http_options);
     if (!started.ok()) {
       spdlog::error("{}", started.status().ToString());
       exit_code = 1;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <new>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "actors/job_lifecycle.h"
 #include "actors/local_runtime.h"
@@ -94,6 +96,15 @@ class JobManagerTest : public ::testing::Test {
     return last;
   }
 
+  // Submits a long toy job and waits until it has told 10 results; its id.
+  std::string StartLiveJob() {
+    auto job = client_->Submit(Spec(1000000, 1));
+    EXPECT_TRUE(job.ok()) << job.status();
+    if (!job.ok()) return "";
+    EXPECT_TRUE(WaitForProgress(job->id(), 10));
+    return job->id();
+  }
+
   // Waits until the job has told at least `evaluations` results.
   bool WaitForProgress(const std::string& id, uint64_t evaluations) {
     const auto deadline = std::chrono::steady_clock::now() + 60s;
@@ -132,10 +143,8 @@ TEST_F(JobManagerTest, JobsGetTheSpecsIdsAndRunToTheEnd) {
 
 TEST_F(JobManagerTest, PauseAndCancelAreWrittenWithTheCoordinatorsCheckpoint) {
   Start();
-  auto job = client_->Submit(Spec(1000000, 1));
-  ASSERT_TRUE(job.ok()) << job.status();
-  const std::string id = job->id();
-  ASSERT_TRUE(WaitForProgress(id, 10));
+  const std::string id = StartLiveJob();
+  ASSERT_FALSE(HasFailure());
 
   auto paused = client_->Pause(id);
   ASSERT_TRUE(paused.ok()) << paused.status();
@@ -165,6 +174,45 @@ TEST_F(JobManagerTest, PauseAndCancelAreWrittenWithTheCoordinatorsCheckpoint) {
   auto refused = client_->Resume(id);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.status().message().find("CANCELLED"), std::string::npos);
+}
+
+TEST_F(JobManagerTest, RacingPauseAndResumeAnswerOkOrTheTransientRefusalAndARetrySettles) {
+  Start();
+  const std::string id = StartLiveJob();
+  ASSERT_FALSE(HasFailure());
+
+  // Four threads pause and resume the live job as fast as they can (docs/service.md, "Errors").
+  std::atomic<int> ok{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        auto answer = (i + t) % 2 == 0 ? client_->Pause(id) : client_->Resume(id);
+        if (answer.ok()) {
+          ++ok;
+        } else if (answer.status().code() == absl::StatusCode::kFailedPrecondition &&
+                   answer.status().message() == "job " + id + " is being paused or cancelled") {
+          ++refused;
+        } else {
+          ++other;
+          ADD_FAILURE() << answer.status();
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(ok.load() + refused.load(), 400) << "refused " << refused.load();
+  EXPECT_EQ(other.load(), 0);
+  RecordProperty("refused", refused.load());  // how often the race was hit (--gtest_output=xml)
+  // The refusal is transient: once the state settles, the same request succeeds.
+  absl::StatusOr<v1::JobRecord> paused = client_->Pause(id);
+  for (int i = 0; i < 100 && !paused.ok(); ++i) {
+    std::this_thread::sleep_for(20ms);
+    paused = client_->Pause(id);
+  }
+  ASSERT_TRUE(paused.ok()) << paused.status();
+  EXPECT_EQ(paused->state(), v1::PAUSED);
+  EXPECT_EQ(store_->GetJob(id)->state(), v1::PAUSED);
 }
 
 TEST_F(JobManagerTest, AnExceptionInValidationAnswersTheSubmitAndTheManagerKeepsServing) {

@@ -328,6 +328,11 @@ struct BadSpec {
   const char* message;
 };
 
+// A text-format spec whose name holds the byte 0xff, which is not UTF-8.
+constexpr char kNotUtf8Spec[] =
+    "name: \"bad\\377\"\nnumerics { target: \"exp\" lower: 0 upper: 1 }\n"
+    "budget { max_evaluations: 10 }\n";
+
 TEST_F(CliTest, BadSpecsExitTwoNamingTheFieldAndTouchNothing) {
   // A store with a finished job in it, to check that bad specs leave it byte for byte alone.
   const std::string good = WriteFile("good.json", Spec(50));
@@ -365,6 +370,12 @@ TEST_F(CliTest, BadSpecsExitTwoNamingTheFieldAndTouchNothing) {
       {"trailing_comma", R"({"numerics": {"target": "exp", "lower": 0, "upper": 1,},
                              "budget": {"max_evaluations": 10}})",
        "malformed JSON job spec: line 1, column 54: trailing comma before '}'"},
+      {"absurd_interval", numerics(R"("target": "exp2", "lower": -1e308, "upper": 1e308)"),
+       "numerics.lower: |-1e+308| exceeds the limit 1e+06"},
+      {"target_overflows", numerics(R"("target": "exp2", "lower": 0, "upper": 20000)"),
+       "numerics.upper: exp2(20000) overflows in long double"},
+      // Text format takes the escape; JSON refuses such bytes itself.
+      {"name_not_utf8", kNotUtf8Spec, "name: not valid UTF-8"},
   };
   for (const auto& bad : cases) {
     const std::string path = WriteFile(std::string(bad.name) + ".json", bad.text);
@@ -384,6 +395,13 @@ TEST_F(CliTest, BadSpecsExitTwoNamingTheFieldAndTouchNothing) {
   const Outcome usage = RunToEnd({"run"});
   EXPECT_EQ(usage.code, 2);
   EXPECT_EQ(snapshot(), before);
+  // submit checks the encoding before it calls the server (none listens on port 1), which would
+  // otherwise refuse the bytes without naming the field.
+  const Outcome submitted =
+      RunToEnd({"submit", WriteFile("submit.txtpb", kNotUtf8Spec), "--server", "127.0.0.1:1"});
+  EXPECT_EQ(submitted.code, 2) << submitted.err;
+  EXPECT_NE(submitted.err.find("submit.txtpb: name: not valid UTF-8"), std::string::npos)
+      << submitted.err;
 }
 
 TEST_F(CliTest, AFifoOrADeviceAsTheSpecFileExitsTwoAtOnce) {

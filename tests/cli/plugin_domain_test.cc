@@ -203,6 +203,11 @@ TEST_F(PluginDomainTest, TheDomainsReportAndFigureComeOverGrpcHttpAndTheCli) {
   EXPECT_EQ(decoded->height, 4);
   EXPECT_EQ(decoded->channels, 1);
   EXPECT_EQ(decoded->pixels[5], 5 * 17);
+  ASSERT_EQ(report.charts_size(), 1);
+  EXPECT_EQ(report.charts(0).name(), "results");
+  EXPECT_EQ(report.charts(0).title(), "toy chart after 200 results");
+  ASSERT_EQ(report.charts(0).series_size(), 1);
+  EXPECT_EQ(report.charts(0).series(0).y_size(), 5);  // y = x * x at x = 0..4
 
   // HTTP: the report's JSON names the figure's URL, which serves the same PNG.
   const std::string base = "/api/jobs/" + job.id();
@@ -213,6 +218,14 @@ TEST_F(PluginDomainTest, TheDomainsReportAndFigureComeOverGrpcHttpAndTheCli) {
   EXPECT_NE(json.body.find("\"url\": \"" + url + "\""), std::string::npos) << json.body;
   EXPECT_NE(json.body.find("\"caption\": \"toy gradient after 200 results\""), std::string::npos);
   EXPECT_EQ(json.body.find("png\": "), std::string::npos) << "PNG bytes belong to the URL";
+  // The charts come whole, in protobuf's JSON mapping.
+  EXPECT_NE(json.body.find("\"charts\": [{\"name\":\"results\",\"title\":\"toy chart after 200 "
+                           "results\""),
+            std::string::npos)
+      << json.body;
+  EXPECT_NE(json.body.find("\"log_y\":true"), std::string::npos) << json.body;
+  EXPECT_NE(json.body.find("\"x\":[0,1,2,3,4],\"y\":[0,1,4,9,16],\"step\":true"), std::string::npos)
+      << json.body;
   const testing::HttpResponse png = testing::HttpGet(http_port_, url);
   ASSERT_EQ(png.status, 200) << png.error << png.body;
   EXPECT_EQ(png.content_type, "image/png");

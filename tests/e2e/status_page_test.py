@@ -1,7 +1,9 @@
 """The status page in headless Chromium: start evolvd, submit jobs with the evolv CLI, open the
-page, and check the job row, a chart with data points, live progress, escaping of user text, a
-job's report with its figure (the test tree's toy domain, served by evolvd_with_toy) and that the
-browser logged no console errors.
+page, and check the job row with its time-budget progress bar, the Chart.js charts (points, ticks,
+full width, updated in place, nothing infinite drawn), live progress, the page's number format,
+local workers, escaping of user text, a job's report with its figure and data chart (the test
+tree's toy domain, served by evolvd_with_toy), drag-to-zoom and double-click reset on the charts,
+and that the browser logged no console errors.
 
   /usr/bin/python3 status_page_test.py --evolvd PATH --evolv PATH --evolvd-with-toy PATH
       --chromedriver PATH --chromium PATH
@@ -29,6 +31,43 @@ for arg in it:
 ARGS = h.parse_args(rest)
 
 EVIL_NAME = "<script>alert(1)</script>"
+
+# What the page's one number formatter (fmt in web/assets/app.js) writes for a value, with a unit
+# after it where the objective has one.
+NUMBER = r"^(-?[0-9]+(\.[0-9]+)?(e-?[0-9]+)?|-?inf|nan)( .+)?$"
+
+# A chart's state as Chart.js reports it: its points, its axes' ticks, and its width against the
+# page's, or null before it exists.
+CHART_STATE = """
+const canvas = document.getElementById(arguments[0]);
+const chart = canvas && Chart.getChart(canvas);
+if (!chart) return null;
+const data = chart.data.datasets[0].data;
+return {points: data.length, xTicks: chart.scales.x.ticks.length,
+        yTicks: chart.scales.y.ticks.length, xType: chart.scales.x.type,
+        allFinite: data.every(p => Number.isFinite(p.x) && Number.isFinite(p.y)),
+        widthShare: canvas.clientWidth / document.querySelector('main').clientWidth};
+"""
+
+# Drags across the middle half of a chart's plot area with synthesized mouse events (arguments:
+# the canvas id, then "reset" to double-click instead); returns scales.x {min, max} after it.
+DRAG_ZOOM = """
+const canvas = document.getElementById(arguments[0]);
+const chart = Chart.getChart(canvas);
+const box = canvas.getBoundingClientRect();
+const area = chart.chartArea;
+const at = (type, x) => canvas.dispatchEvent(new MouseEvent(type, {
+    bubbles: true, clientX: box.left + x, clientY: box.top + (area.top + area.bottom) / 2}));
+if (arguments[1] === 'reset') {
+  at('dblclick', (area.left + area.right) / 2);
+} else {
+  const width = area.right - area.left;
+  at('mousedown', area.left + width / 4);
+  at('mousemove', area.left + width / 2);
+  at('mouseup', area.left + 3 * width / 4);
+}
+return {min: chart.scales.x.min, max: chart.scales.x.max};
+"""
 
 # A toy job in text format, its problem an Any spelled out (the evolv CLI does not know the toy
 # domain; evolvd_with_toy does): evolv.test.ToySpec{dims: 2} is the bytes 08 02.
@@ -109,8 +148,10 @@ class StatusPage(unittest.TestCase):
         tmp = h.temp_dir("evolvd-e2e-")
         server = h.Evolvd(os.path.join(tmp, "data"), workers=2).start()
         try:
-            evil = server.cli("submit", h.write_spec(
-                tmp, h.numerics_spec(name=EVIL_NAME, budget=100000), "evil.json"))
+            # A budget in seconds only, so its progress bar can only come from its time.
+            spec = h.numerics_spec(name=EVIL_NAME)
+            spec["budget"] = {"max_seconds": 600}
+            evil = server.cli("submit", h.write_spec(tmp, spec, "evil.json"))
             self.assertEqual(evil.returncode, 0, evil.stderr)
             evil_id = evil.stdout.strip()
             driver = WebDriver(DRIVER["chromedriver"], DRIVER["chromium"],
@@ -122,7 +163,10 @@ class StatusPage(unittest.TestCase):
                     " + '\"] td.job-name'); return r && r.textContent;", evil_id), 20,
                     "the job row")
                 self.assertEqual(row_name, EVIL_NAME)  # shown as text, not run
-                self.assertEqual(driver.js("return document.querySelectorAll('script').length"), 1)
+                # Only the page's own scripts: Chart.js and app.js.
+                self.assertEqual(driver.js("return [...document.querySelectorAll('script')]"
+                                           ".map(s => s.getAttribute('src'))"),
+                                 ["/vendor/chart.min.js", "/app.js"])
                 state = driver.js("return document.querySelector('tr.job-row td.state')"
                                   ".textContent")
                 self.assertEqual(state, "RUNNING")
@@ -131,21 +175,35 @@ class StatusPage(unittest.TestCase):
                                   ".filter(n => n.nodeType === 3 && n.textContent.trim())"
                                   ".map(n => n.textContent)")
                 self.assertEqual(stray, [])
+                # The time budget's bar fills as the job runs, beside "elapsed/600 s".
+                progress = h.wait_for(lambda: driver.js(
+                    "const c = document.querySelector('tr.job-row td.progress');"
+                    " const w = parseFloat(c.querySelector('.bar > span').style.width);"
+                    " return w > 0 && [w, c.textContent];"), 20, "the time budget's bar")
+                self.assertRegex(progress[1], r"^[0-9]+ · [0-9.]+/600 s$")
 
                 # The job page: a chart with data points and progress that moves by itself.
                 driver.get(server.url + "/job/" + evil_id)
-                points = h.wait_for(lambda: driver.js(
-                    "return document.querySelectorAll('#best-chart circle').length"), 30,
-                    "chart points")
-                self.assertGreater(points, 1)
+                best = h.wait_for(lambda: (lambda c: c and c["points"] > 1 and c["xTicks"] > 2
+                                           and c)(driver.js(CHART_STATE, "best-chart")), 30,
+                                  "the best-so-far chart with points and ticks")
+                self.assertEqual(best["xType"], "logarithmic")
+                self.assertGreater(best["yTicks"], 1)
+                self.assertTrue(best["allFinite"])
+                self.assertGreater(best["widthShare"], 0.9)
+                driver.js("window.firstBestChart = Chart.getChart("
+                          "document.getElementById('best-chart'))")
                 self.assertEqual(driver.js("return document.getElementById('job-name')"
                                            ".textContent"), EVIL_NAME)
                 self.assertEqual(driver.js(
                     "return [...document.querySelector('main').childNodes]"
                     ".filter(n => n.nodeType === 3 && n.textContent.trim())"
                     ".map(n => n.textContent)"), [])
-                self.assertTrue(driver.js("return document.querySelectorAll("
-                                          "'#pareto-chart circle').length > 0"))
+                pareto = h.wait_for(lambda: (lambda c: c and c["points"] > 0 and c)(
+                    driver.js(CHART_STATE, "pareto-chart")), 30, "the Pareto front chart")
+                self.assertGreater(pareto["xTicks"], 2)
+                self.assertGreater(pareto["yTicks"], 1)
+                self.assertTrue(pareto["allFinite"])
                 self.assertIn("return", driver.js(
                     "return document.getElementById('best-candidate').textContent"))
                 first = driver.js("return document.getElementById('live-progress').textContent")
@@ -153,8 +211,34 @@ class StatusPage(unittest.TestCase):
                 second = driver.js("return document.getElementById('live-progress').textContent")
                 self.assertNotEqual(first, second, "progress did not update without a reload")
                 self.assertGreater(int(second.split("/")[0]), int(first.split("/")[0]))
-                self.assertGreater(driver.js("return document.querySelectorAll('#workers tr')"
-                                             ".length"), 1)
+                # Polls updated the same chart rather than making a new one each second.
+                self.assertTrue(driver.js("return Chart.getChart(document.getElementById("
+                                          "'best-chart')) === window.firstBestChart"))
+                # Dragging zooms the x range, which later polls keep; a double-click resets it.
+                full = driver.js(DRAG_ZOOM, "best-chart", "reset")
+                zoomed = driver.js(DRAG_ZOOM, "best-chart")
+                self.assertGreater(zoomed["min"], full["min"])
+                self.assertLess(zoomed["max"], full["max"])
+                time.sleep(1.5)
+                kept = driver.js("const x = Chart.getChart(document.getElementById('best-chart'))"
+                                 ".scales.x; return {min: x.min, max: x.max};")
+                self.assertAlmostEqual(kept["min"], zoomed["min"])
+                reset = driver.js(DRAG_ZOOM, "best-chart", "reset")
+                self.assertLess(reset["min"], zoomed["min"])
+                self.assertRegex(driver.js("return document.getElementById('time-progress')"
+                                           ".textContent"), r"^[0-9.]+/600 s$")
+                cells = driver.js("return [...document.querySelectorAll('#recent td.num')]"
+                                  ".map(c => c.textContent)")
+                self.assertTrue(cells)
+                for cell in cells + [driver.js("return document.getElementById("
+                                               "'best-objective').textContent")]:
+                    self.assertRegex(cell, NUMBER)
+                # Local workers say whether they are busy, not when they were last seen.
+                seen = driver.js("return [...document.querySelectorAll('#workers td.last-seen')]"
+                                 ".map(c => c.textContent)")
+                self.assertEqual(len(seen), 2)
+                for text in seen:
+                    self.assertIn(text, ("local, idle", "local, busy"))
 
                 errors = [e for e in driver.browser_log() if e.get("level") == "SEVERE"]
                 self.assertEqual(errors, [], "console errors: %s" % errors)
@@ -190,6 +274,22 @@ class StatusPage(unittest.TestCase):
                                            ".textContent"), "toy: 100 results\n")
                 self.assertEqual(driver.js("return document.querySelector('#report figcaption')"
                                            ".textContent"), "toy gradient after 100 results")
+                # The data chart: y = x * x at x = 0..4 on a log y axis, so 0 is left out.
+                chart = h.wait_for(lambda: driver.js(CHART_STATE, "report-chart-results"), 30,
+                                   "the report's chart")
+                self.assertEqual(chart["points"], 4)
+                self.assertTrue(chart["allFinite"])
+                self.assertGreater(chart["widthShare"], 0.9)
+                self.assertEqual(driver.js(
+                    "const c = Chart.getChart(document.getElementById('report-chart-results'));"
+                    " return [c.scales.y.type, c.options.plugins.title.text,"
+                    " c.data.datasets[0].stepped];"),
+                    ["logarithmic", "toy chart after 100 results", "after"])
+                full = driver.js(DRAG_ZOOM, "report-chart-results", "reset")
+                zoomed = driver.js(DRAG_ZOOM, "report-chart-results")
+                self.assertGreater(zoomed["min"], full["min"])
+                self.assertLess(zoomed["max"], full["max"])
+                self.assertEqual(driver.js(DRAG_ZOOM, "report-chart-results", "reset"), full)
                 errors = [e for e in driver.browser_log() if e.get("level") == "SEVERE"]
                 self.assertEqual(errors, [], "console errors: %s" % errors)
             finally:

@@ -389,6 +389,49 @@ class Errors(Base):
         self.assertEqual(after, before)
         del error
 
+    def test_unknown_fields_and_strings_that_are_not_utf8_are_refused_and_not_stored(self):
+        server = self.start()
+        stub = self.stub(server)
+        before = stub.ListJobs(service_pb2.ListJobsRequest())
+        INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+        def varint(n):
+            out = b""
+            while True:
+                low, n = n & 0x7F, n >> 7
+                out += bytes([low | 0x80 if n else low])
+                if not n:
+                    return out
+
+        def field(number, payload):  # a length-delimited field on the wire
+            return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+        padding = b"x" * 100_000
+        good = spec_message(budget=10)
+        unknown = job_pb2.JobSpec.FromString(good.SerializeToString() + field(99, padding))
+        self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=unknown),
+                        field="spec: unknown field 99")
+        packed_unknown = spec_message(budget=10)
+        packed_unknown.problem.value += field(99, padding)
+        self.assertCode(INVALID, stub.SubmitJob,
+                        service_pb2.SubmitJobRequest(spec=packed_unknown),
+                        field="problem: unknown field 99 (not in evolv.v1.NumericsSpec")
+        # The problem's packed bytes reach evolv's validation, which names the string field.
+        packed_bad = spec_message(budget=10)
+        packed_bad.problem.value += field(1, b"exp\xff")
+        self.assertCode(INVALID, stub.SubmitJob, service_pb2.SubmitJobRequest(spec=packed_bad),
+                        field="problem.target: not valid UTF-8")
+        # A top-level string that is not UTF-8 is refused by gRPC's parser before evolvd's code
+        # runs: INTERNAL with an empty message (docs/service.md, "Errors").
+        channel = grpc.insecure_channel(server.address)
+        raw_submit = channel.unary_unary("/evolv.v1.SearchService/SubmitJob",
+                                         response_deserializer=job_pb2.JobRecord.FromString)
+        bad_name = field(1, good.SerializeToString() + field(1, b"bad\xff"))
+        self.assertCode(grpc.StatusCode.INTERNAL, raw_submit, bad_name)
+
+        self.assertEqual(stub.ListJobs(service_pb2.ListJobsRequest()), before)
+        self.assertIsNone(server.proc.poll(), "evolvd exited")
+
     def test_cli_exit_codes(self):
         server = self.start()
         tmp = h.temp_dir("cli-")
@@ -465,6 +508,10 @@ class Http(Base):
         self.assertIn("evolv_queue_depth 0", body)  # nothing waits once the job has ended
         _, page = server.http_get("/")
         self.assertIn("/app.js", page)
+        # Chart.js, embedded at build time from Debian's libjs-chart.js: the page needs no CDN.
+        self.assertIn('<script src="/vendor/chart.min.js">', page)
+        _, chart_js = server.http_get("/vendor/chart.min.js")
+        self.assertIn("Chart.js v3", chart_js[:200])
         with self.assertRaises(Exception) as raised:
             server.http_get("/api/jobs/jnope")
         self.assertEqual(getattr(raised.exception, "code", None), 404)

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "google/protobuf/unknown_field_set.h"
 #include "search/job_spec.h"
 #include "search/nsga2.h"
 #include "search/pareto.h"
@@ -153,6 +154,67 @@ TEST(JobSpecTest, RejectsBadGenericFieldsNamingThem) {
   const absl::Status refused = ValidateJobSpec(bandit, registry);
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(refused.message().find("strategy.bandit:"), std::string::npos) << refused;
+}
+
+TEST(JobSpecTest, RefusesStringsThatAreNotUtf8NamingTheField) {
+  const auto& registry = testing::ToyRegistry();
+  v1::JobSpec spec;
+  spec.mutable_problem()->PackFrom(test::ToySpec());
+  spec.mutable_budget()->set_max_evaluations(10);
+  spec.set_name("caf\xc3\xa9 \xf0\x9f\x98\x80");  // valid: two- and four-byte forms
+  EXPECT_TRUE(ValidateJobSpec(spec, registry).ok());
+
+  for (const char* bad : {"\xff", "caf\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    v1::JobSpec named = spec;
+    named.set_name(bad);
+    const absl::Status refused = ValidateJobSpec(named, registry);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(refused.message(), "name: not valid UTF-8");
+  }
+  v1::JobSpec bandit = spec;
+  bandit.mutable_strategy()->mutable_bandit()->add_policies("tsallis_inf");
+  bandit.mutable_strategy()->mutable_bandit()->add_policies("\xfe");
+  EXPECT_EQ(ValidateJobSpec(bandit, registry).message(),
+            "strategy.bandit.policies: not valid UTF-8");
+
+  // Inside the problem's Any the packed bytes are checked by field, whatever the packed type
+  // (here a JobSpec, whose field 1 is the string name).
+  v1::JobSpec packed = spec;
+  packed.mutable_problem()->set_type_url("type.googleapis.com/evolv.v1.JobSpec");
+  packed.mutable_problem()->set_value(std::string("\x0a\x02\xc3\x28", 4));
+  EXPECT_EQ(ValidateJobSpec(packed, registry).message(), "problem.name: not valid UTF-8");
+}
+
+TEST(JobSpecTest, RefusesUnknownFieldsNamingWhere) {
+  const auto& registry = testing::ToyRegistry();
+  v1::JobSpec spec;
+  spec.mutable_problem()->PackFrom(test::ToySpec());
+  spec.mutable_budget()->set_max_evaluations(10);
+  const std::string padding(100000, 'x');
+
+  v1::JobSpec top = spec;
+  top.GetReflection()->MutableUnknownFields(&top)->AddLengthDelimited(99, padding);
+  const absl::Status refused = ValidateJobSpec(top, registry);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.message(),
+            "spec: unknown field 99 (not in evolv.v1.JobSpec as this evolvd knows it)");
+
+  v1::JobSpec nested = spec;
+  v1::Budget* budget = nested.mutable_budget();
+  budget->GetReflection()->MutableUnknownFields(budget)->AddVarint(7, 1);
+  EXPECT_EQ(ValidateJobSpec(nested, registry).message(),
+            "budget: unknown field 7 (not in evolv.v1.Budget as this evolvd knows it)");
+
+  // In the problem's packed bytes: ToySpec's fields 1..5, then field 99 (a 100 KB string).
+  v1::JobSpec packed = spec;
+  google::protobuf::UnknownFieldSet extra;
+  extra.AddLengthDelimited(99, padding);
+  std::string value = packed.problem().value();
+  extra.SerializeToString(&value);
+  value = packed.problem().value() + value;
+  packed.mutable_problem()->set_value(value);
+  EXPECT_EQ(ValidateJobSpec(packed, registry).message(),
+            "problem: unknown field 99 (not in evolv.test.ToySpec as this evolvd knows it)");
 }
 
 TEST(JobSpecTest, IdIsStableAndSeedSensitive) {

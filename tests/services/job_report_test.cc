@@ -34,6 +34,16 @@ class FiguresProblem : public ToyProblem {
   std::vector<Figure> figures_;
 };
 
+// Expects building `problem`'s report to be refused as Internal with a message holding `what`
+// and `domain`.
+void ExpectRefused(const Problem& problem, const std::string& what, const std::string& domain) {
+  auto report = BuildJobReport("job1", problem, History(1));
+  ASSERT_FALSE(report.ok()) << what;
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kInternal);
+  EXPECT_NE(report.status().message().find(what), std::string::npos) << report.status();
+  EXPECT_NE(report.status().message().find(domain), std::string::npos) << report.status();
+}
+
 TEST(JobReportTest, HoldsTheProblemsTextAndFigures) {
   const ToyProblem toy(2, 0, 0);
   auto report = BuildJobReport("job1", toy, History(3));
@@ -65,17 +75,81 @@ TEST(JobReportTest, AProblemBreakingTheFigureRulesIsInternalNamingTheFigure) {
       {{{"big.png", "", std::string(kMaxReportFigureBytes + 1, 'x')}}, "at big.png"},
       {{{"long.png", std::string(kMaxFigureCaptionBytes + 1, 'c'), "x"}}, "long.png's caption"},
   };
-  for (const Case& c : cases) {
-    const FiguresProblem problem(c.figures);
-    auto report = BuildJobReport("job1", problem, History(1));
-    ASSERT_FALSE(report.ok()) << c.message;
-    EXPECT_EQ(report.status().code(), absl::StatusCode::kInternal);
-    EXPECT_NE(report.status().message().find(c.message), std::string::npos) << report.status();
-    EXPECT_NE(report.status().message().find("toy"), std::string::npos) << report.status();
-  }
+  for (const Case& c : cases) ExpectRefused(FiguresProblem(c.figures), c.message, "toy");
   // The longest name and the most figures are fine.
   const FiguresProblem fine({{std::string(64, 'z') + ".png", "", "x"}, {"0_-9.png", "", "y"}});
   EXPECT_TRUE(BuildJobReport("job1", fine, History(1)).ok());
+}
+
+// The toy problem with the charts it is given instead of its own.
+class ChartsProblem : public ToyProblem {
+ public:
+  explicit ChartsProblem(std::vector<v1::ReportChart> charts)
+      : ToyProblem(2, 0, 0), charts_(std::move(charts)) {}
+  std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>&) const override {
+    return charts_;
+  }
+
+ private:
+  std::vector<v1::ReportChart> charts_;
+};
+
+v1::ReportChart Chart(const std::string& name, int series, int points) {
+  v1::ReportChart chart;
+  chart.set_name(name);
+  for (int s = 0; s < series; ++s) {
+    v1::ChartSeries* out = chart.add_series();
+    for (int i = 0; i < points; ++i) {
+      out->add_x(i);
+      out->add_y(i);
+    }
+  }
+  return chart;
+}
+
+TEST(JobReportTest, HoldsTheProblemsCharts) {
+  const ToyProblem toy(2, 0, 0);
+  auto report = BuildJobReport("job1", toy, History(3));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->charts_size(), 1);
+  const v1::ReportChart& chart = report->charts(0);
+  EXPECT_EQ(chart.name(), "results");
+  EXPECT_EQ(chart.title(), "toy chart after 3 results");
+  EXPECT_TRUE(chart.log_y());
+  ASSERT_EQ(chart.series_size(), 1);
+  EXPECT_EQ(chart.series(0).y_size(), ToyProblem::kChartPoints);
+  EXPECT_EQ(chart.series(0).y(3), 9);
+}
+
+TEST(JobReportTest, AProblemBreakingTheChartLimitsIsInternalNamingTheDomainAndChart) {
+  struct Case {
+    std::vector<v1::ReportChart> charts;
+    const char* message;
+  };
+  v1::ReportChart uneven = Chart("uneven", 1, 3);
+  uneven.mutable_series(0)->add_x(7);
+  v1::ReportChart long_title = Chart("titled", 1, 1);
+  long_title.set_title(std::string(kMaxChartTextBytes + 1, 't'));
+  const std::vector<Case> cases = {
+      {std::vector<v1::ReportChart>(kMaxReportCharts + 1, Chart("a", 1, 1)), "drew 9 charts"},
+      {{Chart("many", kMaxChartSeries + 1, 1)}, "many has 17 series"},
+      {{Chart("long", 1, kMaxChartPoints + 1)}, "long: series '' has 2001 points"},
+      {{uneven}, "uneven: series '' has 4 x and 3 y values"},
+      {{Chart("Upper", 1, 1)}, "chart name 'Upper' is not"},
+      {{Chart("", 1, 1)}, "chart name '' is not"},
+      {{Chart("twice", 1, 1), Chart("twice", 1, 1)}, "chart name 'twice' repeats"},
+      {{long_title}, "titled's title or an axis label exceeds 256 bytes"},
+  };
+  for (const Case& c : cases)
+    ExpectRefused(ChartsProblem(c.charts), c.message, "charts: domain toy");
+  // The limits themselves are fine.
+  const ChartsProblem fine(std::vector<v1::ReportChart>(
+      {Chart("a", kMaxChartSeries, kMaxChartPoints), Chart("b", 0, 0)}));
+  EXPECT_TRUE(BuildJobReport("job1", fine, History(1)).ok());
+  std::vector<v1::ReportChart> most;
+  for (size_t i = 0; i < kMaxReportCharts; ++i)
+    most.push_back(Chart("c" + std::to_string(i), 1, 1));
+  EXPECT_TRUE(BuildJobReport("job1", ChartsProblem(most), History(1)).ok());
 }
 
 TEST(JobReportTest, WritesTheTextAndEachFigureIntoANewDirectory) {

@@ -75,6 +75,9 @@ class Subprocess {
   std::string Stdout() const { return Slurp(out_path_); }
   std::string Stderr() const { return Slurp(err_path_); }
 
+  // The child's process id (for /proc/PID/... checks).
+  pid_t pid() const { return pid_; }
+
   // Waits until stderr contains `needle`; false on timeout or exit.
   // Waits until `done(stderr so far)` holds; false on timeout, or when the process exits first
   // and its final stderr does not satisfy it.

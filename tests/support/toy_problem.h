@@ -125,6 +125,25 @@ class ToyProblem : public Problem {
                    "toy gradient after " + std::to_string(history.size()) + " results",
                    std::move(*png)}};
   }
+  // One chart, "results": a step series of y = x * x at x = 0..kChartPoints-1, log y, x labelled
+  // by the history size.
+  static constexpr int kChartPoints = 5;
+  std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const override {
+    v1::ReportChart chart;
+    chart.set_name("results");
+    chart.set_title("toy chart after " + std::to_string(history.size()) + " results");
+    chart.set_x_label("x");
+    chart.set_y_label("x squared");
+    chart.set_log_y(true);
+    v1::ChartSeries* series = chart.add_series();
+    series->set_label("square");
+    series->set_step(true);
+    for (int x = 0; x < kChartPoints; ++x) {
+      series->add_x(x);
+      series->add_y(x * x);
+    }
+    return {std::move(chart)};
+  }
 
  private:
   // Busy-works until this thread has used `ms` of CPU time (robust to being descheduled).

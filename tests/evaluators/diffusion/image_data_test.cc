@@ -274,6 +274,9 @@ TEST_F(ImageDiffusionTest, EvaluatesOnFeaturesAndDrawsFigures) {
   EXPECT_GT(e.objectives(0), problem.noise_floor());
   EXPECT_TRUE(std::isfinite(e.metrics().at("loglik_gap")));
   EXPECT_NE(problem.Report({}).find("images from '" + data_.path() + "'"), std::string::npos);
+  ASSERT_EQ(problem.ObjectiveDisplays().size(), 2u);
+  EXPECT_EQ(problem.ObjectiveDisplays()[0].label(), "feature FD");
+  EXPECT_EQ(problem.ObjectiveDisplays()[1].unit(), "nats");
 
   v1::HistoryEntry entry;
   *entry.mutable_candidate() = uniform;

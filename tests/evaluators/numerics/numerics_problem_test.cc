@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <tuple>
+#include <utility>
 
 #include "evaluators/numerics/probe.h"
 #include "evaluators/numerics/program.h"
@@ -44,11 +45,16 @@ Program Times(double c) {  // x * c
 }
 
 TEST(NumericsProblemTest, CreateReportsTheSpecError) {
-  auto p = CreateNumericsProblem(Spec("foo", 0, 1));
-  ASSERT_FALSE(p.ok());
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(p.status().message()),
-              ::testing::StartsWith("numerics.target: unknown target"));
+  // exp overflows long double past x = 11356: no job is built on [0, 12000] (the baselines' own
+  // "not finite" failure is covered in baselines_test.cc).
+  for (const auto& [spec, error] :
+       {std::pair{Spec("foo", 0, 1), "numerics.target: unknown target"},
+        std::pair{Spec("exp", 0, 12000), "numerics.upper: exp(12000) overflows in long double"}}) {
+    auto p = CreateNumericsProblem(spec);
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(p.status().message()), ::testing::StartsWith(error));
+  }
 }
 
 TEST(NumericsProblemTest, CanonicalSpecSeparatesWhatEvaluationsDependOn) {
@@ -290,19 +296,55 @@ TEST(NumericsProblemTest, KeysNeverMixCostsInstructionCountsOrFreeConstants) {
   }
 }
 
-TEST(NumericsProblemTest, ReportNamesABaselineThatCannotBeComputedAndTheJobStillRuns) {
-  // exp overflows long double past x = 11356: no baseline, but the problem evaluates and reports.
-  auto p = Make(Spec("exp", 0, 12000));
-  ASSERT_NE(p, nullptr);
-  const v1::Evaluation ev = p->Evaluate(ToCandidate(Times(1.0)), {});
-  EXPECT_EQ(ev.status(), v1::OK);
-  v1::HistoryEntry h;
-  *h.mutable_candidate() = ToCandidate(Times(1.0));
-  *h.mutable_evaluation() = ev;
-  const std::string report = p->Report({h});
-  EXPECT_THAT(report,
-              HasSubstr("Baselines not computed:\n  all baselines: exp is not finite at x = "));
-  EXPECT_THAT(report, HasSubstr("(no baseline this cheap)"));
+// A history of `programs` evaluated on `problem`.
+std::vector<v1::HistoryEntry> Evaluated(const Problem& problem,
+                                        const std::vector<Program>& programs) {
+  std::vector<v1::HistoryEntry> history;
+  for (const Program& p : programs) {
+    v1::HistoryEntry& h = history.emplace_back();
+    *h.mutable_candidate() = ToCandidate(p);
+    *h.mutable_evaluation() = problem.Evaluate(h.candidate(), EvalContext{3, 0});
+  }
+  return history;
+}
+
+TEST(NumericsProblemTest, ChartsTheBestProgramsErrorAcrossTheInterval) {
+  for (const bool float32 : {false, true}) {
+    SCOPED_TRACE(float32 ? "FLOAT32" : "REAL");
+    v1::NumericsSpec spec = Spec("exp2", 0, 1);
+    if (float32) spec.set_mode(v1::FLOAT32);
+    auto problem = Make(spec);
+    const std::vector<v1::HistoryEntry> history =
+        Evaluated(*problem, {Times(1.0), numerics::testing::EvenOddRational()});
+    const char* metric = float32 ? "max_ulp" : "max_rel_error";
+    const double best_error = history[1].evaluation().metrics().at(metric);
+    ASSERT_LT(best_error, history[0].evaluation().metrics().at(metric));
+
+    const std::vector<v1::ReportChart> charts = problem->Charts(history);
+    ASSERT_EQ(charts.size(), 1u);
+    const v1::ReportChart& chart = charts[0];
+    EXPECT_EQ(chart.name(), "error-curve");
+    EXPECT_THAT(chart.title(), HasSubstr("cost 9"));
+    EXPECT_EQ(chart.log_y(), !float32);
+    ASSERT_EQ(chart.series_size(), 1);
+    const v1::ChartSeries& curve = chart.series(0);
+    ASSERT_EQ(curve.x_size(), 401);
+    ASSERT_EQ(curve.y_size(), 401);
+    EXPECT_EQ(curve.x(0), 0);
+    EXPECT_EQ(curve.x(400), 1);
+    double max_error = 0;
+    for (int i = 0; i < curve.y_size(); ++i) {
+      ASSERT_TRUE(std::isfinite(curve.y(i))) << i;
+      EXPECT_GE(curve.y(i), 0);
+      if (i > 0) EXPECT_GT(curve.x(i), curve.x(i - 1));
+      max_error = std::max(max_error, curve.y(i));
+    }
+    // The curve peaks where the validation found the best program's max error.
+    EXPECT_NEAR(max_error, best_error, 0.1 * best_error);
+  }
+  // Nothing to chart without an OK evaluation.
+  auto problem = Make(Spec("exp2", 0, 1));
+  EXPECT_TRUE(problem->Charts({}).empty());
 }
 
 }  // namespace

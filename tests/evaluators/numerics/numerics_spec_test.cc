@@ -86,5 +86,33 @@ TEST(ResolveSpecTest, KeepsGivenValuesAndSortsDistinctOps) {
   EXPECT_EQ(r->validation_points, 1000000);
 }
 
+TEST(ResolveSpecTest, RefusesIntervalsBeyondTheMagnitudeLimit) {
+  EXPECT_EQ(Error(Spec("exp2", -1e308, 1e308)),
+            "numerics.lower: |-1e+308| exceeds the limit 1e+06");
+  EXPECT_EQ(Error(Spec("sin", 0, 2e6)), "numerics.upper: |2e+06| exceeds the limit 1e+06");
+  EXPECT_TRUE(ResolveSpec(Spec("sin", -1e6, 1e6)).ok());
+}
+
+TEST(ResolveSpecTest, RefusesIntervalsWhereTheTargetIsNotRepresentable) {
+  EXPECT_EQ(Error(Spec("exp2", 0, 1e6)),
+            "numerics.upper: exp2(1e+06) overflows in long double; the target must be "
+            "representable over [0, 1e+06]");
+  EXPECT_EQ(Error(Spec("exp2", -1e6, 0)),
+            "numerics.lower: exp2(-1e+06) underflows to 0 in long double; the target must be "
+            "representable over [-1e+06, 0]");
+  v1::NumericsSpec s = Spec("exp", 0, 100);
+  s.set_mode(v1::FLOAT32);
+  EXPECT_THAT(Error(s), StartsWith("numerics.upper: exp(100) overflows in float"));
+  s = Spec("exp", -100, 0);
+  s.set_mode(v1::FLOAT32);
+  EXPECT_THAT(Error(s), StartsWith("numerics.lower: exp(-100) underflows in float"));
+  // Long double reaches where float does not; exact zeros (sin(0), log(1)) are representable.
+  EXPECT_TRUE(ResolveSpec(Spec("exp", 0, 100)).ok());
+  EXPECT_TRUE(ResolveSpec(Spec("sin", -1, 1)).ok());
+  s = Spec("log2", 1, 2);
+  s.set_mode(v1::FLOAT32);
+  EXPECT_TRUE(ResolveSpec(s).ok());
+}
+
 }  // namespace
 }  // namespace evolv::numerics

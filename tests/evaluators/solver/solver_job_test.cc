@@ -6,11 +6,13 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 
 #include "actors/job_engine.h"
 #include "evaluators/registry.h"
 #include "evaluators/solver/matrix_market.h"
 #include "evaluators/solver/sequences.h"
+#include "evaluators/solver/solver_problem.h"
 #include "evolv/v1/solver.pb.h"
 #include "search/problem.h"
 #include "tests/support/engine_driver.h"
@@ -210,6 +212,72 @@ TEST(SolverJobTest, BanditsLearnWithinASmallJob) {
   }
   for (const char* policy : {"tsallis_inf", "tsallis_inf_cb", "chebcb"}) {
     EXPECT_LT(total[policy] / 2, total["one"] / 2) << policy;
+  }
+}
+
+// The totals table of a report: label -> iterations, from lines "  LABEL<padding> TOTAL ...".
+std::map<std::string, double> ReportTotals(const std::string& report) {
+  std::map<std::string, double> totals;
+  std::istringstream in(report.substr(report.find("total iterations")));
+  std::string line;
+  std::getline(in, line);
+  std::getline(in, line);  // the column heads
+  while (std::getline(in, line) && line.size() > 37) {
+    std::string label = line.substr(2, 34);
+    label.erase(label.find_last_not_of(' ') + 1);
+    totals[label] = std::stod(line.substr(37));
+  }
+  return totals;
+}
+
+TEST(SolverJobTest, ChartsAreTheReportsCumulativeTotalsAndTheOmegasChosen) {
+  v1::SolverSpec solver;
+  solver.mutable_shifted_laplacian()->set_instances(30);
+  solver.mutable_shifted_laplacian()->set_seed(2);
+  TempDir data;
+  auto store = Store::Open(data.path());
+  auto engine = JobEngine::Create(Job("charts", solver, 2, 16), store->get(), BuiltinProblems());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  DriveToEnd(**engine, 0);
+  auto history = (*store)->ReadHistory("charts");
+  ASSERT_TRUE(history.ok());
+  const Problem& problem = (*engine)->problem();
+  const std::map<std::string, double> totals = ReportTotals(problem.Report(*history));
+  const std::vector<v1::ReportChart> charts = problem.Charts(*history);
+  ASSERT_EQ(charts.size(), 2u);
+
+  const v1::ReportChart& cumulative = charts[0];
+  EXPECT_EQ(cumulative.name(), "cumulative-iterations");
+  // Three policies, then best fixed, instance-optimal, per-instance best and omega = 1.
+  ASSERT_EQ(cumulative.series_size(), 7);
+  for (const v1::ChartSeries& series : cumulative.series()) {
+    ASSERT_EQ(series.x_size(), 30) << series.label();
+    ASSERT_EQ(series.y_size(), 30) << series.label();
+    for (int t = 0; t < 30; ++t) {
+      EXPECT_EQ(series.x(t), t + 1);
+      EXPECT_TRUE(std::isfinite(series.y(t)));
+      EXPECT_GT(series.y(t), 0) << series.label();
+      if (t > 0) EXPECT_GE(series.y(t), series.y(t - 1)) << series.label() << " at " << t;
+    }
+    // Ends at the total the report prints for it (the instance-optimal line says how).
+    auto total = totals.lower_bound(series.label());
+    ASSERT_NE(total, totals.end()) << series.label();
+    ASSERT_THAT(total->first, StartsWith(series.label()));
+    EXPECT_NEAR(series.y(29), total->second, 0.051) << series.label();
+  }
+
+  const v1::ReportChart& omegas = charts[1];
+  EXPECT_EQ(omegas.name(), "omega-chosen");
+  ASSERT_EQ(omegas.series_size(), 3);
+  const auto* solver_problem = dynamic_cast<const SolverProblem*>(&problem);
+  ASSERT_NE(solver_problem, nullptr);
+  for (const v1::ChartSeries& series : omegas.series()) {
+    EXPECT_TRUE(series.step());
+    ASSERT_EQ(series.y_size(), 30) << series.label();
+    for (double omega : series.y()) {
+      EXPECT_GE(omega, solver_problem->omegas().front());
+      EXPECT_LE(omega, solver_problem->omegas().back());
+    }
   }
 }
 
