@@ -796,4 +796,36 @@ std::vector<Figure> DiffusionProblem::Figures(const std::vector<v1::HistoryEntry
   return figures;
 }
 
+std::vector<v1::ReportChart> DiffusionProblem::Charts(
+    const std::vector<v1::HistoryEntry>& history) const {
+  v1::ReportChart chart;
+  chart.set_name("schedule");
+  chart.set_title(absl::StrFormat("where the steps fall on the %s schedule",
+                                  spec_.schedule() == v1::DiffusionSpec::LINEAR ? "linear"
+                                                                                : "cosine"));
+  chart.set_x_label("time step t");
+  chart.set_y_label("alpha_bar(t)");
+  chart.set_log_y(true);
+  auto add = [&](const std::string& label, const std::vector<int>& steps) {
+    v1::ChartSeries* series = chart.add_series();
+    series->set_label(label);
+    for (int t : steps) {
+      series->add_x(t);
+      series->add_y(alpha_bars_[t]);
+    }
+  };
+  std::vector<int> every;
+  for (int t = 0; t < T; t += 5) every.push_back(t);
+  every.push_back(T - 1);
+  add("alpha_bar(t)", every);
+  add(absl::StrCat("uniform, ", first_steps_, " steps"), UniformSteps(first_steps_));
+  size_t ok = 0;
+  if (const v1::HistoryEntry* best = BestEntry(history, &ok)) {
+    if (std::optional<StepPlan> plan = PlanOf(best->candidate())) {
+      add(absl::StrCat("searched (result ", best->index(), ")"), plan->steps);
+    }
+  }
+  return {chart};
+}
+
 }  // namespace evolv

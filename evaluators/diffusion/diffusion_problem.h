@@ -139,6 +139,9 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   // samples-searched.png (the uniform and the best schedule from the same first noises), each an
   // 8 x 8 grid of images drawn at twice their size.
   std::vector<Figure> Figures(const std::vector<v1::HistoryEntry>& history) const override;
+  // "schedule": where the uniform and the best searched schedule put their steps on the noise
+  // schedule's alpha_bar(t) curve (log y), beside the curve itself (every 5th step).
+  std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const override;
 
   // EvolvableSpace: the uniform schedule (k0 steps with `joint`), then the spec's baselines
   // (with `joint`, those within the budget).

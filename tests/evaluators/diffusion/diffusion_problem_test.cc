@@ -342,5 +342,33 @@ TEST(DiffusionProblemTest, ReportShowsTheBaselinesBesideTheBestSchedule) {
   EXPECT_THAT(problem->Report({}), HasSubstr("no searched schedule yet"));
 }
 
+TEST(DiffusionProblemTest, ChartPutsTheUniformAndTheBestStepsOnTheNoiseCurve) {
+  auto problem = Make(Small());
+  const std::vector<int> searched = {5, 60, 300, 999};
+  v1::HistoryEntry entry;
+  entry.set_index(7);
+  *entry.mutable_candidate() = DiffusionCandidate(searched);
+  *entry.mutable_evaluation() = problem->Evaluate(entry.candidate(), {});
+  const std::vector<v1::ReportChart> charts = problem->Charts({entry});
+  ASSERT_EQ(charts.size(), 1u);
+  const v1::ReportChart& chart = charts[0];
+  EXPECT_EQ(chart.name(), "schedule");
+  EXPECT_TRUE(chart.log_y());
+  ASSERT_EQ(chart.series_size(), 3);
+  // The curve: alpha_bar falls from about 1 at t = 0 to its smallest value at t = 999.
+  const v1::ChartSeries& curve = chart.series(0);
+  EXPECT_EQ(curve.x_size(), 201);
+  EXPECT_EQ(curve.x(curve.x_size() - 1), 999);
+  for (int i = 1; i < curve.y_size(); ++i) EXPECT_LT(curve.y(i), curve.y(i - 1));
+  EXPECT_GT(curve.y(0), 0.99);
+  EXPECT_EQ(chart.series(1).label(), "uniform, 4 steps");
+  EXPECT_THAT(chart.series(1).x(), ::testing::ElementsAre(0, 250, 500, 750));
+  EXPECT_EQ(chart.series(2).label(), "searched (result 7)");
+  EXPECT_THAT(chart.series(2).x(), ::testing::ElementsAre(5, 60, 300, 999));
+  // Each marked step sits on the curve.
+  EXPECT_DOUBLE_EQ(chart.series(2).y(3), curve.y(curve.y_size() - 1));
+  EXPECT_EQ(problem->Charts({})[0].series_size(), 2);  // no search yet: the curve and uniform
+}
+
 }  // namespace
 }  // namespace evolv
