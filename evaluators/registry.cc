@@ -6,6 +6,7 @@
 #include "evaluators/diffusion/diffusion_problem.h"
 #include "evaluators/diffusion/train_command.h"
 #include "evaluators/numerics/numerics_problem.h"
+#include "evaluators/scaling/scaling_problem.h"
 #include "evaluators/solver/solver_problem.h"
 
 namespace evolv {
@@ -18,6 +19,7 @@ absl::Status RegisterBuiltinDomains(ProblemRegistry& r) {
                                       SchemaV1Slot{11, 2, "evolv.v1.SolverChoice"}),
            r.Register<v1::DiffusionSpec>("diffusion", CreateDiffusionProblem,
                                          DiffusionExampleSpec(), std::nullopt, DiffusionCommands()),
+           r.Register<v1::ScalingSpec>("scaling", CreateScalingProblem, ScalingExampleSpec()),
        }) {
     if (!status.ok()) return status;
   }

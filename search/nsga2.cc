@@ -5,6 +5,7 @@
 
 #include "search/pareto.h"
 #include "search/regularized_evolution.h"
+#include "search/top_k_evolution.h"
 
 namespace evolv {
 namespace {
@@ -26,7 +27,12 @@ Nsga2::Nsga2(const v1::Nsga2Config& config, const Problem& problem, uint64_t see
       mu_(config.parents() ? config.parents() : 50),
       lambda_(config.children() ? config.children() : 100),
       crossover_prob_(config.crossover_prob() > 0 ? config.crossover_prob() : 0.2),
-      rng_(seed) {}
+      rng_(seed) {
+  if (const EvolvableSpace* space = problem.AsEvolvableSpace()) {
+    seeds_ = space->Seeds();
+    if (seeds_.size() > mu_) seeds_.resize(mu_);
+  }
+}
 
 const v1::Individual& Nsga2::BinaryTournament() {
   const size_t a = rng_.Below(parents_.size());
@@ -38,6 +44,7 @@ const v1::Individual& Nsga2::BinaryTournament() {
 v1::Candidate Nsga2::Ask(uint64_t index) {
   (void)index;
   ++asked_;
+  if (asked_ <= seeds_.size()) return seeds_[asked_ - 1];
   if (asked_ <= mu_ || parents_.empty()) return problem_.Random(rng_);
   const v1::Individual& first = BinaryTournament();
   v1::Candidate child = Heritable(first.candidate(), first.evaluation());

@@ -1,6 +1,7 @@
 // NSGA-II (Deb et al. 2002) in ask/tell form, for multi-objective searches such as (error, cost).
 //
-// The first `parents` asks are Problem::Random individuals. Every told result joins an offspring
+// The first `parents` asks are the problem's seeds (EvolvableSpace::Seeds, where the problem has
+// them; at most `parents`), then Problem::Random individuals. Every told result joins an offspring
 // pool; when the pool holds `children` results (or, for the first generation, `parents`
 // results), parents and offspring are merged and the best `parents` by (non-dominated front,
 // crowding distance) survive. A child is asked by binary tournament on (front, crowding) among
@@ -36,6 +37,7 @@ class Nsga2 : public Strategy {
   uint32_t lambda_;
   double crossover_prob_;
   Rng rng_;
+  std::vector<v1::Candidate> seeds_;  // the problem's, at most mu_; a pure function of the problem
   uint64_t asked_ = 0;
   std::vector<v1::Individual> parents_;
   std::vector<v1::Individual> offspring_;

@@ -5,6 +5,15 @@
 
 namespace evolv {
 
+v1::Evaluation UnscoredEvaluation(v1::EvaluationStatus status, const std::string& error,
+                                  int objectives) {
+  v1::Evaluation e;
+  e.set_status(status);
+  e.set_error(error);
+  for (int i = 0; i < objectives; ++i) e.add_objectives(INFINITY);
+  return e;
+}
+
 Problem::HitDifference Problem::CompareHit(const v1::Evaluation& cached,
                                            const v1::Evaluation& fresh) const {
   HitDifference d;

@@ -156,6 +156,11 @@ bool IsFigureName(std::string_view name);
 // Whether `name` is a chart's name: [a-z0-9][a-z0-9_-]{0,63} (a figure name without ".png").
 bool IsChartName(std::string_view name);
 
+// An evaluation that did not give objectives: `status` (FAILED or INFEASIBLE), the reason, and
+// `objectives` values of +inf (every objective at its worst).
+v1::Evaluation UnscoredEvaluation(v1::EvaluationStatus status, const std::string& error,
+                                  int objectives);
+
 // A candidate holding the domain message `m`.
 template <class M>
 v1::Candidate PackCandidate(const M& m) {

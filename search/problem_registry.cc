@@ -31,6 +31,12 @@ absl::Status ProblemRegistry::Add(Entry entry, const google::protobuf::Any& exam
                                                    entry.spec_type));
   }
   auto problem = entry.factory(example);
+  if (absl::IsFailedPrecondition(problem.status())) {
+    unavailable_[entry.name] = std::string(problem.status().message());
+    std::string type = entry.spec_type;
+    by_type_.emplace(std::move(type), std::move(entry));
+    return absl::OkStatus();
+  }
   if (!problem.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "domain '", entry.name, "': its example spec is refused: ", problem.status().message()));

@@ -8,6 +8,9 @@
 // cache collision: a second domain with a taken name or spec type, or one whose example spec
 // does not build a Problem with that name, a non-empty canonical spec and objective names (with
 // one ObjectiveDisplay per name, in order), is refused.
+// A domain whose example is refused with FAILED_PRECONDITION (something this machine lacks,
+// such as the dataset its evaluations read) is registered all the same and listed by
+// Unavailable(): its jobs are built, and refused, by its factory as on any machine.
 //
 // Thread-safety: register everything before the first Create; the const methods are then safe
 // to call from any thread.
@@ -91,6 +94,9 @@ class ProblemRegistry {
   std::vector<std::string> Domains() const;
   // Every domain's command-line tools, by domain name order.
   std::vector<DomainCommand> Commands() const;
+  // Domains registered although their example was refused with FAILED_PRECONDITION, with the
+  // reason, by name.
+  const std::map<std::string, std::string>& Unavailable() const { return unavailable_; }
   // Schema-1 field number -> full message type, of the domains' specs and candidates.
   std::map<int, std::string> SchemaV1JobSpecFields() const;
   std::map<int, std::string> SchemaV1CandidateFields() const;
@@ -107,6 +113,7 @@ class ProblemRegistry {
   const Entry* Find(const v1::JobSpec& spec) const;
 
   std::map<std::string, Entry> by_type_;  // spec type -> entry
+  std::map<std::string, std::string> unavailable_;
 };
 
 }  // namespace evolv

@@ -108,7 +108,10 @@ std::string ProgressLine(const v1::JobProgress& p, bool bar) {
   if (units) {
     line += FormatNumber(p.units().per_second()) + " " + p.units().name() + "/s";
   } else {
-    std::snprintf(buffer, sizeof(buffer), "%.0f evals/s", p.evals_per_second());
+    // Slow evaluations (a network trained per evaluation) run well under one per second.
+    const double rate = p.evals_per_second();
+    std::snprintf(buffer, sizeof(buffer), rate > 0 && rate < 9.5 ? "%.2g evals/s" : "%.0f evals/s",
+                  rate);
     line += buffer;
   }
   line += bounded ? "  ETA " + FormatDuration(remaining)

@@ -27,12 +27,7 @@ absl::Status FieldError(const std::string& field, const std::string& reason) {
 }
 
 v1::Evaluation Fail(v1::EvaluationStatus status, const std::string& error) {
-  v1::Evaluation e;
-  e.set_status(status);
-  e.set_error(error);
-  e.add_objectives(std::numeric_limits<double>::infinity());
-  e.add_objectives(std::numeric_limits<double>::infinity());
-  return e;
+  return UnscoredEvaluation(status, error, 2);
 }
 
 std::optional<v1::DiffusionSchedule> ScheduleOf(const v1::Candidate& candidate) {

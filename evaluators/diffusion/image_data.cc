@@ -1,15 +1,10 @@
 #include "evaluators/diffusion/image_data.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
-#include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,65 +12,10 @@
 namespace evolv {
 namespace {
 
-constexpr int kReadChunk = 1 << 20;
 constexpr int kCoefficientChunk = 4096;
 
 absl::Status ImagesFieldError(const std::string& field, const std::string& reason) {
   return absl::InvalidArgumentError(absl::StrCat("diffusion.images.", field, ": ", reason));
-}
-
-// A gzip (or plain) stream over a file opened only if it is a regular file.
-class GzFile {
- public:
-  ~GzFile() {
-    if (gz_ != nullptr) gzclose(gz_);
-  }
-  // An error message, or "" when open.
-  std::string Open(const std::string& path) {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below.
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return absl::StrCat("cannot be opened: ", std::strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return "is not a regular file";
-    }
-    const int flags = fcntl(fd, F_GETFL);
-    if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    gz_ = gzdopen(fd, "rb");
-    if (gz_ == nullptr) {
-      ::close(fd);
-      return "cannot be read";
-    }
-    return "";
-  }
-  // Reads up to `n` bytes; the count read, or -1 on a read error.
-  int64_t Read(void* out, int64_t n) {
-    int64_t total = 0;
-    while (total < n) {
-      const int want = static_cast<int>(std::min<int64_t>(n - total, kReadChunk));
-      const int got = gzread(gz_, static_cast<char*>(out) + total, static_cast<unsigned>(want));
-      if (got < 0) return -1;
-      if (got == 0) break;
-      total += got;
-    }
-    return total;
-  }
-
- private:
-  gzFile gz_ = nullptr;
-};
-
-uint32_t BigEndian(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
-// `directory`/`name`, or `name`.gz when only that exists.
-std::string DatasetFile(const std::string& directory, const std::string& name) {
-  const std::string plain = directory + "/" + name;
-  struct stat st;
-  if (stat(plain.c_str(), &st) == 0) return plain;
-  return plain + ".gz";
 }
 
 // Fixes the sign of each column so that its largest entry in magnitude is positive: the
@@ -89,56 +29,6 @@ void FixSigns(Eigen::MatrixXd* basis) {
 }
 
 }  // namespace
-
-absl::StatusOr<IdxData> ReadIdx(const std::string& path, int dimensions, int max_count,
-                                const std::string& field, uint64_t* hash) {
-  auto refuse = [&](const std::string& reason) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": '", path, "' ", reason));
-  };
-  GzFile file;
-  if (std::string error = file.Open(path); !error.empty()) return refuse(error);
-  uint8_t header[16];
-  const int64_t header_bytes = 4 + 4 * int64_t{dimensions};
-  if (file.Read(header, header_bytes) != header_bytes) return refuse("is shorter than its header");
-  const uint32_t magic = BigEndian(header);
-  if (magic != (0x800u | static_cast<uint32_t>(dimensions))) {
-    return refuse(absl::StrFormat("is not an idx file of %s (magic 0x%08x)",
-                                  dimensions == 3 ? "images" : "labels", magic));
-  }
-  IdxData data;
-  const uint32_t count = BigEndian(header + 4);
-  if (count == 0 || count > static_cast<uint32_t>(max_count)) {
-    return refuse(absl::StrCat("holds ", count, " items; the limit is ", max_count));
-  }
-  data.count = static_cast<int>(count);
-  if (dimensions == 3) {
-    const uint32_t rows = BigEndian(header + 8), cols = BigEndian(header + 12);
-    if (rows == 0 || cols == 0 || uint64_t{rows} * cols > static_cast<uint64_t>(kMaxIdxPixels)) {
-      return refuse(absl::StrCat("has images of ", rows, " x ", cols, "; the limit is ",
-                                 kMaxIdxPixels, " pixels"));
-    }
-    data.rows = static_cast<int>(rows);
-    data.cols = static_cast<int>(cols);
-  }
-  // Read in chunks: memory follows what the file really holds, not what its header claims.
-  const int64_t expected = int64_t{data.count} * data.rows * data.cols;
-  while (static_cast<int64_t>(data.bytes.size()) < expected) {
-    const int64_t have = static_cast<int64_t>(data.bytes.size());
-    const int64_t want = std::min<int64_t>(kReadChunk, expected - have);
-    data.bytes.resize(have + want);
-    const int64_t got = file.Read(data.bytes.data() + have, want);
-    if (got < 0) return refuse("cannot be read (corrupt gzip?)");
-    if (got < want) {
-      return refuse(absl::StrCat("holds ", have + got, " bytes of data; its header says ",
-                                 expected));
-    }
-  }
-  if (hash != nullptr) {
-    *hash = XXH3_64bits_withSeed(data.bytes.data(), data.bytes.size(),
-                                 XXH3_64bits(header, static_cast<size_t>(header_bytes)));
-  }
-  return data;
-}
 
 v1::ImageDataSpec ImageData::Normalized(const v1::ImageDataSpec& spec) {
   v1::ImageDataSpec s = spec;
@@ -176,32 +66,14 @@ absl::StatusOr<std::unique_ptr<ImageData>> ImageData::FromSpec(const v1::ImageDa
                          ? " (install Debian's dataset-fashion-mnist, or name a directory)"
                          : ""));
   }
-  // The four files, in this order: training images and labels, test images and labels.
-  constexpr struct {
-    const char* name;
-    int dimensions;
-  } kFiles[4] = {{"train-images-idx3-ubyte", 3},
-                 {"train-labels-idx1-ubyte", 1},
-                 {"t10k-images-idx3-ubyte", 3},
-                 {"t10k-labels-idx1-ubyte", 1}};
-  uint64_t hashes[4];
-  std::vector<IdxData> files;
-  for (int i = 0; i < 4; ++i) {
-    auto read = ReadIdx(DatasetFile(spec.directory(), kFiles[i].name), kFiles[i].dimensions,
-                        kMaxIdxImages, "diffusion.images.directory", &hashes[i]);
-    if (!read.ok()) return read.status();
-    files.push_back(*std::move(read));
-  }
-  const IdxData* train = &files[0];
-  const IdxData* train_labels = &files[1];
-  const IdxData* test = &files[2];
-  const IdxData* test_labels = &files[3];
-  if (train_labels->count != train->count || test_labels->count != test->count) {
-    return ImagesFieldError("directory", "the label files do not match the image files' counts");
-  }
-  if (test->rows != train->rows || test->cols != train->cols) {
-    return ImagesFieldError("directory", "test and training images differ in size");
-  }
+  auto dataset = ReadIdxDataset(spec.directory(), kMaxIdxImages, "diffusion.images.directory");
+  if (!dataset.ok()) return dataset.status();
+  // The four files' hashes, in this order: training images and labels, test images and labels.
+  const uint64_t hashes[4] = {dataset->train_images.hash, dataset->train_labels.hash,
+                              dataset->test_images.hash, dataset->test_labels.hash};
+  const IdxImages* train = &dataset->train_images;
+  const IdxLabels* train_labels = &dataset->train_labels;
+  const IdxImages* test = &dataset->test_images;
   const int pixels = train->rows * train->cols;
   const int d = static_cast<int>(spec.dimension());
   if (d > pixels) {
@@ -225,10 +97,10 @@ absl::StatusOr<std::unique_ptr<ImageData>> ImageData::FromSpec(const v1::ImageDa
   data->cols_ = train->cols;
   data->test_images_ = test->count;
 
-  auto pixel_block = [pixels](const IdxData& images, int first, int count) {
+  auto pixel_block = [pixels](const IdxImages& images, int first, int count) {
     Eigen::MatrixXf block(pixels, count);
     for (int j = 0; j < count; ++j) {
-      const uint8_t* p = images.bytes.data() + static_cast<size_t>(first + j) * pixels;
+      const uint8_t* p = images.pixels.data() + static_cast<size_t>(first + j) * pixels;
       for (int i = 0; i < pixels; ++i) block(i, j) = p[i] / 127.5f - 1.0f;
     }
     return block;
@@ -251,7 +123,7 @@ absl::StatusOr<std::unique_ptr<ImageData>> ImageData::FromSpec(const v1::ImageDa
       total > 0 ? eigen.eigenvalues().tail(d).cwiseMax(0.0).sum() / total : 0.0;
 
   const Eigen::MatrixXf basis_t = data->basis_.transpose().cast<float>();
-  auto project = [&](const IdxData& images, int count) {
+  auto project = [&](const IdxImages& images, int count) {
     Eigen::MatrixXd coefficients(d, count);
     for (int first = 0; first < count; first += kCoefficientChunk) {
       const int m = std::min(kCoefficientChunk, count - first);
@@ -270,7 +142,7 @@ absl::StatusOr<std::unique_ptr<ImageData>> ImageData::FromSpec(const v1::ImageDa
 
   // One Gaussian per class present in the training labels.
   int classes = 0;
-  for (int j = 0; j < n; ++j) classes = std::max(classes, train_labels->bytes[j] + 1);
+  for (int j = 0; j < n; ++j) classes = std::max(classes, train_labels->labels[j] + 1);
   if (classes > kMaxMixtureComponents) {
     return ImagesFieldError("directory", absl::StrCat("the labels name ", classes,
                                                       " classes; the limit is ",
@@ -281,7 +153,7 @@ absl::StatusOr<std::unique_ptr<ImageData>> ImageData::FromSpec(const v1::ImageDa
   for (int c = 0; c < classes; ++c) {
     std::vector<int> members;
     for (int j = 0; j < n; ++j) {
-      if (train_labels->bytes[j] == c) members.push_back(j);
+      if (train_labels->labels[j] == c) members.push_back(j);
     }
     if (members.size() < 2) continue;
     Eigen::MatrixXd x(d, members.size());

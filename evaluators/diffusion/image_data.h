@@ -15,9 +15,9 @@
 // use one Gaussian per class (the labels), fitted to the training coefficients, weighted by the
 // class shares: a GaussianMixture.
 //
-// Files are read only if they are regular files (no FIFOs or devices), plain or gzip, with every
-// size in their headers bounded before anything is allocated (kMaxIdxImages images of at most
-// kMaxIdxPixels pixels, and no more than the file holds).
+// Files are read through evaluators/common/idx_images.h: regular files only (no FIFOs or
+// devices), plain or gzip, with every size in their headers bounded before anything is allocated
+// (kMaxIdxImages images of at most kMaxIdxPixels pixels, and no more than the file holds).
 //
 // Thread-safety: immutable after construction; every method is const and safe to call
 // concurrently.
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evaluators/common/idx_images.h"
 #include "evaluators/diffusion/gaussian_mixture.h"
 #include "evaluators/diffusion/sample_metrics.h"
 #include "evolv/v1/diffusion.pb.h"
@@ -44,24 +45,7 @@ inline constexpr int kDefaultImageFeatures = 64;
 inline constexpr int kMaxImageFeatures = 256;
 inline constexpr int kMinTrainImages = 1000;
 inline constexpr int kMaxIdxImages = 100000;
-inline constexpr int kMaxIdxPixels = 4096;  // rows * cols, e.g. 64 x 64
 inline constexpr int kPcaImages = 10000;
-
-// An idx file's images (magic 0x00000803: count, rows, cols, then bytes) or labels (0x00000801:
-// count, then bytes).
-struct IdxData {
-  int count = 0;
-  int rows = 1;
-  int cols = 1;
-  std::vector<uint8_t> bytes;  // count * rows * cols
-};
-
-// Reads `path` (plain or gzip) as an idx file of `dimensions` (3: images, 1: labels), at most
-// `max_count` items. InvalidArgument "<field>: '<path>' ..." when it is missing, not a regular
-// file, of another kind, larger than the limits or shorter than its header says. `hash`, when not
-// null, receives the xxh3-64 of the decompressed content.
-absl::StatusOr<IdxData> ReadIdx(const std::string& path, int dimensions, int max_count,
-                                const std::string& field, uint64_t* hash = nullptr);
 
 class ImageData {
  public:

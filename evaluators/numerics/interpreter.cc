@@ -3,16 +3,17 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 namespace evolv::numerics {
 namespace {
 
-// Kernel op codes: t op u for the four Ops in their order, then the reversed non-commutative
-// ones (u - t, u / t), so a chain link can read its running value t from either side.
-constexpr int kOps = 6;
-constexpr int kRsub = 4, kRdiv = 5;
+using interpreter_internal::KernelTables;
+using interpreter_internal::kRdiv;
+using interpreter_internal::kRsub;
 
 template <typename T, int kOp>
 inline T Apply(T t, T u) {
@@ -50,19 +51,15 @@ inline T ApplyOp(Op op, T a, T b) {
   }
 }
 
-}  // namespace
-
-// The kernels. Each runs one step over a full block; kReg* says whether an operand is a register
-// slot (an array) or a constant (a scalar broadcast by the compiler). Destinations never overlap
-// sources except the output over x at the same index (reads precede the write), hence
-// __restrict; the compile-time trip count lets GCC emit straight SIMD without remainder checks.
+// The baseline kernels (interpreter_tables.h names the family's shape). Each runs one step over a
+// full block; kReg* says whether an operand is a register slot (an array) or a constant (a scalar
+// broadcast by the compiler). Destinations never overlap sources except the output over x at the
+// same index (reads precede the write), hence __restrict; the compile-time trip count lets GCC
+// emit straight SIMD (SSE2 on x86-64) without remainder checks.
 template <typename T>
-struct InterpreterKernels {
-  using Step = typename CompiledProgram<T>::Step;
-  using Kernel = typename CompiledProgram<T>::Kernel;
+struct PortableKernels {
+  using Step = interpreter_internal::Step<T>;
   static constexpr int kN = CompiledProgram<T>::kBlock;
-  // Variants of one chain link: kernel op x (register or constant operand).
-  static constexpr int kLinkVariants = 2 * kOps;
 
   // A chain of kLen instructions: t = a op0 b; t = t op1 c; t = t op2 d. Operand a is a register;
   // b, c, d are registers or constants. Every link rounds t to T like any intermediate.
@@ -114,70 +111,25 @@ struct InterpreterKernels {
     }
   }
 
-  // Tables indexed by the links' variants (op * 2 + operand is a register), first link most
-  // significant; filled at compile time.
-  template <int kLen, size_t I>
-  static constexpr Kernel ChainAt() {
-    constexpr int kL = kLinkVariants;
-    constexpr int v0 = static_cast<int>(kLen == 1 ? I : kLen == 2 ? I / kL : I / (kL * kL));
-    constexpr int v1 = static_cast<int>(kLen == 2 ? I % kL : kLen == 3 ? (I / kL) % kL : 0);
-    constexpr int v2 = static_cast<int>(kLen == 3 ? I % kL : 0);
-    return &Chain<kLen, v0 / 2, (v0 & 1) != 0, v1 / 2, (v1 & 1) != 0, v2 / 2, (v2 & 1) != 0>;
-  }
-  template <int kLen, size_t... I>
-  static constexpr std::array<Kernel, sizeof...(I)> ChainTable(std::index_sequence<I...>) {
-    return {ChainAt<kLen, I>()...};
-  }
-  // Index: (((op1 * 2 + op3) * 4 + op2) * 2 + b is a register) * 13 + link, where link is 0 for
-  // none, else 1 + the link's variant.
-  template <size_t I>
-  static constexpr Kernel MirrorAt() {
-    constexpr int link = static_cast<int>(I % (kLinkVariants + 1));
-    constexpr int rest = static_cast<int>(I / (kLinkVariants + 1));
-    constexpr int v = link == 0 ? 0 : link - 1;
-    return &Mirror<(rest >> 4) & 1, (rest >> 3) & 1, (rest >> 1) & 3, (rest & 1) != 0, link != 0,
-                   v / 2, (v & 1) != 0>;
-  }
-  template <size_t... I>
-  static constexpr std::array<Kernel, sizeof...(I)> MirrorTable(std::index_sequence<I...>) {
-    return {MirrorAt<I>()...};
-  }
-  template <size_t... I>
-  static constexpr std::array<Kernel, sizeof...(I)> FmaTable(std::index_sequence<I...>) {
-    return {&Fma<((I >> 2) & 1) != 0, ((I >> 1) & 1) != 0, (I & 1) != 0>...};
-  }
-
-  // `variants[i]` = kernel op * 2 + (operand is a register), for links 0..len-1.
-  static Kernel PickChain(const int* variants, int len) {
-    constexpr int kL = kLinkVariants;
-    if (len == 1) {
-      static constexpr auto kTable = ChainTable<1>(std::make_index_sequence<kL>());
-      return kTable[variants[0]];
-    }
-    if constexpr (CompiledProgram<T>::kMaxChain >= 3) {
-      if (len == 3) {
-        static constexpr auto kTable = ChainTable<3>(std::make_index_sequence<kL * kL * kL>());
-        return kTable[(variants[0] * kL + variants[1]) * kL + variants[2]];
-      }
-    }
-    static constexpr auto kTable = ChainTable<2>(std::make_index_sequence<kL * kL>());
-    return kTable[variants[0] * kL + variants[1]];
-  }
-  // op1, op3: Op::kAdd or Op::kSub; link: -1 for none, else the link's variant.
-  static Kernel PickMirror(Op op1, Op op3, Op op2, bool rb, int link) {
-    if constexpr (CompiledProgram<T>::kMaxChain < 3) return nullptr;  // never fused
-    static constexpr auto kTable =
-        MirrorTable(std::make_index_sequence<2 * 2 * 4 * 2 * (kLinkVariants + 1)>());
-    const int rest =
-        (((static_cast<int>(op1) * 2 + static_cast<int>(op3)) * 4 + static_cast<int>(op2)) * 2 +
-         rb);
-    return kTable[rest * (kLinkVariants + 1) + link + 1];
-  }
-  static Kernel PickFma(bool ra, bool rb, bool rc) {
-    static constexpr auto kTable = FmaTable(std::make_index_sequence<8>());
-    return kTable[(ra << 2) | (rb << 1) | rc];
+  static const KernelTables<T>& Tables() {
+    return interpreter_internal::TableBuilder<T, PortableKernels,
+                                              CompiledProgram<T>::kMaxChain>::Tables();
   }
 };
+
+// The tables a program constructed now uses, and their target's name.
+template <typename T>
+const KernelTables<T>& ChosenTables(const char** name) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (const KernelTables<float>* simd = interpreter_internal::ChosenSimdFloatTables(name)) {
+      return *simd;
+    }
+  }
+  *name = "baseline";
+  return PortableKernels<T>::Tables();
+}
+
+}  // namespace
 
 template <typename T>
 std::vector<T> FoldConstants(const Program& p) {
@@ -201,6 +153,7 @@ CompiledProgram<T>::CompiledProgram(const Program& p) {
   const uint32_t n_values = p.num_values();
   const uint32_t first_instruction = static_cast<uint32_t>(1 + p.constants.size());
   const std::vector<T> folded = FoldConstants<T>(p);  // value of each constant-only value
+  const KernelTables<T>& kernels = ChosenTables<T>(&simd_target_);
   std::vector<int> const_index(n_values, -1);
   auto constant_index = [&](uint32_t v) {
     if (const_index[v] < 0) {
@@ -281,7 +234,7 @@ CompiledProgram<T>::CompiledProgram(const Program& p) {
     Step s{};
     if (in.op == Op::kFma) {
       const bool ra = operand(in.a, &s.a), rb = operand(in.b, &s.b), rc = operand(in.c, &s.c);
-      s.kernel = InterpreterKernels<T>::PickFma(ra, rb, rc);
+      s.kernel = kernels.fma[interpreter_internal::FmaIndex(ra, rb, rc)];
     } else {
       uint32_t links[kMaxChain] = {};
       int len = 0;
@@ -299,7 +252,8 @@ CompiledProgram<T>::CompiledProgram(const Program& p) {
           const bool reg = operand(swap ? next.a : next.b, &s.c);
           link = (swap ? Swapped(next.op) : static_cast<int>(next.op)) * 2 + reg;
         }
-        s.kernel = InterpreterKernels<T>::PickMirror(l.op, r.op, m.op, rb, link);
+        s.kernel = kernels.mirror[interpreter_internal::MirrorIndex(
+            static_cast<int>(l.op), static_cast<int>(r.op), static_cast<int>(m.op), rb, link)];
         s.dst = num_slots_++;
         slot_of[v] = s.dst;
         steps_.push_back(s);
@@ -319,7 +273,7 @@ CompiledProgram<T>::CompiledProgram(const Program& p) {
         const bool reg = operand(swap ? link.a : link.b, leaf[j + 1]);
         variants[j] = (swap ? Swapped(link.op) : static_cast<int>(link.op)) * 2 + reg;
       }
-      s.kernel = InterpreterKernels<T>::PickChain(variants, len);
+      s.kernel = kernels.chain[len - 1][interpreter_internal::ChainIndex(variants, len)];
     }
     s.dst = num_slots_++;
     slot_of[v] = s.dst;
@@ -337,10 +291,14 @@ void CompiledProgram<T>::Run(const T* x, T* out, size_t n) const {
     }
     return;
   }
-  // Register file: slots 1.. num_slots_-1, then a padded input and output block for the tail.
+  // Register file: slots 1.. num_slots_-1, then a padded input and output block for the tail;
+  // slots start on a cache line (kBlock * sizeof(T) is a multiple of 64), so no wide load splits.
+  constexpr size_t kAlign = 64;
   thread_local std::vector<T> storage;
-  const size_t need = static_cast<size_t>(num_slots_ + 2) * kBlock;
+  const size_t need = static_cast<size_t>(num_slots_ + 2) * kBlock + kAlign / sizeof(T);
   if (storage.size() < need) storage.resize(need);
+  const size_t misalign = reinterpret_cast<uintptr_t>(storage.data()) % kAlign;
+  T* const base = storage.data() + (misalign == 0 ? 0 : (kAlign - misalign) / sizeof(T));
   constexpr int kMaxStackSlots = 64;
   T* stack_slots[kMaxStackSlots];
   std::vector<T*> heap_slots;
@@ -349,8 +307,8 @@ void CompiledProgram<T>::Run(const T* x, T* out, size_t n) const {
     heap_slots.resize(num_slots_);
     slot = heap_slots.data();
   }
-  for (int s = 1; s < num_slots_; ++s) slot[s] = storage.data() + static_cast<size_t>(s) * kBlock;
-  T* tail_in = storage.data() + static_cast<size_t>(num_slots_) * kBlock;
+  for (int s = 1; s < num_slots_; ++s) slot[s] = base + static_cast<size_t>(s) * kBlock;
+  T* tail_in = base + static_cast<size_t>(num_slots_) * kBlock;
   T* tail_out = tail_in + kBlock;
   const T* k = constants_.data();
   const size_t last = steps_.size() - 1;

@@ -16,19 +16,38 @@
 // float results match C code compiled from Render() bit for bit. (Operands of + and * may be
 // swapped, which changes at most the payload of a NaN.)
 //
+// Float kernels are compiled once per SIMD target with Google Highway (interpreter_simd.cc:
+// AVX-512, AVX2, SSE4) besides the portable baseline (SSE2 on x86-64, auto-vectorized), and a
+// CompiledProgram<float> takes those of the target selected when it is constructed: the best this
+// CPU supports, unless SelectSimdTarget or the environment variable EVOLV_SIMD_TARGET (read at
+// the first construction; an unknown name is reported on stderr and ignored) chose a lower one.
+// Every target computes the same bits: the same operations in the same order, no contraction.
+// Long double kernels are the baseline ones on every target.
+//
 // A CompiledProgram is immutable after construction; Run is const and thread-safe (the register
 // file is a per-thread buffer reused across calls).
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "evaluators/numerics/interpreter_tables.h"
 #include "evaluators/numerics/program.h"
 
 namespace evolv::numerics {
 
-template <typename T>
-struct InterpreterKernels;  // interpreter.cc
+// The SIMD targets float programs can run on, on this CPU, best first; names are "avx512",
+// "avx2", "sse4" and, always last, "baseline". Thread-safe.
+std::vector<std::string> AvailableSimdTargets();
+// Makes CompiledProgram<float> objects constructed from now on use `name`, one of
+// AvailableSimdTargets() or "best" (the first of them). Objects already constructed keep theirs.
+// InvalidArgument naming the simd target otherwise. Process-wide; thread-safe.
+absl::Status SelectSimdTarget(std::string_view name);
+// The target a CompiledProgram<float> constructed now uses. Thread-safe.
+std::string CurrentSimdTarget();
 
 template <typename T>
 class CompiledProgram {
@@ -52,17 +71,13 @@ class CompiledProgram {
   // Kernels run per block (fewer than num_steps() when chains were fused); all but the last store
   // one value per input to the register file.
   int num_kernels() const { return static_cast<int>(steps_.size()); }
+  // The SIMD target whose kernels Run uses (see AvailableSimdTargets; "baseline" for long double).
+  const char* simd_target() const { return simd_target_; }
 
  private:
-  friend struct InterpreterKernels<T>;
-  struct Step;
-  using Kernel = void (*)(const Step& s, T* const* slot, const T* k, T* dst);
-  struct Step {
-    Kernel kernel;
-    int a, b, c, d;  // register slots or indices into constants_, as the kernel reads them
-    int dst;         // register slot; the last step writes to the output instead
-  };
+  using Step = interpreter_internal::Step<T>;
   std::vector<Step> steps_;
+  const char* simd_target_ = "baseline";
   std::vector<T> constants_;  // folded constant values used as scalar operands
   int num_slots_ = 1;         // slot 0 is x
   int num_instructions_ = 0;  // live x-dependent instructions

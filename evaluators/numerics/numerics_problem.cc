@@ -190,13 +190,15 @@ class NumericsProblem : public Problem {
   }
 
   std::string Render(const v1::Candidate& candidate, RenderFormat format) const override {
-    if (format == RenderFormat::kJson) {
-      std::string json;
-      (void)google::protobuf::util::MessageToJsonString(candidate, &json);
-      return json;
-    }
     auto parsed = numerics::FromCandidate(candidate);
     if (!parsed.ok()) return absl::StrCat("invalid program: ", parsed.status().message());
+    if (format == RenderFormat::kJson) {
+      // The decoded program re-encoded, never the candidate's own bytes: protobuf's JSON printer
+      // (3.21) loops forever on a packed field whose length runs past its message.
+      std::string json;
+      (void)google::protobuf::util::MessageToJsonString(numerics::ToCandidate(*parsed), &json);
+      return json;
+    }
     if (format == RenderFormat::kText) return numerics::RenderText(*parsed);
     const bool use_float = format == RenderFormat::kCFloat || spec_.float32;
     return numerics::RenderC(*parsed, absl::StrCat("approx_", target_.name), use_float);

@@ -80,9 +80,11 @@ FunctionalProbe::Analysis FunctionalProbe::Analyze(const Program& p) const {
       if (!live[v]) continue;
       const Instruction& in = p.instructions[i];
       const long double a = val[in.a], b = val[in.b];
-      const long double* da = &d[in.a * m];
-      const long double* db = &d[in.b * m];
-      long double* dv = &d[v * m];
+      // data() + offset, not &d[offset]: with no free constants d is empty, and indexing an
+      // empty vector is undefined behaviour even when nothing is read.
+      const long double* da = d.data() + in.a * m;
+      const long double* db = d.data() + in.b * m;
+      long double* dv = d.data() + v * m;
       switch (in.op) {
         case Op::kAdd:
           val[v] = a + b;

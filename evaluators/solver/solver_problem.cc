@@ -33,11 +33,7 @@ void AppendDouble(std::string* out, double v) {
 }
 
 v1::Evaluation Fail(v1::EvaluationStatus status, const std::string& error) {
-  v1::Evaluation e;
-  e.set_status(status);
-  e.set_error(error);
-  e.add_objectives(std::numeric_limits<double>::infinity());
-  return e;
+  return UnscoredEvaluation(status, error, 1);
 }
 
 // Hex xxh3-128 of the source's instance keys, each length-prefixed, in order.

@@ -304,6 +304,8 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
         flags.bind, grpc_port, flags.bind, http->port(),
         cluster_port ? flags.cluster_bind + ":" + std::to_string(cluster_port) : "off", workers,
         flags.data_dir, token.empty() ? "off" : "bearer");
+    for (const auto& [domain, reason] : registry.Unavailable())
+      spdlog::warn("domain {} cannot run its default spec on this machine: {}", domain, reason);
     if (!flags.port_file.empty() &&
         !WritePortFile(flags.port_file, grpc_port, http->port(), cluster_port)) {
       spdlog::error("cannot write the port file {}", flags.port_file);

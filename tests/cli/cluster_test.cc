@@ -150,7 +150,10 @@ TEST_F(ClusterTest, SigkillOfOneWorkerLosesNothing) {
   auto w1 = StartWorker(port);
   auto w2 = StartWorker(port);
   ASSERT_TRUE(server->WaitForStderr("/3000 evals", 60s));
-  // Kill one worker once results are flowing.
+  // Kill one worker once it has joined (a loaded machine may start it after the other has
+  // results flowing) and results are flowing.
+  const std::regex w1_joined(":" + std::to_string(w1->pid()) + R"(/\d+ joined)");
+  ASSERT_TRUE(server->WaitForStderr(w1_joined, 60s)) << server->Stderr();
   ASSERT_TRUE(server->WaitForStderr(std::regex(R"(([1-9]\d+)/3000 evals)"), 30s));
   w1->Signal(SIGKILL);
   ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();

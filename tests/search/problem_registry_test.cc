@@ -81,5 +81,33 @@ TEST(ProblemRegistryTest, SpecsAreRoutedByTheirTypeAndUnknownTypesNamed) {
   EXPECT_EQ(registry.DomainOf(spec), "");
 }
 
+TEST(ProblemRegistryTest, ADomainThisMachineCannotRunIsRegisteredAndListedAsUnavailable) {
+  ProblemRegistry registry;
+  // The factory refuses specs without data (as a domain does when its dataset is not installed)
+  // and builds the problem for the others.
+  auto factory = [](const test::ToySpec& spec) -> absl::StatusOr<std::unique_ptr<Problem>> {
+    if (spec.dims() == 0) return absl::FailedPreconditionError("toy.data: not installed");
+    return std::make_unique<ToyWithSpec>("a");
+  };
+  ASSERT_TRUE(registry.Register<test::ToySpec>("toy", factory, {}).ok());
+  ASSERT_EQ(registry.Unavailable().count("toy"), 1u);
+  EXPECT_EQ(registry.Unavailable().at("toy"), "toy.data: not installed");
+  EXPECT_EQ(registry.Domains(), std::vector<std::string>{"toy"});
+  v1::JobSpec spec;
+  spec.mutable_problem()->PackFrom(test::ToySpec());
+  EXPECT_EQ(registry.Create(spec).status().code(), absl::StatusCode::kFailedPrecondition);
+  test::ToySpec with_data;
+  with_data.set_dims(2);
+  spec.mutable_problem()->PackFrom(with_data);
+  EXPECT_TRUE(registry.Create(spec).ok());
+  // Any other refusal of the example is still a startup error.
+  ProblemRegistry strict;
+  auto broken = [](const test::ToySpec&) -> absl::StatusOr<std::unique_ptr<Problem>> {
+    return absl::InvalidArgumentError("toy.x: bad");
+  };
+  EXPECT_EQ(strict.Register<test::ToySpec>("toy", broken, {}).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace evolv

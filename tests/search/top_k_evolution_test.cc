@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "search/nsga2.h"
 #include "tests/support/toy_problem.h"
 
 namespace evolv {
@@ -408,6 +409,19 @@ TEST(TopKEvolutionTest, RejectsBadConfigsNamingTheField) {
   spec.mutable_top_k_evolution()->set_top_k(60);
   EXPECT_EQ(ValidateStrategy(spec).message(),
             "strategy.top_k_evolution.top_k: must not exceed population 50");
+}
+
+// NSGA-II shares the seeds of an EvolvableSpace: its first asks are the problem's seeds, then
+// random individuals.
+TEST(Nsga2SeedsTest, FirstAsksAreTheProblemsSeedsThenRandom) {
+  SubsetProblem problem(1000, 6);
+  v1::Nsga2Config config;
+  config.set_parents(4);
+  config.set_children(4);
+  Nsga2 nsga2(config, problem, 5);
+  const std::vector<v1::Candidate> asked = AskAndTell(nsga2, problem, 4);
+  EXPECT_EQ(SubsetProblem::Items(asked[0]), SubsetProblem::Items(problem.Seeds()[0]));
+  EXPECT_EQ(problem.random_calls, 3);
 }
 
 }  // namespace

@@ -54,6 +54,16 @@ TEST(ProgressLineTest, AnEvaluationBudgetCountsEvaluationsWithTheirEta) {
   EXPECT_THAT(ProgressLine(p, true), HasSubstr("[######..................] 300/1200 evals"));
 }
 
+TEST(ProgressLineTest, SlowEvaluationsShowTheirRateWithTwoDigits) {
+  v1::JobProgress p;
+  p.set_evaluations(4);
+  p.set_budget_evaluations(30);
+  p.set_evals_per_second(0.123);
+  EXPECT_THAT(ProgressLine(p, false), HasSubstr("0.12 evals/s"));
+  p.set_evals_per_second(0);
+  EXPECT_THAT(ProgressLine(p, false), HasSubstr(" 0 evals/s"));
+}
+
 TEST(ProgressLineTest, ATimeBudgetShowsItsLengthAndTheTimeLeft) {
   v1::JobProgress p;
   p.set_evaluations(22401);

@@ -342,7 +342,7 @@ function reportChartSlots(body) {
 }
 
 // Makes the Chart.js chart of each report chart whose canvas is in the page: one dataset per
-// series (a step line where the series asks), finite points only (and positive on a log axis).
+// series (a step line or unjoined points where the series asks), finite points only (and positive on a log axis).
 function drawReportCharts() {
   for (const c of report.charts) {
     if (c.chart || !c.canvas.isConnected) continue;
@@ -355,8 +355,9 @@ function drawReportCharts() {
       const points = (s.x || []).map((x, i) => ({x: dbl(x), y: dbl(ys[i])}));
       const color = PALETTE[k % PALETTE.length];
       return {label: s.label || '', data: drawable(points, xType, yType),
-              stepped: s.step ? 'after' : false, borderColor: color, backgroundColor: color,
-              borderWidth: 1.5, pointRadius: 0, pointHoverRadius: 4};
+              stepped: s.step && !s.points ? 'after' : false, showLine: !s.points,
+              borderColor: color, backgroundColor: color,
+              borderWidth: 1.5, pointRadius: s.points ? 3 : 0, pointHoverRadius: 4};
     });
     const options = {
       responsive: true, maintainAspectRatio: false, animation: false, parsing: false,

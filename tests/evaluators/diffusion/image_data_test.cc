@@ -1,20 +1,16 @@
-// Image data for the diffusion domain: idx files (plain and gzip) read with every size bounded,
+// Image data for the diffusion domain (its idx files read by evaluators/common/idx_images.h):
 // the principal-component projection, the class model and features, the fingerprint a model
 // carries, and the diffusion problem on images (a learned denoiser, FD on features, figures).
 #include "evaluators/diffusion/image_data.h"
 
 #include <gtest/gtest.h>
 #include <png.h>
-#include <sys/stat.h>
-#include <zlib.h>
 
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "evaluators/diffusion/diffusion_problem.h"
 #include "evaluators/diffusion/learned_denoiser.h"
+#include "tests/support/idx_files.h"
 #include "tests/support/temp_dir.h"
 
 namespace evolv {
@@ -22,121 +18,12 @@ namespace {
 
 constexpr int kSide = 8;  // synthetic images are 8 x 8
 
-void PutBigEndian(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
-}
-
-std::string IdxBytes(int dimensions, uint32_t count, const std::vector<uint8_t>& data,
-                     uint32_t rows = kSide, uint32_t cols = kSide) {
-  std::string out;
-  PutBigEndian(&out, 0x800u | static_cast<uint32_t>(dimensions));
-  PutBigEndian(&out, count);
-  if (dimensions == 3) {
-    PutBigEndian(&out, rows);
-    PutBigEndian(&out, cols);
-  }
-  out.append(data.begin(), data.end());
-  return out;
-}
-
-void WritePlain(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
-}
-
-void WriteGzip(const std::string& path, const std::string& bytes) {
-  gzFile gz = gzopen(path.c_str(), "wb");
-  ASSERT_NE(gz, nullptr);
-  gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size()));
-  gzclose(gz);
-}
-
-// Three classes of 8 x 8 images (a horizontal bar, a vertical bar, a diagonal) with noise; the
-// training files gzip, the test files plain, as Debian and other copies ship them.
-void WriteSyntheticDataset(const std::string& dir, int train, int test, uint64_t seed = 1) {
-  Rng rng(seed);
-  auto make = [&](int n, std::vector<uint8_t>* images, std::vector<uint8_t>* labels) {
-    for (int j = 0; j < n; ++j) {
-      const int c = static_cast<int>(rng.Below(3));
-      const int at = 2 + static_cast<int>(rng.Below(4));
-      labels->push_back(static_cast<uint8_t>(c));
-      for (int y = 0; y < kSide; ++y) {
-        for (int x = 0; x < kSide; ++x) {
-          const bool on = c == 0 ? y == at : c == 1 ? x == at : x == y;
-          const double v = (on ? 220 : 30) + 20 * rng.Normal();
-          images->push_back(static_cast<uint8_t>(std::clamp(v, 0.0, 255.0)));
-        }
-      }
-    }
-  };
-  std::vector<uint8_t> train_images, train_labels, test_images, test_labels;
-  make(train, &train_images, &train_labels);
-  make(test, &test_images, &test_labels);
-  WriteGzip(dir + "/train-images-idx3-ubyte.gz", IdxBytes(3, train, train_images));
-  WriteGzip(dir + "/train-labels-idx1-ubyte.gz", IdxBytes(1, train, train_labels));
-  WritePlain(dir + "/t10k-images-idx3-ubyte", IdxBytes(3, test, test_images));
-  WritePlain(dir + "/t10k-labels-idx1-ubyte", IdxBytes(1, test, test_labels));
-}
-
 v1::ImageDataSpec SyntheticSpec(const std::string& dir, int dimension = 8) {
   v1::ImageDataSpec spec;
   spec.set_directory(dir);
   spec.set_dimension(dimension);
   spec.set_features(16);
   return spec;
-}
-
-TEST(IdxTest, ReadsPlainAndGzipFilesAlike) {
-  TempDir dir;
-  const std::vector<uint8_t> data = {1, 2, 3, 4, 5, 6, 7, 8};
-  const std::string bytes = IdxBytes(3, 2, data, 2, 2);
-  WritePlain(dir.Sub("plain"), bytes);
-  WriteGzip(dir.Sub("packed.gz"), bytes);
-  uint64_t h1 = 0, h2 = 0;
-  auto plain = ReadIdx(dir.Sub("plain"), 3, 10, "f", &h1);
-  auto packed = ReadIdx(dir.Sub("packed.gz"), 3, 10, "f", &h2);
-  ASSERT_TRUE(plain.ok()) << plain.status();
-  ASSERT_TRUE(packed.ok()) << packed.status();
-  EXPECT_EQ(plain->count, 2);
-  EXPECT_EQ(plain->rows, 2);
-  EXPECT_EQ(plain->cols, 2);
-  EXPECT_EQ(plain->bytes, data);
-  EXPECT_EQ(packed->bytes, data);
-  EXPECT_EQ(h1, h2);
-}
-
-TEST(IdxTest, RefusesFilesWhoseHeadersLieOrThatAreNotFiles) {
-  TempDir dir;
-  auto message = [&](const std::string& name, int dimensions = 3) {
-    auto read = ReadIdx(dir.Sub(name), dimensions, 1000, "diffusion.images.directory");
-    EXPECT_FALSE(read.ok()) << name;
-    EXPECT_EQ(read.status().code(), absl::StatusCode::kInvalidArgument);
-    return std::string(read.status().message());
-  };
-  // A header claiming 1,000 images of 64 x 64 over 10 bytes: refused at the end of the data,
-  // without allocating what the header claims.
-  WritePlain(dir.Sub("short"), IdxBytes(3, 1000, std::vector<uint8_t>(10), 64, 64));
-  EXPECT_NE(message("short").find("holds 10 bytes of data; its header says 4096000"),
-            std::string::npos)
-      << message("short");
-  WritePlain(dir.Sub("many"), IdxBytes(3, 2000000000u, std::vector<uint8_t>(64)));
-  EXPECT_NE(message("many").find("holds 2000000000 items; the limit is 1000"), std::string::npos);
-  WritePlain(dir.Sub("huge"), IdxBytes(3, 1, std::vector<uint8_t>(64), 100000, 100000));
-  EXPECT_NE(message("huge").find("images of 100000 x 100000"), std::string::npos);
-  WritePlain(dir.Sub("labels"), IdxBytes(1, 64, std::vector<uint8_t>(64)));
-  EXPECT_NE(message("labels").find("is not an idx file of images (magic 0x00000801)"),
-            std::string::npos);
-  WritePlain(dir.Sub("tiny"), "\x00\x00");
-  EXPECT_NE(message("tiny").find("shorter than its header"), std::string::npos);
-  EXPECT_NE(message("missing").find("cannot be opened"), std::string::npos);
-  // A FIFO is refused at once (nobody writes to it), and so is a device behind a link.
-  ASSERT_EQ(mkfifo(dir.Sub("fifo").c_str(), 0600), 0);
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_NE(message("fifo").find("is not a regular file"), std::string::npos);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
-  std::filesystem::create_symlink("/dev/zero", dir.Sub("zero"));
-  EXPECT_NE(message("zero").find("is not a regular file"), std::string::npos);
-  std::filesystem::create_directory(dir.Sub("folder"));
-  EXPECT_NE(message("folder").find("is not a regular file"), std::string::npos);
 }
 
 TEST(ImageDataTest, ProjectsOnPrincipalComponentsThatReconstructTheImages) {
@@ -155,7 +42,7 @@ TEST(ImageDataTest, ProjectsOnPrincipalComponentsThatReconstructTheImages) {
   EXPECT_NEAR((*all)->variance_kept(), 1.0, 1e-9);
 
   // With every component kept, a sampled training image comes back as it was (to a gray level).
-  auto train = ReadIdx(dir.path() + "/train-images-idx3-ubyte.gz", 3, 10000, "f");
+  auto train = ReadIdxImages(dir.path() + "/train-images-idx3-ubyte.gz", 10000, "f");
   ASSERT_TRUE(train.ok());
   Rng rng(3);
   const Eigen::MatrixXd x = (*all)->Sample(5, rng);
@@ -165,7 +52,7 @@ TEST(ImageDataTest, ProjectsOnPrincipalComponentsThatReconstructTheImages) {
     for (int i = 0; i < train->count && !found; ++i) {
       found = true;
       for (int p = 0; p < kSide * kSide && found; ++p) {
-        found = std::abs(int{image[p]} - int{train->bytes[i * kSide * kSide + p]}) <= 1;
+        found = std::abs(int{image[p]} - int{train->pixels[i * kSide * kSide + p]}) <= 1;
       }
     }
     EXPECT_TRUE(found) << "sample " << j << " is no training image";

@@ -2,10 +2,19 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <iterator>
+#include <limits>
+#include <random>
+#include <string>
+#include <utility>
 
 #include "evaluators/numerics/baselines.h"
+#include "hwy/targets.h"
 #include "tests/evaluators/numerics/test_programs.h"
 
 namespace evolv::numerics {
@@ -138,6 +147,143 @@ TEST(InterpreterTest, EmptyAndConstantPrograms) {
   EXPECT_EQ(CompiledProgram<float>(p).RunOne(3.0f), 3.0f);
   p.instructions = {{Op::kAdd, 1, 1, 0}};
   EXPECT_EQ(CompiledProgram<float>(p).RunOne(3.0f), 4.0f);
+}
+
+// A random valid program over the edge values of float: constants include 0, -0, infinities,
+// NaN, denormals and the extremes; operands lean to recent values so chains and mirrors form.
+Program RandomProgram(std::mt19937& rng) {
+  constexpr double kEdge[] = {
+      0.0,    -0.0,  1.0,  -3.0,   0.5,      1e-40,     -1e-45,
+      3.4e38, 1e-38, 1e30, -1e-30, HUGE_VAL, -HUGE_VAL, std::numeric_limits<double>::quiet_NaN()};
+  std::uniform_real_distribution<double> uniform(-4, 4);
+  Program p;
+  const int num_constants = 1 + static_cast<int>(rng() % 4);
+  for (int k = 0; k < num_constants; ++k) {
+    p.constants.push_back(rng() % 2 ? kEdge[rng() % std::size(kEdge)] : uniform(rng));
+  }
+  const int num_instructions = 1 + static_cast<int>(rng() % 14);
+  for (int i = 0; i < num_instructions; ++i) {
+    const uint32_t n = p.num_values();
+    auto pick = [&] { return rng() % 2 ? n - 1 - rng() % std::min<uint32_t>(n, 3) : rng() % n; };
+    const Op op = rng() % 8 == 0 ? Op::kFma : static_cast<Op>(rng() % 4);
+    p.instructions.push_back({op, pick(), pick(), op == Op::kFma ? pick() : 0});
+  }
+  return p;
+}
+
+// Inputs covering every float class: signed zeros, infinities, NaN, denormals, extremes, random
+// bit patterns and ordinary values; 777 of them, so runs end in a partial block.
+std::vector<float> EdgeInputs(std::mt19937& rng) {
+  std::vector<float> x = {0.0f,      -0.0f,   1.0f,     -1.0f,    1e-45f,    -1e-40f,
+                          1.17e-38f, 3.4e38f, -3.4e38f, INFINITY, -INFINITY, NAN};
+  std::uniform_real_distribution<float> uniform(-8, 8);
+  while (x.size() < 777) {
+    if (rng() % 3 == 0) {
+      const uint32_t bits = static_cast<uint32_t>(rng());
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      x.push_back(f);
+    } else {
+      x.push_back(uniform(rng));
+    }
+  }
+  return x;
+}
+
+// Restores the best SIMD target after a test that selected another.
+class InterpreterSimdTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    hwy::SetSupportedTargetsForTest(0);
+    ASSERT_TRUE(SelectSimdTarget("best").ok());
+  }
+};
+
+// Runs 300 random programs on the target selected now; every result must be the reference's
+// bits (any NaN matching any NaN) and the program must report `target`.
+void ExpectRandomProgramsMatchReference(const std::string& target) {
+  std::mt19937 rng(2026);
+  const std::vector<float> x = EdgeInputs(rng);
+  std::vector<float> y(x.size());
+  for (int trial = 0; trial < 300; ++trial) {
+    const Program p = RandomProgram(rng);
+    ASSERT_TRUE(Validate(p).ok());
+    const CompiledProgram<float> c(p);
+    ASSERT_EQ(std::string(c.simd_target()), target);
+    c.Run(x.data(), y.data(), x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float want = Naive<float>(p, x[i]);
+      ASSERT_TRUE(testing::SameFloat(y[i], want)) << target << " program " << trial << " input "
+                                                  << x[i] << ": got " << y[i] << ", want " << want;
+    }
+  }
+}
+
+TEST_F(InterpreterSimdTest, EveryAvailableTargetMatchesTheReferenceOnRandomEdgeCasePrograms) {
+  const std::vector<std::string> targets = AvailableSimdTargets();
+  ASSERT_FALSE(targets.empty());
+  EXPECT_EQ(targets.back(), "baseline");
+  for (const std::string& target : targets) {
+    ASSERT_TRUE(SelectSimdTarget(target).ok()) << target;
+    EXPECT_EQ(CurrentSimdTarget(), target);
+    ExpectRandomProgramsMatchReference(target);
+  }
+  // Long double programs keep the baseline kernels whatever the target.
+  EXPECT_STREQ(CompiledProgram<long double>(Mixed()).simd_target(), "baseline");
+}
+
+TEST_F(InterpreterSimdTest, HighwaysSupportedTargetsDecideTheTarget) {
+  // Forcing Highway's view of the CPU down to each lower target (as on an older CPU) picks it.
+  const std::pair<int64_t, const char*> kTargets[] = {
+      {HWY_AVX3, "avx512"}, {HWY_AVX2, "avx2"}, {HWY_SSE4, "sse4"}};
+  for (const auto& [target, name] : kTargets) {
+    if ((hwy::SupportedTargets() & target) == 0) continue;
+    hwy::SetSupportedTargetsForTest(target | HWY_EMU128);
+    EXPECT_EQ(CurrentSimdTarget(), name);
+    ExpectRandomProgramsMatchReference(name);
+  }
+  hwy::SetSupportedTargetsForTest(HWY_EMU128);
+  EXPECT_EQ(CurrentSimdTarget(), "baseline");
+  ExpectRandomProgramsMatchReference("baseline");
+}
+
+TEST_F(InterpreterSimdTest, ProgramsKeepTheTargetTheyWereConstructedWith) {
+  const Program p = Mixed();
+  const CompiledProgram<float> best(p);
+  ASSERT_TRUE(SelectSimdTarget("baseline").ok());
+  const CompiledProgram<float> baseline(p);
+  EXPECT_STREQ(baseline.simd_target(), "baseline");
+  EXPECT_EQ(std::string(best.simd_target()), AvailableSimdTargets().front());
+  ASSERT_TRUE(SelectSimdTarget("BEST").ok());
+  EXPECT_EQ(CurrentSimdTarget(), AvailableSimdTargets().front());
+}
+
+TEST_F(InterpreterSimdTest, UnknownTargetIsInvalidArgumentNamingTheField) {
+  const absl::Status status = SelectSimdTarget("avx1024");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("simd target 'avx1024'"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("baseline"), std::string::npos) << status;
+  EXPECT_EQ(CurrentSimdTarget(), AvailableSimdTargets().front());  // unchanged
+}
+
+// The environment variable is read at the first construction, so these run in a fresh process
+// (the threadsafe death-test style re-executes the binary for just this test).
+TEST(InterpreterSimdEnvTest, EnvironmentVariableSelectsTheTarget) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("EVOLV_SIMD_TARGET", "baseline", 1);
+        const CompiledProgram<float> c(Mixed());
+        std::exit(std::string(c.simd_target()) == "baseline" ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        setenv("EVOLV_SIMD_TARGET", "avx1024", 1);
+        const CompiledProgram<float> c(Mixed());
+        std::exit(c.simd_target() == AvailableSimdTargets().front() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "EVOLV_SIMD_TARGET ignored: simd target 'avx1024'");
 }
 
 }  // namespace

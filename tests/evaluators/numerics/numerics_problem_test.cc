@@ -220,6 +220,20 @@ TEST(NumericsProblemTest, RenderFormats) {
   EXPECT_THAT(problem->Render(c, RenderFormat::kJson), HasSubstr("NumericsProgram"));
 }
 
+// Found by tests/fuzz/numerics_program_fuzzer: the constants' packed field declares more bytes
+// than the program holds. Protobuf's JSON printer looped forever on such bytes; every format
+// now answers at once that the program is unreadable.
+TEST(NumericsProblemTest, RenderOfAnUnreadableProgramReturnsAtOnceInEveryFormat) {
+  auto problem = Make(Spec("exp2", 0, 1));
+  v1::Candidate c;
+  c.mutable_value()->set_type_url("type.googleapis.com/evolv.v1.NumericsProgram");
+  c.mutable_value()->set_value(std::string("\x0a\xf6\x10\xc6\x05\xfe\x42\x2e\xe6\x3f", 10));
+  for (RenderFormat format :
+       {RenderFormat::kJson, RenderFormat::kText, RenderFormat::kC, RenderFormat::kCFloat}) {
+    EXPECT_THAT(problem->Render(c, format), HasSubstr("invalid program"));
+  }
+}
+
 v1::Evaluation Ok(double log10_error, int cost, int instructions) {
   v1::Evaluation ev;
   ev.set_status(v1::OK);
