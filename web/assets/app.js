@@ -354,7 +354,11 @@ function drawReportCharts() {
       const ys = s.y || [];
       const points = (s.x || []).map((x, i) => ({x: dbl(x), y: dbl(ys[i])}));
       const color = PALETTE[k % PALETTE.length];
-      return {label: s.label || '', data: drawable(points, xType, yType),
+      // Chart.js takes data given unparsed as sorted by x (it reads the axis range off the ends),
+      // so unjoined points, in any order from the report, are sorted here.
+      const data = drawable(points, xType, yType);
+      if (s.points) data.sort((a, b) => a.x - b.x);
+      return {label: s.label || '', data,
               stepped: s.step && !s.points ? 'after' : false, showLine: !s.points,
               borderColor: color, backgroundColor: color,
               borderWidth: 1.5, pointRadius: s.points ? 3 : 0, pointHoverRadius: 4};
