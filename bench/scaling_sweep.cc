@@ -12,10 +12,10 @@
 // Prints per strategy and s: flops, params, activations and their exponents log_s(x / x_base),
 // inference and training-step time (median over the runs); Pearson r of inference time with
 // flops, params and activations over the 18 networks and the base, per run, with and without the
-// resolution-scaled networks; dWr's and dwr's test error (mean +- sd over the repeats). Targets (from the
-// paper and a reference computation with libtorch on this kind of machine, with margin):
+// resolution-scaled networks; dWr's and dwr's test error (mean +- sd over the repeats). Targets
+// (from the paper and a reference computation with libtorch on this kind of machine, margin kept):
 //   activation exponents at s = 8: dWr in [0.45, 0.65], dwr in [0.65, 0.9], r >= 0.9;
-//   evolv::PearsonCorrelation(inference, acts) - evolv::PearsonCorrelation(inference, flops) >= 0 (median over repeats);
+//   Pearson(inference, acts) - Pearson(inference, flops) >= 0 (median over runs);
 //   inference time of r over dWr at s = 8 >= 2x (reference: 3.6x at 1.4x the flops);
 //   dWr's error at s = 8 within the repeats' noise of dwr's: |difference| <= 2 standard errors
 //   (checked on the mean over repeats; printed with its standard error), both networks having
@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
                {exponent("dwr")});
   report.Check({"activation exponent of r at the largest s", Compare::kAtLeast, 0.9, ""},
                {exponent("r")});
-  report.Check({"evolv::PearsonCorrelation(inference, acts) - evolv::PearsonCorrelation(inference, flops)", Compare::kAtLeast, 0.0, ""},
+  report.Check({"Pearson(inference, acts) - Pearson(inference, flops)", Compare::kAtLeast, 0.0, ""},
                r_gap);
   std::vector<double> r_over_dwr;
   for (int k = 0; k < runs; ++k)
