@@ -23,10 +23,10 @@ constexpr int kDefaultRuns = 5;
 constexpr int kMaxRuns = 100;
 
 // Removes "--runs N" or "--runs=N" from argv (the other arguments keep their order) and returns
-// N, or kDefaultRuns when absent. Exits with status 2 and a message naming --runs when N is not an
+// N, or `default_runs` when absent. Exits with status 2 and a message naming --runs when N is not an
 // integer in [1, kMaxRuns].
-inline int TakeRuns(int& argc, char** argv) {
-  int runs = kDefaultRuns;
+inline int TakeRuns(int& argc, char** argv, int default_runs = kDefaultRuns) {
+  int runs = default_runs;
   int out = 1;
   for (int i = 1; i < argc; ++i) {
     const char* value = nullptr;

@@ -5,7 +5,6 @@
 
 #include "search/pareto.h"
 #include "search/regularized_evolution.h"
-#include "search/top_k_evolution.h"
 
 namespace evolv {
 namespace {
@@ -28,10 +27,8 @@ Nsga2::Nsga2(const v1::Nsga2Config& config, const Problem& problem, uint64_t see
       lambda_(config.children() ? config.children() : 100),
       crossover_prob_(config.crossover_prob() > 0 ? config.crossover_prob() : 0.2),
       rng_(seed) {
-  if (const EvolvableSpace* space = problem.AsEvolvableSpace()) {
-    seeds_ = space->Seeds();
-    if (seeds_.size() > mu_) seeds_.resize(mu_);
-  }
+  seeds_ = problem.Seeds();
+  if (seeds_.size() > mu_) seeds_.resize(mu_);
 }
 
 const v1::Individual& Nsga2::BinaryTournament() {

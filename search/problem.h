@@ -116,6 +116,13 @@ class Problem {
   // Human form of a candidate (C code, a schedule, a table row).
   virtual std::string Render(const v1::Candidate& candidate, RenderFormat format) const = 0;
 
+  // Hand-made candidates a search starts from (e.g. a domain's classical baselines or a paper's
+  // named configurations), best first; may be empty (the default). NSGA-II, regularized evolution
+  // and the top-k evolution ask them first, up to their population. A pure function of the spec
+  // (a resumed search asks the same ones); may cost up to about a second (called when a
+  // strategy is built).
+  virtual std::vector<v1::Candidate> Seeds() const { return {}; }
+
   // The problem as a sequence of instances with a grid of arms, when it is one (the bandit
   // strategy drives such problems); nullptr otherwise.
   virtual const BanditSequence* AsBanditSequence() const { return nullptr; }

@@ -12,7 +12,10 @@ RegularizedEvolution::RegularizedEvolution(const v1::RegularizedEvolutionConfig&
       capacity_(config.population_size() ? config.population_size() : 100),
       tournament_size_(config.tournament_size() ? config.tournament_size() : 10),
       mutate_prob_(config.mutate_prob() > 0 ? config.mutate_prob() : 0.9),
-      rng_(seed) {}
+      rng_(seed),
+      seeds_(problem.Seeds()) {
+  if (seeds_.size() > capacity_) seeds_.resize(capacity_);
+}
 
 const v1::Individual& RegularizedEvolution::Tournament() {
   const v1::Individual* best = nullptr;
@@ -28,6 +31,7 @@ const v1::Individual& RegularizedEvolution::Tournament() {
 v1::Candidate RegularizedEvolution::Ask(uint64_t index) {
   (void)index;
   ++asked_;
+  if (asked_ <= seeds_.size()) return seeds_[asked_ - 1];
   if (asked_ <= capacity_ || population_.empty()) return problem_.Random(rng_);
   const v1::Individual& parent = Tournament();
   const v1::Candidate& genes = Heritable(parent.candidate(), parent.evaluation());

@@ -2,13 +2,15 @@
 // the last `population_size` told individuals; a parent is the best of `tournament_size`
 // individuals sampled with replacement; the child is a mutation of it with probability
 // `mutate_prob` (else a copy); each told child replaces the oldest individual (aging).
-// The first `population_size` asks are Problem::Random individuals.
+// The first `population_size` asks are the problem's seeds (Problem::Seeds, at most
+// `population_size`), then Problem::Random individuals.
 //
 // "Best" is lexicographic over the objectives (see LexicographicallyBetter). When an evaluation
 // carries a refined candidate (e.g. fitted constants), the refined one joins the population.
 #pragma once
 
 #include <deque>
+#include <vector>
 
 #include "search/strategy.h"
 
@@ -35,6 +37,7 @@ class RegularizedEvolution : public Strategy {
   uint32_t tournament_size_;
   double mutate_prob_;
   Rng rng_;
+  std::vector<v1::Candidate> seeds_;  // the problem's, at most capacity_
   uint64_t asked_ = 0;
   std::deque<v1::Individual> population_;  // oldest first
 };

@@ -91,7 +91,7 @@ TopKEvolution::TopKEvolution(const v1::TopKEvolutionConfig& config, const Proble
       initial_random_(config.has_initial_random() ? config.initial_random() : 25),
       initial_mutate_prob_(config.initial_mutate_prob() > 0 ? config.initial_mutate_prob() : 0.1),
       rng_(seed) {
-  if (space_ != nullptr) seeds_ = space_->Seeds();
+  seeds_ = problem.Seeds();
   if (seeds_.size() > population_) seeds_.resize(population_);
   // Defaults that do not fit a small population shrink to fit it.
   Stage first;

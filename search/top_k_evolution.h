@@ -57,14 +57,11 @@ struct GenerationInfo {
 };
 
 // The capability a Problem implements to give the top-k evolution its domain-specific parts
-// (returned by Problem::AsEvolvableSpace, so search/ needs no knowledge of the domain). Every
-// method is const and thread-safe.
+// (returned by Problem::AsEvolvableSpace, so search/ needs no knowledge of the domain); the
+// first generation starts from Problem::Seeds. Every method is const and thread-safe.
 class EvolvableSpace {
  public:
   virtual ~EvolvableSpace() = default;
-  // Hand-made candidates the first generation starts from (e.g. a standard baseline); may be
-  // empty.
-  virtual std::vector<v1::Candidate> Seeds() const = 0;
   // A child of `parent` in which each gene is replaced with probability `rate` (so possibly
   // none). `generation` lets a problem open parts of its space as the search goes on (e.g.
   // the growing share of skipped blocks in that paper's joint search).

@@ -143,7 +143,7 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   // schedule's alpha_bar(t) curve (log y), beside the curve itself (every 5th step).
   std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const override;
 
-  // EvolvableSpace: the uniform schedule (k0 steps with `joint`), then the spec's baselines
+  // The uniform schedule (k0 steps with `joint`), then the spec's baselines
   // (with `joint`, those within the budget).
   std::vector<v1::Candidate> Seeds() const override;
   // Each step replaced with probability `rate` by a step the candidate does not use; where the

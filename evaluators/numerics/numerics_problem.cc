@@ -115,6 +115,28 @@ class NumericsProblem : public Problem {
     return numerics::ToCandidate(mutator_.Mutate(parsed.ok() ? *parsed : Program{}, rng));
   }
 
+  // The baselines that fit max_ops and use only the job's ops, least relative error on the fit
+  // points first (a cheap order; FLOAT32 evaluations refit their constants over floats); none
+  // with from_scratch.
+  std::vector<v1::Candidate> Seeds() const override {
+    if (spec_.from_scratch) return {};
+    const numerics::BaselineSet& set = Baselines();
+    std::vector<numerics::BaselineRow> rows =
+        numerics::MeasureBaselines(set, fit_, numerics::Samples(), false);
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const numerics::BaselineRow& a, const numerics::BaselineRow& b) {
+                       return a.rel_error < b.rel_error;
+                     });
+    std::vector<v1::Candidate> seeds;
+    for (const numerics::BaselineRow& row : rows) {
+      const numerics::Baseline& b = *row.baseline;
+      if (b.ops <= spec_.max_ops && b.uses_allowed_ops && !Infeasibility(b.program)) {
+        seeds.push_back(numerics::ToCandidate(b.program));
+      }
+    }
+    return seeds;
+  }
+
   ProbeBytes Probe(const v1::Candidate& candidate) const override {
     auto parsed = numerics::FromCandidate(candidate);
     if (!parsed.ok()) return "invalid";

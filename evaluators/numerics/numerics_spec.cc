@@ -117,6 +117,7 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::NumericsSpec& n) {
         "numerics.validation_points: ", validation_points, " is outside 10000..1000000"));
   }
   r.validation_points = static_cast<int>(validation_points);
+  r.from_scratch = n.from_scratch();
   return r;
 }
 

@@ -28,6 +28,7 @@ struct ResolvedSpec {
   int max_ops = 10;                // 1..kMaxOpsLimit (0 in the spec means 10)
   int fit_points = 1024;           // 16..65536 (0 means 1024)
   int validation_points = 10000;   // 10000..1000000 (0 means 10000)
+  bool from_scratch = false;       // no baseline seeds
 };
 
 // The resolved spec, or InvalidArgument whose message starts with the field path, e.g.

@@ -51,10 +51,10 @@ std::optional<ScalingWeights> NamedStrategy(std::string_view name) {
 
 absl::Status ValidateScaling(const ScalingWeights& weights, std::string_view weights_field,
                              double s, std::string_view factor_field) {
-  for (auto [member, value] : {std::pair<std::string_view, double>{"depth", weights.depth},
-                               {"width", weights.width},
-                               {"resolution", weights.resolution},
-                               {"group", weights.group}}) {
+  for (auto [member, value] : {std::pair<std::string_view, double>{"depth_weight", weights.depth},
+                               {"width_weight", weights.width},
+                               {"resolution_weight", weights.resolution},
+                               {"group_weight", weights.group}}) {
     if (absl::Status status = CheckWeight(weights_field, member, value); !status.ok()) {
       return status;
     }

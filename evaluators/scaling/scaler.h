@@ -44,7 +44,8 @@ ScalingWeights CompoundWeights(double alpha);
 std::optional<ScalingWeights> NamedStrategy(std::string_view name);
 
 // OK, or INVALID_ARGUMENT whose message starts with the field path: weights finite and >= 0
-// ("<weights_field>.depth", ".width", ".resolution", ".group") with depth + width + resolution
+// ("<weights_field>.depth_weight", ".width_weight", ".resolution_weight", ".group_weight", as
+// in scaling.proto's ScalingStrategy) with depth + width + resolution
 // > 0 ("<weights_field>"), and 0 < s <= kMaxScaleFactor ("<factor_field>"; s < 1 scales down).
 absl::Status ValidateScaling(const ScalingWeights& weights, std::string_view weights_field,
                              double s, std::string_view factor_field);

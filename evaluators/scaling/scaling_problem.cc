@@ -53,14 +53,11 @@ ScalingWeights WeightsOf(const v1::ScalingStrategy& s) {
   return w;
 }
 
-// Why the strategy's weights are not usable, or "" when they are.
-std::string WeightsProblem(const v1::ScalingStrategy& s) {
-  for (double w : {s.depth_weight(), s.width_weight(), s.resolution_weight(), s.group_weight()}) {
-    if (!std::isfinite(w) || w < 0) return absl::StrCat("weight ", w, " is not a finite value >= 0");
-  }
-  if (s.depth_weight() + s.width_weight() + s.resolution_weight() <= 0)
-    return "the weights sum to 0";
-  return "";
+// OK, or INVALID_ARGUMENT naming the field when the strategy's weights or flops factor cannot
+// scale a network (ValidateScaling, fields as in the proto: "scaling.strategy.depth_weight: ...").
+absl::Status StrategyStatus(const v1::ScalingStrategy& s) {
+  return ValidateScaling(WeightsOf(s), "scaling.strategy", s.flops_factor(),
+                         "scaling.strategy.flops_factor");
 }
 
 NetworkSpec NetworkFromProto(const v1::ScalingNetwork& proto, int in_channels, int classes,
@@ -488,7 +485,7 @@ v1::Candidate Normalized(v1::ScalingStrategy strategy) {
 
 v1::Candidate ScalingProblem::Mutate(const v1::Candidate& parent, Rng& rng) const {
   std::optional<v1::ScalingStrategy> strategy = StrategyOf(parent);
-  if (!strategy || !WeightsProblem(*strategy).empty()) return Random(rng);
+  if (!strategy || !StrategyStatus(*strategy).ok()) return Random(rng);
   MutateGene(*strategy, static_cast<int>(rng.Below(factors_.size() > 1 ? 5 : 4)), factors_, rng);
   return Normalized(*strategy);
 }
@@ -497,7 +494,7 @@ v1::Candidate ScalingProblem::MutateGenes(const v1::Candidate& parent, double ra
                                           const GenerationInfo& generation, Rng& rng) const {
   (void)generation;
   std::optional<v1::ScalingStrategy> strategy = StrategyOf(parent);
-  if (!strategy || !WeightsProblem(*strategy).empty()) return Random(rng);
+  if (!strategy || !StrategyStatus(*strategy).ok()) return Random(rng);
   for (int gene = 0; gene < 5; ++gene) {
     if (rng.Bernoulli(rate)) MutateGene(*strategy, gene, factors_, rng);
   }
@@ -508,7 +505,7 @@ std::optional<v1::Candidate> ScalingProblem::Crossover(const v1::Candidate& a,
                                                        const v1::Candidate& b, Rng& rng) const {
   std::optional<v1::ScalingStrategy> x = StrategyOf(a);
   std::optional<v1::ScalingStrategy> y = StrategyOf(b);
-  if (!x || !y || !WeightsProblem(*x).empty() || !WeightsProblem(*y).empty()) return std::nullopt;
+  if (!x || !y || !StrategyStatus(*x).ok() || !StrategyStatus(*y).ok()) return std::nullopt;
   // Ratios, not raw weights, carry meaning: cross normalized weights.
   auto nx = StrategyOf(Normalized(*x));
   auto ny = StrategyOf(Normalized(*y));
@@ -518,7 +515,7 @@ std::optional<v1::Candidate> ScalingProblem::Crossover(const v1::Candidate& a,
   if (rng.Bernoulli(0.5)) child.set_resolution_weight(ny->resolution_weight());
   if (rng.Bernoulli(0.5)) child.set_group_weight(ny->group_weight());
   if (rng.Bernoulli(0.5)) child.set_flops_factor(ny->flops_factor());
-  if (!WeightsProblem(child).empty()) return std::nullopt;
+  if (!StrategyStatus(child).ok()) return std::nullopt;
   return Normalized(child);
 }
 
@@ -535,7 +532,7 @@ std::vector<v1::Candidate> ScalingProblem::Seeds() const {
 
 std::optional<NetworkSpec> ScalingProblem::NetworkOf(const v1::Candidate& candidate) const {
   std::optional<v1::ScalingStrategy> strategy = StrategyOf(candidate);
-  if (!strategy || !WeightsProblem(*strategy).empty()) return std::nullopt;
+  if (!strategy || !StrategyStatus(*strategy).ok()) return std::nullopt;
   if (std::find(factors_.begin(), factors_.end(), strategy->flops_factor()) == factors_.end())
     return std::nullopt;
   return ScaleNetwork(base_, WeightsOf(*strategy), strategy->flops_factor());
@@ -550,8 +547,8 @@ ProbeBytes ScalingProblem::Probe(const v1::Candidate& candidate) const {
 std::optional<v1::Evaluation> ScalingProblem::CheckFeasible(const v1::Candidate& candidate) const {
   std::optional<v1::ScalingStrategy> strategy = StrategyOf(candidate);
   if (!strategy) return Fail(v1::INFEASIBLE, "scaling: the candidate is not a ScalingStrategy");
-  if (std::string why = WeightsProblem(*strategy); !why.empty())
-    return Fail(v1::INFEASIBLE, "scaling.strategy: " + why);
+  if (absl::Status status = StrategyStatus(*strategy); !status.ok())
+    return Fail(v1::INFEASIBLE, std::string(status.message()));
   if (std::find(factors_.begin(), factors_.end(), strategy->flops_factor()) == factors_.end())
     return Fail(v1::INFEASIBLE, absl::StrCat("scaling.strategy.flops_factor: ",
                                              strategy->flops_factor(),

@@ -119,7 +119,7 @@ class ScalingProblem : public Problem, public EvolvableSpace {
   std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const override;
   const EvolvableSpace* AsEvolvableSpace() const override { return this; }
 
-  // EvolvableSpace: every named strategy at every factor of the list.
+  // Every named strategy at every factor of the list.
   std::vector<v1::Candidate> Seeds() const override;
   // Each of the four genes changed (as Mutate) with probability `rate`.
   v1::Candidate MutateGenes(const v1::Candidate& parent, double rate,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "search/nsga2.h"
+#include "search/regularized_evolution.h"
 #include "tests/support/toy_problem.h"
 
 namespace evolv {
@@ -411,7 +412,7 @@ TEST(TopKEvolutionTest, RejectsBadConfigsNamingTheField) {
             "strategy.top_k_evolution.top_k: must not exceed population 50");
 }
 
-// NSGA-II shares the seeds of an EvolvableSpace: its first asks are the problem's seeds, then
+// NSGA-II starts from the problem's seeds (Problem::Seeds): its first asks are the seeds, then
 // random individuals.
 TEST(Nsga2SeedsTest, FirstAsksAreTheProblemsSeedsThenRandom) {
   SubsetProblem problem(1000, 6);
@@ -420,6 +421,17 @@ TEST(Nsga2SeedsTest, FirstAsksAreTheProblemsSeedsThenRandom) {
   config.set_children(4);
   Nsga2 nsga2(config, problem, 5);
   const std::vector<v1::Candidate> asked = AskAndTell(nsga2, problem, 4);
+  EXPECT_EQ(SubsetProblem::Items(asked[0]), SubsetProblem::Items(problem.Seeds()[0]));
+  EXPECT_EQ(problem.random_calls, 3);
+}
+
+// Regularized evolution too: the seeds, then random individuals up to its population.
+TEST(RegularizedEvolutionSeedsTest, FirstAsksAreTheProblemsSeedsThenRandom) {
+  SubsetProblem problem(1000, 6);
+  v1::RegularizedEvolutionConfig config;
+  config.set_population_size(4);
+  RegularizedEvolution evolution(config, problem, 5);
+  const std::vector<v1::Candidate> asked = AskAndTell(evolution, problem, 4);
   EXPECT_EQ(SubsetProblem::Items(asked[0]), SubsetProblem::Items(problem.Seeds()[0]));
   EXPECT_EQ(problem.random_calls, 3);
 }

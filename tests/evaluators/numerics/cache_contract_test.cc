@@ -36,7 +36,7 @@ TEST(CacheContractTest, RealHitsServeWhatEvaluationGives) {
 }
 
 TEST(CacheContractTest, Float32HitsServeWhatEvaluationGives) {
-  const ReplayStats stats = Replay(v1::FLOAT32, 800);
+  const ReplayStats stats = Replay(v1::FLOAT32, 1200);
   EXPECT_EQ(stats.beyond_contract, 0u) << Describe(stats);
   EXPECT_EQ(stats.cost_differs + stats.instructions_differ + stats.status_differs, 0u);
   EXPECT_GT(stats.hits_functional, 5u) << stats.Summary();

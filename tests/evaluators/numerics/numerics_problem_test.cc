@@ -5,14 +5,18 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <utility>
 
 #include "evaluators/numerics/probe.h"
 #include "evaluators/numerics/program.h"
 #include "evaluators/numerics/render.h"
+#include "evaluators/numerics/targets.h"
+#include "evaluators/numerics/verify_float.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "search/functional_hash.h"
+#include "search/nsga2.h"
 #include "tests/evaluators/numerics/test_programs.h"
 
 namespace evolv {
@@ -359,6 +363,99 @@ TEST(NumericsProblemTest, ChartsTheBestProgramsErrorAcrossTheInterval) {
   // Nothing to chart without an OK evaluation.
   auto problem = Make(Spec("exp2", 0, 1));
   EXPECT_TRUE(problem->Charts({}).empty());
+}
+
+}  // namespace
+}  // namespace evolv
+
+namespace evolv {
+namespace {
+
+// Seeds are the baselines that fit the job (numerics.max_ops, numerics.ops), least error first:
+// on tanh [0, 1] at 10 ops the first is the rational x*P(x^2)/Q(x^2) below 1e-8, and evaluating
+// it (constants fitted again) keeps it there. from_scratch turns them off.
+TEST(NumericsProblemTest, SeedsAreTheBaselinesThatFitTheJob) {
+  v1::NumericsSpec spec = Spec("tanh", 0, 1);
+  spec.set_max_ops(10);
+  auto problem = Make(spec);
+  ASSERT_NE(problem, nullptr);
+  const std::vector<v1::Candidate> seeds = problem->Seeds();
+  ASSERT_GE(seeds.size(), 5u);
+  for (const v1::Candidate& seed : seeds) {
+    auto program = numerics::FromCandidate(seed);
+    ASSERT_TRUE(program.ok());
+    EXPECT_LE(numerics::Cost(*program), 10);
+    EXPECT_EQ(problem->CheckFeasible(seed), std::nullopt);
+  }
+  const v1::Evaluation first = problem->Evaluate(seeds.front(), {1, 0});
+  ASSERT_EQ(first.status(), v1::OK) << first.error();
+  EXPECT_LT(first.metrics().at("max_rel_error"), 1e-8);
+  const v1::Evaluation last = problem->Evaluate(seeds.back(), {1, 0});
+  EXPECT_LE(first.metrics().at("max_rel_error"), last.metrics().at("max_rel_error"));
+
+  // Without division only the polynomials are left; with a budget of 2 ops, nothing fits but
+  // the lowest degrees.
+  v1::NumericsSpec no_div = spec;
+  for (const char* op : {"add", "sub", "mul"}) no_div.add_ops(op);
+  for (const v1::Candidate& seed : Make(no_div)->Seeds()) {
+    EXPECT_EQ(Make(no_div)->CheckFeasible(seed), std::nullopt);
+  }
+  v1::NumericsSpec tiny = spec;
+  tiny.set_max_ops(2);
+  for (const v1::Candidate& seed : Make(tiny)->Seeds()) {
+    EXPECT_LE(numerics::Cost(*numerics::FromCandidate(seed)), 2);
+  }
+
+  spec.set_from_scratch(true);
+  EXPECT_TRUE(Make(spec)->Seeds().empty());
+}
+
+}  // namespace
+}  // namespace evolv
+
+namespace evolv {
+namespace {
+
+// A small FLOAT32 search, guarding the float32 search from silently getting worse: NSGA-II
+// (the default strategy) on exp2 over [0, 1] at 10 ops, 96 evaluations, run as the engine would
+// (CheckFeasible, then Evaluate with the index as seed). Its best program of cost <= 10 is within
+// 2 ULP on every float of [0, 1], the float-refined minimax polynomial's level, which the seeds
+// start from (a search without them once ended at 6 ULP after 30 minutes).
+TEST(NumericsSearchTest, AFloat32SearchKeepsTheMinimaxLevelOnEveryFloat) {
+  v1::NumericsSpec spec = Spec("exp2", 0, 1);
+  spec.set_mode(v1::FLOAT32);
+  spec.set_max_ops(10);
+  auto problem = Make(spec);
+  ASSERT_NE(problem, nullptr);
+  v1::Nsga2Config config;
+  config.set_parents(16);
+  config.set_children(16);
+  Nsga2 search(config, *problem, 1);
+  std::vector<std::pair<double, Program>> found;  // (validation max_ulp, program), cost <= 10
+  for (uint64_t i = 0; i < 96; ++i) {
+    const v1::Candidate candidate = search.Ask(i);
+    v1::Evaluation ev = problem->CheckFeasible(candidate).value_or(v1::Evaluation());
+    if (ev.status() != v1::INFEASIBLE) ev = problem->Evaluate(candidate, {i, 0});
+    search.Tell(i, candidate, ev);
+    if (ev.status() != v1::OK) continue;
+    auto program = numerics::FromCandidate(ev.has_refined() ? ev.refined() : candidate);
+    ASSERT_TRUE(program.ok());
+    if (numerics::Cost(*program) <= 10) found.push_back({ev.metrics().at("max_ulp"), *program});
+  }
+  ASSERT_FALSE(found.empty());
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  EXPECT_LE(found.front().first, 2.0);
+  // As the report does: the validation points sample the interval, so the few best are verified
+  // on every float and the best verified one counts.
+  double verified = INFINITY;
+  for (size_t k = 0; k < std::min<size_t>(4, found.size()); ++k) {
+    verified = std::min(verified, numerics::VerifyAllFloats(found[k].second,
+                                                            *numerics::FindTarget("exp2"), 0.0f,
+                                                            1.0f)
+                                      .max_ulp);
+  }
+  EXPECT_LE(verified, 2.0);
 }
 
 }  // namespace

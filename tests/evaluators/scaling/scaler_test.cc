@@ -74,7 +74,7 @@ TEST(ScalingWeightsTest, ValidationNamesTheField) {
             "s.weights: the depth, width and resolution weights are all 0");
   w.width = -1;
   EXPECT_EQ(ValidateScaling(w, "s.weights", 2, "s.factor").message(),
-            "s.weights.width: -1 is not a finite number >= 0");
+            "s.weights.width_weight: -1 is not a finite number >= 0");
   w.width = NAN;
   EXPECT_EQ(ValidateScaling(w, "s.weights", 2, "s.factor").code(),
             absl::StatusCode::kInvalidArgument);

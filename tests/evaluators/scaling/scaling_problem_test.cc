@@ -118,7 +118,7 @@ TEST(ScalingProblemTest, BadStrategiesAreInfeasibleNamingTheField) {
   auto infeasible = problem->CheckFeasible(ScalingCandidate(negative, 2, ""));
   ASSERT_TRUE(infeasible.has_value());
   EXPECT_EQ(infeasible->status(), v1::INFEASIBLE);
-  EXPECT_THAT(infeasible->error(), StartsWith("scaling.strategy: weight -1"));
+  EXPECT_THAT(infeasible->error(), StartsWith("scaling.strategy.depth_weight: -1 is not a finite number >= 0"));
   auto other_factor = problem->CheckFeasible(ScalingCandidate(*NamedStrategy("w"), 3, ""));
   ASSERT_TRUE(other_factor.has_value());
   EXPECT_THAT(other_factor->error(), StartsWith("scaling.strategy.flops_factor: 3 is not one of"));
