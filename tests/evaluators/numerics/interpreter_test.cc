@@ -164,7 +164,10 @@ Program RandomProgram(std::mt19937& rng) {
   const int num_instructions = 1 + static_cast<int>(rng() % 14);
   for (int i = 0; i < num_instructions; ++i) {
     const uint32_t n = p.num_values();
-    auto pick = [&] { return rng() % 2 ? n - 1 - rng() % std::min<uint32_t>(n, 3) : rng() % n; };
+    auto pick = [&]() -> uint32_t {
+      return static_cast<uint32_t>(rng() % 2 ? n - 1 - rng() % std::min<uint32_t>(n, 3)
+                                             : rng() % n);
+    };
     const Op op = rng() % 8 == 0 ? Op::kFma : static_cast<Op>(rng() % 4);
     p.instructions.push_back({op, pick(), pick(), op == Op::kFma ? pick() : 0});
   }

@@ -354,7 +354,9 @@ TEST(NumericsProblemTest, ChartsTheBestProgramsErrorAcrossTheInterval) {
     for (int i = 0; i < curve.y_size(); ++i) {
       ASSERT_TRUE(std::isfinite(curve.y(i))) << i;
       EXPECT_GE(curve.y(i), 0);
-      if (i > 0) EXPECT_GT(curve.x(i), curve.x(i - 1));
+      if (i > 0) {
+        EXPECT_GT(curve.x(i), curve.x(i - 1));
+      }
       max_error = std::max(max_error, curve.y(i));
     }
     // The curve peaks where the validation found the best program's max error.

@@ -257,7 +257,9 @@ TEST(SolverJobTest, ChartsAreTheReportsCumulativeTotalsAndTheOmegasChosen) {
       EXPECT_EQ(series.x(t), t + 1);
       EXPECT_TRUE(std::isfinite(series.y(t)));
       EXPECT_GT(series.y(t), 0) << series.label();
-      if (t > 0) EXPECT_GE(series.y(t), series.y(t - 1)) << series.label() << " at " << t;
+      if (t > 0) {
+        EXPECT_GE(series.y(t), series.y(t - 1)) << series.label() << " at " << t;
+      }
     }
     // Ends at the total the report prints for it (the instance-optimal line says how).
     auto total = totals.lower_bound(series.label());
