@@ -125,7 +125,9 @@ TEST(CachePolicyTest, TellPerModeAndResult) {
     EXPECT_EQ(out.ready, c.ready) << c.name;
     if (!c.ready) continue;
     EXPECT_EQ(out.told.status(), c.told_status) << c.name;
-    if (c.told_status == v1::OK) EXPECT_DOUBLE_EQ(out.told.objectives(0), c.told_objective) << c.name;
+    if (c.told_status == v1::OK) {
+      EXPECT_DOUBLE_EQ(out.told.objectives(0), c.told_objective) << c.name;
+    }
     EXPECT_EQ(out.hit, c.hit) << c.name;
     EXPECT_EQ(out.miss, c.miss) << c.name;
     EXPECT_EQ(out.collision, c.collision) << c.name;

@@ -106,7 +106,9 @@ class EvolvdHttpLimitsTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       connections.push_back(std::make_unique<RawConnection>(http_));
       EXPECT_TRUE(connections.back()->connected()) << i;
-      if (!first_bytes.empty()) EXPECT_TRUE(connections.back()->Send(first_bytes)) << i;
+      if (!first_bytes.empty()) {
+        EXPECT_TRUE(connections.back()->Send(first_bytes)) << i;
+      }
     }
     return connections;
   }

@@ -243,7 +243,9 @@ TEST(ScalingJobTest, ResumeAfterACheckpointReachesTheSameHistoryOnPureObjectives
       auto more = (*engine)->OnResult(
           task.index, (*engine)->problem().Evaluate(task.candidate, {task.seed, task.repeat}));
       pending.insert(pending.end(), more.begin(), more.end());
-      if (i == 5) ASSERT_TRUE((*engine)->Checkpoint(v1::RUNNING).ok());
+      if (i == 5) {
+        ASSERT_TRUE((*engine)->Checkpoint(v1::RUNNING).ok());
+      }
     }
     // Dropped here with tasks in flight: a crash after the checkpoint.
   }
