@@ -136,6 +136,13 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
 
   caf::scoped_actor self{system};
   double backoff = 0.25;
+  // Waits `backoff` seconds (or until stopped) and doubles it, up to the maximum.
+  auto back_off = [&] {
+    for (double waited = 0; waited < backoff && !stop; waited += 0.05) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    backoff = std::min(backoff * 2, options.max_backoff_seconds);
+  };
   int code = 0;
   while (!stop) {
     auto gatekeeper =
@@ -145,10 +152,7 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     if (!gatekeeper) {
       spdlog::info("worker: cannot reach evolvd at {}:{} ({}); retrying in {:.1f} s", options.host,
                    options.port, system.render(gatekeeper.error()), backoff);
-      for (double waited = 0; waited < backoff && !stop; waited += 0.05) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-      backoff = std::min(backoff * 2, options.max_backoff_seconds);
+      back_off();
       continue;
     }
     std::string refusal;
@@ -169,7 +173,10 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
       code = 3;
       break;
     }
-    if (!joined) continue;
+    if (!joined) {  // e.g. a join timed out on a loaded machine: not at once again
+      back_off();
+      continue;
+    }
     spdlog::info("worker: joined evolvd at {}:{} with {} slots ({})", options.host, options.port,
                  options.slots, options.device);
     backoff = 0.25;

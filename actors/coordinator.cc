@@ -19,6 +19,18 @@ struct CoordinatorState {
 
 using Self = coordinator_actor::stateful_pointer<CoordinatorState>;
 
+// A checkpoint refused by the store (ResourceExhausted: the disk is full; Unavailable: an I/O
+// error) pauses the job instead of failing it; the job manager resumes it once the store accepts
+// writes (docs/adr/0020-store-write-errors.md).
+bool IsStoreWriteError(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) || absl::IsUnavailable(status);
+}
+
+std::string StorePauseReason(const absl::Status& status) {
+  return "store write failed: " + std::string(status.message()) +
+         "; resumes when the store accepts writes";
+}
+
 void SendProgress(Self self, bool force) {
   auto& state = self->state;
   const auto now = std::chrono::steady_clock::now();
@@ -34,7 +46,7 @@ void SendProgress(Self self, bool force) {
 }
 
 // Ends the job: SUCCEEDED commits the final checkpoint (the state change's one write); a
-// failure is only reported, for the listener to record.
+// failure, or a pause for the store, is only reported, for the listener to record.
 void Finish(Self self, v1::JobState job_state, std::string error) {
   auto& state = self->state;
   if (state.finished) return;
@@ -43,8 +55,13 @@ void Finish(Self self, v1::JobState job_state, std::string error) {
     if (absl::Status status = state.engine->Checkpoint(v1::SUCCEEDED); !status.ok()) {
       spdlog::error("job {}: final checkpoint failed: {}", state.engine->record().id(),
                     status.ToString());
-      job_state = v1::FAILED_STATE;
-      error = "final checkpoint failed: " + std::string(status.message());
+      if (IsStoreWriteError(status)) {
+        job_state = v1::PAUSED;
+        error = StorePauseReason(status);
+      } else {
+        job_state = v1::FAILED_STATE;
+        error = "final checkpoint failed: " + std::string(status.message());
+      }
     }
   }
   SendProgress(self, true);
@@ -64,7 +81,11 @@ void MaybeCheckpoint(Self self) {
   absl::Status status = state.engine->Checkpoint(v1::RUNNING);
   if (!status.ok()) {
     spdlog::error("job {}: checkpoint failed: {}", state.engine->record().id(), status.ToString());
-    Finish(self, v1::FAILED_STATE, "checkpoint failed: " + std::string(status.message()));
+    if (IsStoreWriteError(status)) {
+      Finish(self, v1::PAUSED, StorePauseReason(status));
+    } else {
+      Finish(self, v1::FAILED_STATE, "checkpoint failed: " + std::string(status.message()));
+    }
   }
 }
 

@@ -9,7 +9,10 @@
 // the job reaches its budget it commits a final checkpoint with the job SUCCEEDED, sends
 // (done, job_id, SUCCEEDED, "") to the listener and quits. When a checkpoint fails it sends
 // (done, job_id, FAILED_STATE, reason) instead, without writing: the listener records the
-// failure (JobLifecycle::Fail).
+// failure (JobLifecycle::Fail). A checkpoint the store refuses (ResourceExhausted or Unavailable:
+// a full disk, an I/O error) is not a failure: it sends (done, job_id, PAUSED, "store write
+// failed: ...; resumes when the store accepts writes") and quits; the store still holds the
+// job's last checkpoint, RUNNING, and the results since are asked again when it resumes.
 #pragma once
 
 #include <memory>

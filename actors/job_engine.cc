@@ -23,12 +23,15 @@ int64_t NowUnixMs() {
 
 absl::StatusOr<std::unique_ptr<JobEngine>> JobEngine::Create(const v1::JobRecord& job, Store* store,
                                                              const ProblemRegistry& registry) {
-  auto problem = registry.Create(job.spec());
-  if (!problem.ok()) return problem.status();
-  auto strategy = CreateStrategy(job.spec(), **problem);
-  if (!strategy.ok()) return strategy.status();
+  auto parts = BuildJobParts(job.spec(), registry);
+  if (!parts.ok()) return parts.status();
+  return Create(job, store, std::move(*parts));
+}
+
+absl::StatusOr<std::unique_ptr<JobEngine>> JobEngine::Create(const v1::JobRecord& job, Store* store,
+                                                             JobParts parts) {
   std::unique_ptr<JobEngine> engine(
-      new JobEngine(job, store, std::move(*problem), std::move(*strategy)));
+      new JobEngine(job, store, std::move(parts.problem), std::move(parts.strategy)));
   if (absl::Status status = engine->RestoreFromCheckpoint(); !status.ok()) return status;
   return engine;
 }

@@ -30,6 +30,7 @@
 #include "evolv/v1/checkpoint.pb.h"
 #include "evolv/v1/job.pb.h"
 #include "search/functional_hash.h"
+#include "search/job_spec.h"
 #include "search/problem.h"
 #include "search/problem_registry.h"
 #include "search/strategy.h"
@@ -52,6 +53,10 @@ class JobEngine {
   // continues from it. `store` must outlive the engine. InvalidArgument for a bad spec.
   static absl::StatusOr<std::unique_ptr<JobEngine>> Create(const v1::JobRecord& job, Store* store,
                                                            const ProblemRegistry& registry);
+  // The same with the job's problem and strategy already built (BuildJobParts or
+  // ValidateAndBuild, search/job_spec.h); reads only the store.
+  static absl::StatusOr<std::unique_ptr<JobEngine>> Create(const v1::JobRecord& job, Store* store,
+                                                           JobParts parts);
 
   // Asks the strategy for candidates until the window is full or the budget is reached; returns
   // those that need a worker (cache hits are resolved without one).
@@ -83,8 +88,8 @@ class JobEngine {
     CacheKey key;
     bool needs_worker = false;
     bool has_result = false;
-    bool infeasible = false;    // refused by CheckFeasible; `result` says why
-    v1::Evaluation result;      // the worker's result, or the INFEASIBLE evaluation
+    bool infeasible = false;  // refused by CheckFeasible; `result` says why
+    v1::Evaluation result;    // the worker's result, or the INFEASIBLE evaluation
   };
 
   JobEngine(v1::JobRecord record, Store* store, std::unique_ptr<Problem> problem,

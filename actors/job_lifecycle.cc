@@ -141,6 +141,10 @@ absl::StatusOr<v1::JobRecord> JobLifecycle::Insert(const v1::JobSpec& spec, cons
 
 absl::StatusOr<v1::JobRecord> JobLifecycle::Create(const v1::JobSpec& spec) {
   if (absl::Status status = ValidateJobSpec(spec, registry_); !status.ok()) return status;
+  return CreateValidated(spec);
+}
+
+absl::StatusOr<v1::JobRecord> JobLifecycle::CreateValidated(const v1::JobSpec& spec) {
   uint32_t n = 0;
   while (Taken(JobIdAt(spec, n))) ++n;
   return Insert(spec, JobIdAt(spec, n));

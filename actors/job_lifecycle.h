@@ -64,6 +64,8 @@ class JobLifecycle {
   // Validates `spec` (InvalidArgument naming the field), gives it the first free id of the
   // scheme above and stores it RUNNING.
   absl::StatusOr<v1::JobRecord> Create(const v1::JobSpec& spec);
+  // Create for a spec the caller has validated already (ValidateAndBuild, search/job_spec.h).
+  absl::StatusOr<v1::JobRecord> CreateValidated(const v1::JobSpec& spec);
   // The job JobIdFor(spec), in whatever state, when there is one; else Create under that id.
   absl::StatusOr<v1::JobRecord> FindOrCreate(const v1::JobSpec& spec);
 

@@ -1,14 +1,20 @@
 #include "actors/job_manager.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <new>
+#include <optional>
+#include <set>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 
+#include "absl/strings/str_cat.h"
 #include "actors/job_engine.h"
 #include "actors/job_lifecycle.h"
 #include "spdlog/spdlog.h"
@@ -29,6 +35,18 @@ struct LiveJob {
   std::vector<job_listener_actor> watchers;
 };
 
+// A job's parts being built on a thread of its own (StartBuild): the thread fills `result`; the
+// manager then calls `done` with it.
+struct Preparation {
+  struct Slot {
+    std::mutex mu;
+    std::optional<absl::StatusOr<JobParts>> result;
+  };
+  std::shared_ptr<Slot> slot = std::make_shared<Slot>();
+  std::string what;  // for messages: "submitting a job", "resuming job j..."
+  std::function<void(absl::StatusOr<JobParts>)> done;
+};
+
 struct ManagerState {
   Store* store = nullptr;
   const ProblemRegistry* registry = nullptr;
@@ -36,6 +54,14 @@ struct ManagerState {
   JobManagerOptions options;
   std::unique_ptr<JobLifecycle> jobs;  // every job's record and state
   std::map<std::string, LiveJob> live;
+  // Jobs paused because the store refused their checkpoint: PAUSED here, still RUNNING (their
+  // last checkpoint) in the store; resumed once Store::RecoverWrites succeeds.
+  std::set<std::string> held_for_store;
+  bool store_probe_scheduled = false;
+  std::map<uint64_t, Preparation> preparing;  // by token
+  uint64_t next_token = 0;
+  // Build threads still running, those whose answer timed out included.
+  std::shared_ptr<std::atomic<int>> building = std::make_shared<std::atomic<int>>(0);
 };
 
 using Self = job_manager_actor::stateful_pointer<ManagerState>;
@@ -112,17 +138,92 @@ LiveJob* LiveWith(Self self, const std::string& id, const caf::actor_addr& coord
   return &it->second;
 }
 
-// Builds job `id`'s engine as RUNNING, from its checkpoint when it has one. Writes nothing.
-absl::StatusOr<std::shared_ptr<JobEngine>> BuildEngine(Self self, const std::string& id) {
+// Builds job `id`'s engine as RUNNING, from its checkpoint when it has one, with the job's parts
+// built here (at start) or given (built off the thread by Prepare). Writes nothing.
+absl::StatusOr<std::shared_ptr<JobEngine>> BuildEngine(Self self, const std::string& id,
+                                                       std::optional<JobParts> parts = {}) {
   v1::JobRecord record = *self->state.jobs->Find(id);
   record.set_state(v1::RUNNING);
   try {
-    auto engine = JobEngine::Create(record, self->state.store, *self->state.registry);
+    auto engine = parts ? JobEngine::Create(record, self->state.store, std::move(*parts))
+                        : JobEngine::Create(record, self->state.store, *self->state.registry);
     if (!engine.ok()) return engine.status();
     return std::shared_ptr<JobEngine>(std::move(*engine));
   } catch (...) {
     return CaughtStatus("building job " + id);
   }
+}
+
+bool Expired(int64_t deadline_unix_ms) {
+  return deadline_unix_ms > 0 && NowUnixMs() >= deadline_unix_ms;
+}
+
+absl::Status TooLate(const std::string& what) {
+  return absl::DeadlineExceededError(what +
+                                     ": the request's deadline passed before it was "
+                                     "applied; nothing was changed");
+}
+
+// Builds a job's parts with `build` on a thread of its own; `done` then runs on the manager's
+// thread with them, or with the build's error, or with DeadlineExceeded once
+// options.prepare_timeout has passed (a result arriving later is dropped).
+void StartBuild(Self self, std::string what, std::function<absl::StatusOr<JobParts>()> build,
+                std::function<void(absl::StatusOr<JobParts>)> done) {
+  auto& state = self->state;
+  state.building->fetch_add(1);
+  const uint64_t token = state.next_token++;
+  Preparation& preparation = state.preparing[token];
+  preparation.what = std::move(what);
+  preparation.done = std::move(done);
+  std::thread([slot = preparation.slot, building = state.building, build = std::move(build),
+               what = preparation.what, manager = job_manager_actor(self), token] {
+    absl::StatusOr<JobParts> result = absl::InternalError("not built");
+    try {
+      result = build();
+    } catch (...) {
+      result = CaughtStatus(what);
+    }
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      slot->result = std::move(result);
+    }
+    building->fetch_sub(1);
+    caf::anon_send(manager, prepared_atom::value, token, false);
+  }).detach();
+  self->delayed_send(self, state.options.prepare_timeout, prepared_atom::value, token, true);
+}
+
+// StartBuild for the request being handled, which `then`'s record (or the build's error) answers:
+// the promise to return from the handler, or ResourceExhausted when options.max_preparing builds
+// are running already.
+absl::StatusOr<Promise> Prepare(Self self, std::string what,
+                                std::function<absl::StatusOr<JobParts>()> build,
+                                std::function<absl::StatusOr<v1::JobRecord>(JobParts)> then) {
+  auto& state = self->state;
+  if (state.building->load() >= state.options.max_preparing) {
+    return absl::ResourceExhaustedError(
+        what + ": " + std::to_string(state.building->load()) +
+        " jobs are being prepared already (the limit); try again shortly");
+  }
+  Promise rp = self->make_response_promise<int32_t, std::string, std::string>();
+  StartBuild(self, what, std::move(build),
+             [rp, what, then = std::move(then)](absl::StatusOr<JobParts> parts) mutable {
+               absl::StatusOr<v1::JobRecord> answer = absl::InternalError("unanswered");
+               if (!parts.ok()) {
+                 answer = parts.status();
+               } else {
+                 try {
+                   answer = then(std::move(*parts));
+                 } catch (...) {
+                   answer = CaughtStatus(what);
+                 }
+               }
+               if (!answer.ok()) {
+                 spdlog::info("job manager: {}: {}", what, answer.status().ToString());
+               }
+               Deliver(rp, answer);
+             });
+  return rp;
 }
 
 void Spawn(Self self, std::shared_ptr<JobEngine> engine) {
@@ -136,9 +237,11 @@ void Spawn(Self self, std::shared_ptr<JobEngine> engine) {
   self->monitor(live.coordinator);
 }
 
-// Runs job `id` (RUNNING in the lifecycle); fails it when its engine cannot be built.
-void StartOrFail(Self self, const std::string& id, const std::string& failure_prefix) {
-  auto engine = BuildEngine(self, id);
+// Runs job `id` (RUNNING in the lifecycle) with `engine`; fails the job when the engine could
+// not be built.
+void StartOrFail(Self self, const std::string& id,
+                 absl::StatusOr<std::shared_ptr<JobEngine>> engine,
+                 const std::string& failure_prefix) {
   if (engine.ok()) {
     Spawn(self, std::move(*engine));
     return;
@@ -148,6 +251,29 @@ void StartOrFail(Self self, const std::string& id, const std::string& failure_pr
   if (!failed.ok()) {
     spdlog::error("job {}: recording the failure: {}", id, failed.status().ToString());
   }
+}
+
+// Starts job `id`, RUNNING in the lifecycle without a coordinator here (when evolvd starts, and
+// when the store accepts writes again), once its parts are built off the manager's thread: it
+// then runs, or fails when they cannot be built, unless it changed meanwhile (paused or cancelled,
+// or started by a ResumeJob that was quicker). Not limited by options.max_preparing.
+void StartInBackground(Self self, const std::string& id) {
+  const v1::JobSpec spec = self->state.jobs->Find(id)->spec();
+  const ProblemRegistry* registry = self->state.registry;
+  const JobLimits limits = self->state.options.limits;
+  StartBuild(
+      self, "starting job " + id,
+      [spec, registry, limits] { return BuildJobParts(spec, *registry, limits); },
+      [self, id](absl::StatusOr<JobParts> parts) {
+        const v1::JobRecord* record = self->state.jobs->Find(id);
+        if (record == nullptr || record->state() != v1::RUNNING || self->state.live.count(id)) {
+          return;
+        }
+        StartOrFail(self, id,
+                    parts.ok() ? BuildEngine(self, id, std::move(*parts))
+                               : absl::StatusOr<std::shared_ptr<JobEngine>>(parts.status()),
+                    "resume failed: ");
+      });
 }
 
 // Stops job `id`'s coordinator with the job in `target`; the coordinator's checkpoint is the state
@@ -188,10 +314,97 @@ void Stop(Self self, const std::string& id, v1::JobState target,
           });
 }
 
+// --- Jobs paused for the store ---------------------------------------------------------------
+//
+// A coordinator whose checkpoint the store refused (a full disk, an I/O error) ends with (done,
+// PAUSED, reason). Nothing can be written then, and nothing needs to be: the store holds the
+// job's last checkpoint with the job RUNNING, so a restart resumes it too. The job is held PAUSED
+// here, with the reason as its error, and a tick asks the store every store_probe_interval
+// whether it accepts writes (Store::RecoverWrites); when it does, every held job resumes from its
+// checkpoint. ResumeJob resumes one at once when the store accepts writes, and answers the
+// store's error when not; PauseJob and CancelJob write the job's new state, or answer the
+// store's error and leave the job held.
+
+void ScheduleStoreProbe(Self self) {
+  auto& state = self->state;
+  if (state.store_probe_scheduled || state.held_for_store.empty()) return;
+  state.store_probe_scheduled = true;
+  self->delayed_send(self, state.options.store_probe_interval, tick_atom::value);
+}
+
+// Holds job `id`, whose coordinator has ended with (done, PAUSED, reason), until the store
+// accepts writes. Writes nothing.
+void HoldForStore(Self self, const std::string& id, const std::string& reason) {
+  auto& state = self->state;
+  v1::JobRecord record = *state.jobs->Find(id);
+  record.set_state(v1::PAUSED);
+  record.set_error(reason);
+  record.set_updated_unix_ms(NowUnixMs());
+  if (auto held = state.jobs->Adopt(record); !held.ok()) {
+    spdlog::error("job {}: holding it for the store: {}", id, held.status().ToString());
+    return;
+  }
+  state.held_for_store.insert(id);
+  spdlog::warn("job {}: paused: {}", id, reason);
+  ScheduleStoreProbe(self);
+}
+
+// Resumes held job `id` when the store accepts writes; else the store's error, the job still held.
+absl::StatusOr<v1::JobRecord> ResumeHeld(Self self, const std::string& id) {
+  auto& state = self->state;
+  if (absl::Status writes = state.store->RecoverWrites(); !writes.ok()) {
+    return absl::Status(writes.code(), "job " + id +
+                                           " is paused until the store accepts writes again "
+                                           "(it then resumes by itself): " +
+                                           std::string(writes.message()));
+  }
+  v1::JobRecord record = *state.jobs->Find(id);
+  record.set_state(v1::RUNNING);
+  record.clear_error();
+  record.set_updated_unix_ms(NowUnixMs());
+  auto resumed = state.jobs->Adopt(record);  // the store holds it RUNNING already
+  if (!resumed.ok()) return resumed.status();
+  state.held_for_store.erase(id);
+  StartInBackground(self, id);
+  spdlog::info("job {}: resumed: the store accepts writes again", id);
+  return *state.jobs->Find(id);
+}
+
+// PauseJob or CancelJob of held job `id`: one write of its new state, without the store's reason.
+absl::StatusOr<v1::JobRecord> PauseOrCancelHeld(Self self, const std::string& id,
+                                                v1::JobState target) {
+  auto& state = self->state;
+  v1::JobRecord record = *state.jobs->Find(id);
+  record.set_state(target);
+  record.clear_error();
+  record.set_updated_unix_ms(NowUnixMs());
+  if (absl::Status written = state.store->PutJob(record); !written.ok()) return written;
+  auto adopted = state.jobs->Adopt(record);
+  if (adopted.ok()) state.held_for_store.erase(id);
+  return adopted;
+}
+
+// The tick: resumes every held job once the store accepts writes.
+void ProbeStore(Self self) {
+  auto& state = self->state;
+  state.store_probe_scheduled = false;
+  if (state.held_for_store.empty()) return;
+  if (absl::Status writes = state.store->RecoverWrites(); writes.ok()) {
+    const std::set<std::string> held = state.held_for_store;
+    for (const std::string& id : held) {
+      if (auto resumed = ResumeHeld(self, id); !resumed.ok()) {
+        spdlog::warn("job {}: {}", id, resumed.status().ToString());
+      }
+    }
+  }
+  ScheduleStoreProbe(self);
+}
+
 // Pause or cancel: a job without a coordinator here changes in the lifecycle alone; a running one
 // is stopped with the job in `target`.
 Reply PauseOrCancel(Self self, const std::string& id, v1::JobState target) {
   auto& state = self->state;
+  if (state.held_for_store.count(id) > 0) return Answer(PauseOrCancelHeld(self, id, target));
   auto live = state.live.find(id);
   if (live == state.live.end()) {
     return Answer(target == v1::PAUSED ? state.jobs->Pause(id) : state.jobs->Cancel(id));
@@ -241,10 +454,13 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
       spdlog::error("listing jobs failed: {}", running.status().ToString());
       return;
     }
-    for (const auto& id : *running) StartOrFail(self, id, "resume failed: ");
-    spdlog::info("loaded {} jobs, resumed {} in {:.3f} s", state.jobs->List().size(),
-                 state.live.size(),
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    for (const auto& id : *running) StartInBackground(self, id);
+    spdlog::info(
+        "loaded {} jobs in {:.3f} s; resuming {} (their problems are built off this "
+        "thread)",
+        state.jobs->List().size(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+        running->size());
   });
 
   self->set_down_handler([self](caf::down_msg& down) {
@@ -276,17 +492,29 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
   });
 
   return {
-      [self](submit_atom, const std::string& bytes) -> Reply {
+      [self](submit_atom, const std::string& bytes, int64_t deadline) -> Reply {
         return Guarded("submitting a job", [&]() -> Reply {
+          if (Expired(deadline)) return Answer(TooLate("submit"));
           v1::JobSpec spec;
           if (!spec.ParseFromString(bytes)) {
             return Answer(absl::InvalidArgumentError("spec: does not parse"));
           }
-          auto created = self->state.jobs->Create(spec);
-          if (!created.ok()) return Answer(created.status());
-          StartOrFail(self, created->id(), "");
-          spdlog::info("job {} submitted: {}", created->id(), spec.name());
-          return Answer(*self->state.jobs->Find(created->id()));
+          const ProblemRegistry* registry = self->state.registry;
+          const JobLimits limits = self->state.options.limits;
+          auto rp = Prepare(
+              self, "submitting a job",
+              [spec, registry, limits] { return ValidateAndBuild(spec, *registry, limits); },
+              [self, spec, deadline](JobParts parts) -> absl::StatusOr<v1::JobRecord> {
+                if (Expired(deadline)) return TooLate("submit");
+                auto created = self->state.jobs->CreateValidated(spec);
+                if (!created.ok()) return created.status();
+                const std::string id = created->id();
+                StartOrFail(self, id, BuildEngine(self, id, std::move(parts)), "");
+                spdlog::info("job {} submitted: {}", id, spec.name());
+                return *self->state.jobs->Find(id);
+              });
+          if (!rp.ok()) return Answer(rp.status());
+          return *rp;
         });
       },
       [self](get_atom, const std::string& id) -> Reply {
@@ -301,36 +529,84 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
           return Answer(response);
         });
       },
-      [self](pause_atom, const std::string& id) -> Reply {
-        return Guarded("pausing job " + id,
-                       [&]() -> Reply { return PauseOrCancel(self, id, v1::PAUSED); });
+      [self](pause_atom, const std::string& id, int64_t deadline) -> Reply {
+        return Guarded("pausing job " + id, [&]() -> Reply {
+          if (Expired(deadline)) return Answer(TooLate("pause " + id));
+          return PauseOrCancel(self, id, v1::PAUSED);
+        });
       },
-      [self](cancel_atom, const std::string& id) -> Reply {
-        return Guarded("cancelling job " + id,
-                       [&]() -> Reply { return PauseOrCancel(self, id, v1::CANCELLED); });
+      [self](cancel_atom, const std::string& id, int64_t deadline) -> Reply {
+        return Guarded("cancelling job " + id, [&]() -> Reply {
+          if (Expired(deadline)) return Answer(TooLate("cancel " + id));
+          return PauseOrCancel(self, id, v1::CANCELLED);
+        });
       },
-      [self](resume_atom, const std::string& id) -> Reply {
+      [self](resume_atom, const std::string& id, int64_t deadline) -> Reply {
         return Guarded("resuming job " + id, [&]() -> Reply {
-          auto& state = self->state;
-          auto live = state.live.find(id);
-          if (live != state.live.end()) {
-            if (live->second.stopping) {
-              return Answer(
-                  absl::FailedPreconditionError("job " + id + " is being paused or cancelled"));
+          if (Expired(deadline)) return Answer(TooLate("resume " + id));
+          if (self->state.held_for_store.count(id) > 0) return Answer(ResumeHeld(self, id));
+          // Checked now and again once the parts are built: the job may change meanwhile.
+          auto check = [self, id]() -> absl::StatusOr<bool> {
+            auto& state = self->state;
+            auto live = state.live.find(id);
+            if (live != state.live.end()) {
+              if (live->second.stopping) {
+                return absl::FailedPreconditionError("job " + id + " is being paused or cancelled");
+              }
+              return true;  // already running
             }
-            return Answer(*state.jobs->Find(id));  // already running
+            if (absl::Status status = state.jobs->CheckTransition(id, v1::RUNNING); !status.ok()) {
+              return status;
+            }
+            return false;
+          };
+          auto running = check();
+          if (!running.ok()) return Answer(running.status());
+          if (*running) return Answer(*self->state.jobs->Find(id));
+          const v1::JobSpec spec = self->state.jobs->Find(id)->spec();
+          const ProblemRegistry* registry = self->state.registry;
+          const JobLimits limits = self->state.options.limits;
+          auto rp = Prepare(
+              self, "resuming job " + id,
+              [spec, registry, limits] { return BuildJobParts(spec, *registry, limits); },
+              [self, id, deadline, check](JobParts parts) -> absl::StatusOr<v1::JobRecord> {
+                if (Expired(deadline)) return TooLate("resume " + id);
+                auto running = check();
+                if (!running.ok()) return running.status();
+                if (*running) return *self->state.jobs->Find(id);
+                // The engine first: a job that cannot run stays as it was.
+                auto engine = BuildEngine(self, id, std::move(parts));
+                if (!engine.ok()) return engine.status();
+                auto resumed = self->state.jobs->Resume(id);
+                if (!resumed.ok()) return resumed.status();
+                Spawn(self, std::move(*engine));
+                spdlog::info("job {}: resumed", id);
+                return *self->state.jobs->Find(id);
+              });
+          if (!rp.ok()) return Answer(rp.status());
+          return *rp;
+        });
+      },
+      [self](prepared_atom, uint64_t token, bool timed_out) {
+        Guarded("a job's parts", [&] {
+          auto& state = self->state;
+          auto it = state.preparing.find(token);
+          if (it == state.preparing.end()) return;  // done already
+          std::optional<absl::StatusOr<JobParts>> result;
+          {
+            std::lock_guard<std::mutex> lock(it->second.slot->mu);
+            result.swap(it->second.slot->result);
           }
-          if (absl::Status status = state.jobs->CheckTransition(id, v1::RUNNING); !status.ok()) {
-            return Answer(status);
+          if (!result) {
+            if (!timed_out) return;
+            const double seconds = state.options.prepare_timeout.count() / 1000.0;
+            result = absl::DeadlineExceededError(
+                it->second.what + ": building the job's problem took longer than " +
+                absl::StrCat(seconds) + " s (reading its files?); nothing was changed");
           }
-          // The engine first: a job that cannot run stays as it was.
-          auto engine = BuildEngine(self, id);
-          if (!engine.ok()) return Answer(engine.status());
-          auto resumed = state.jobs->Resume(id);
-          if (!resumed.ok()) return Answer(resumed.status());
-          Spawn(self, std::move(*engine));
-          spdlog::info("job {}: resumed", id);
-          return Answer(*state.jobs->Find(id));
+          Preparation preparation = std::move(it->second);
+          state.preparing.erase(it);
+          preparation.done(std::move(*result));
         });
       },
       [self](watch_atom, const std::string& id, job_listener_actor watcher) -> Reply {
@@ -358,12 +634,18 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
           }
         });
       },
+      [self](tick_atom) { Guarded("probing the store", [&] { ProbeStore(self); }); },
       [self](done_atom, const std::string& id, int32_t job_state, const std::string& error) {
         Guarded("the end of job " + id, [&] {
           auto& state = self->state;
           const auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
           if (!LiveWith(self, id, sender)) return;
           const auto ended = static_cast<v1::JobState>(job_state);
+          if (ended == v1::PAUSED) {  // the store refused its checkpoint
+            HoldForStore(self, id, error);
+            Release(self, id, ended, error);
+            return;
+          }
           // SUCCEEDED was written by the coordinator's final checkpoint; a failure is written here.
           auto record =
               ended == v1::SUCCEEDED ? state.jobs->Finish(id) : state.jobs->Fail(id, error);
@@ -472,8 +754,19 @@ absl::StatusOr<T> Parse(absl::StatusOr<std::string> bytes) {
 }
 }  // namespace
 
-absl::StatusOr<v1::JobRecord> JobManagerClient::Submit(const v1::JobSpec& spec) {
-  return Parse<v1::JobRecord>(Call(kCallTimeout, submit_atom::value, spec.SerializeAsString()));
+namespace {
+int64_t DeadlineUnixMs(const RequestDeadline& deadline) {
+  if (!deadline) return 0;
+  return std::max<int64_t>(
+      1,
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline->time_since_epoch()).count());
+}
+}  // namespace
+
+absl::StatusOr<v1::JobRecord> JobManagerClient::Submit(const v1::JobSpec& spec,
+                                                       RequestDeadline deadline) {
+  return Parse<v1::JobRecord>(Call(kBuildCallTimeout, submit_atom::value, spec.SerializeAsString(),
+                                   DeadlineUnixMs(deadline)));
 }
 absl::StatusOr<v1::JobRecord> JobManagerClient::Get(const std::string& job_id) {
   return Parse<v1::JobRecord>(Call(kCallTimeout, get_atom::value, job_id));
@@ -483,14 +776,20 @@ absl::StatusOr<std::vector<v1::JobRecord>> JobManagerClient::List() {
   if (!response.ok()) return response.status();
   return std::vector<v1::JobRecord>(response->jobs().begin(), response->jobs().end());
 }
-absl::StatusOr<v1::JobRecord> JobManagerClient::Pause(const std::string& job_id) {
-  return Parse<v1::JobRecord>(Call(kCallTimeout, pause_atom::value, job_id));
+absl::StatusOr<v1::JobRecord> JobManagerClient::Pause(const std::string& job_id,
+                                                      RequestDeadline deadline) {
+  return Parse<v1::JobRecord>(
+      Call(kCallTimeout, pause_atom::value, job_id, DeadlineUnixMs(deadline)));
 }
-absl::StatusOr<v1::JobRecord> JobManagerClient::Resume(const std::string& job_id) {
-  return Parse<v1::JobRecord>(Call(kCallTimeout, resume_atom::value, job_id));
+absl::StatusOr<v1::JobRecord> JobManagerClient::Resume(const std::string& job_id,
+                                                       RequestDeadline deadline) {
+  return Parse<v1::JobRecord>(
+      Call(kBuildCallTimeout, resume_atom::value, job_id, DeadlineUnixMs(deadline)));
 }
-absl::StatusOr<v1::JobRecord> JobManagerClient::Cancel(const std::string& job_id) {
-  return Parse<v1::JobRecord>(Call(kCallTimeout, cancel_atom::value, job_id));
+absl::StatusOr<v1::JobRecord> JobManagerClient::Cancel(const std::string& job_id,
+                                                       RequestDeadline deadline) {
+  return Parse<v1::JobRecord>(
+      Call(kCallTimeout, cancel_atom::value, job_id, DeadlineUnixMs(deadline)));
 }
 absl::Status JobManagerClient::Shutdown() {
   return Call(kCallTimeout, shutdown_atom::value).status();

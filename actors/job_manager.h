@@ -17,10 +17,30 @@
 // exception handler; the manager then stops, as CAF does, and JobManagerClient::Probe (and so
 // evolvd's /healthz) reports it.
 //
-// On spawn every job in the store is loaded; those RUNNING resume from their checkpoints (one
-// that cannot is failed), PAUSED ones stay paused. (shutdown) checkpoints every running job with
-// its state still RUNNING, so the next start resumes it, and stops the coordinators; it answers
-// with the first failure, if any.
+// Building a job's problem and strategy (which may read a domain's files, e.g. a directory of
+// Matrix Market files, and allocate) happens off the manager's thread: a submit or resume starts
+// a thread of its own for it (at most JobManagerOptions::max_preparing at once, refused with
+// ResourceExhausted beyond) and the manager keeps serving; the job is created or resumed when
+// the parts are ready. A build that takes longer than prepare_timeout answers DeadlineExceeded
+// and its late result is dropped. Submit, pause, resume and cancel carry the caller's deadline:
+// a request that reaches it before being applied (on arrival, or when its parts are ready)
+// answers DeadlineExceeded and changes nothing, so a client that gave up never finds a job it
+// was told failed.
+//
+// On spawn every job in the store is loaded; those RUNNING resume from their checkpoints once
+// their parts are built, off the manager's thread too, one thread per job (one that cannot is
+// failed; one paused, cancelled or resumed meanwhile is left as it is), PAUSED ones stay paused.
+// (shutdown) checkpoints every running job with its state still RUNNING, so the next start resumes
+// it, and stops the coordinators; it answers with the first failure, if any.
+//
+// A store that refuses writes (a full disk, an I/O error) pauses jobs rather than failing them:
+// a job whose checkpoint is refused is held PAUSED in memory with the reason as its error
+// ("store write failed: ...; resumes when the store accepts writes") while the store keeps its
+// last checkpoint RUNNING; every store_probe_interval the manager asks Store::RecoverWrites and
+// resumes the held jobs once it succeeds. ResumeJob of a held job resumes it at once when the
+// store accepts writes, else answers the store's error; submits answer the store's error
+// (ResourceExhausted or Unavailable, naming the store) and leave nothing behind; reads (GetJob,
+// ListJobs, WatchJob) keep working. docs/adr/0020-store-write-errors.md.
 //
 // Interface: job_manager_actor (actors/protocol.h). JobManagerClient wraps it in blocking calls.
 #pragma once
@@ -28,6 +48,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +64,18 @@ namespace evolv {
 
 struct JobManagerOptions {
   CoordinatorOptions coordinator;
+  // The longest a job's problem and strategy may take to build (see above).
+  std::chrono::milliseconds prepare_timeout{std::chrono::seconds(60)};
+  // Builds running at once; more submits and resumes are refused with ResourceExhausted.
+  int max_preparing = 16;
+  // What a job's strategy may take (search/strategy.h), checked at submit and resume.
+  JobLimits limits;
+  // How often jobs paused for the store ask it whether it accepts writes again (see above).
+  std::chrono::milliseconds store_probe_interval{std::chrono::seconds(2)};
 };
+
+// When a request stops being worth applying: its caller's deadline, or none.
+using RequestDeadline = std::optional<std::chrono::system_clock::time_point>;
 
 // `store` and `registry` must outlive the actor. Job ids follow JobIdAt (actors/job_lifecycle.h).
 job_manager_actor SpawnJobManager(caf::actor_system& system, Store* store,
@@ -57,12 +89,12 @@ class JobManagerClient {
   JobManagerClient(caf::actor_system& system, job_manager_actor manager)
       : system_(system), manager_(std::move(manager)) {}
 
-  absl::StatusOr<v1::JobRecord> Submit(const v1::JobSpec& spec);
+  absl::StatusOr<v1::JobRecord> Submit(const v1::JobSpec& spec, RequestDeadline deadline = {});
   absl::StatusOr<v1::JobRecord> Get(const std::string& job_id);
   absl::StatusOr<std::vector<v1::JobRecord>> List();
-  absl::StatusOr<v1::JobRecord> Pause(const std::string& job_id);
-  absl::StatusOr<v1::JobRecord> Resume(const std::string& job_id);
-  absl::StatusOr<v1::JobRecord> Cancel(const std::string& job_id);
+  absl::StatusOr<v1::JobRecord> Pause(const std::string& job_id, RequestDeadline deadline = {});
+  absl::StatusOr<v1::JobRecord> Resume(const std::string& job_id, RequestDeadline deadline = {});
+  absl::StatusOr<v1::JobRecord> Cancel(const std::string& job_id, RequestDeadline deadline = {});
   // Calls `on_event` with the job's current state, then with each progress report, until the job
   // stops running or `keep_going` returns false (polled every 200 ms). OK, or NotFound.
   absl::Status Watch(const std::string& job_id,
@@ -78,6 +110,8 @@ class JobManagerClient {
 
  private:
   static constexpr std::chrono::seconds kCallTimeout{60};
+  // Submit and resume wait for a job's parts to be built (JobManagerOptions::prepare_timeout).
+  static constexpr std::chrono::seconds kBuildCallTimeout{180};
 
   template <class... Ts>
   absl::StatusOr<std::string> Call(std::chrono::milliseconds timeout, Ts&&... xs);

@@ -30,6 +30,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using prepared_atom = caf::atom_constant<caf::atom("prepared")>;
 
 // A worker runs Problem::Evaluate; one evaluation at a time per actor.
 using worker_actor = caf::typed_actor<
@@ -82,16 +83,24 @@ using coordinator_actor = caf::typed_actor<
 // The job manager (actors/job_manager.h). Every request is answered with
 // (absl::StatusCode as int32, error message, payload bytes); the payload is empty on error.
 using job_manager_actor = job_listener_actor::extend<
-    // (submit, JobSpec bytes) -> JobRecord bytes of the new job
-    caf::replies_to<submit_atom, std::string>::with<int32_t, std::string, std::string>,
+    // (submit, JobSpec bytes, deadline) -> JobRecord bytes of the new job. The deadline (Unix
+    // ms, 0 for none) of this and of pause, resume and cancel: a request that reaches it before
+    // being applied answers DeadlineExceeded and changes nothing
+    caf::replies_to<submit_atom, std::string, int64_t>::with<int32_t, std::string, std::string>,
     // (get, job_id) -> JobRecord bytes
     caf::replies_to<get_atom, std::string>::with<int32_t, std::string, std::string>,
     // (list) -> ListJobsResponse bytes: every job, in creation order
     caf::replies_to<list_atom>::with<int32_t, std::string, std::string>,
-    // (pause | resume | cancel, job_id) -> JobRecord bytes after the change
-    caf::replies_to<pause_atom, std::string>::with<int32_t, std::string, std::string>,
-    caf::replies_to<resume_atom, std::string>::with<int32_t, std::string, std::string>,
-    caf::replies_to<cancel_atom, std::string>::with<int32_t, std::string, std::string>,
+    // (pause | resume | cancel, job_id, deadline) -> JobRecord bytes after the change
+    caf::replies_to<pause_atom, std::string, int64_t>::with<int32_t, std::string, std::string>,
+    caf::replies_to<resume_atom, std::string, int64_t>::with<int32_t, std::string, std::string>,
+    caf::replies_to<cancel_atom, std::string, int64_t>::with<int32_t, std::string, std::string>,
+    // (prepared, token, timed_out): to itself, when a job's parts built off its thread are ready
+    // (timed_out false) or their time is up (true)
+    caf::reacts_to<prepared_atom, uint64_t, bool>,
+    // (tick): to itself, every JobManagerOptions::store_probe_interval while jobs are paused for
+    // the store: asks the store whether it accepts writes again and resumes them when it does
+    caf::reacts_to<tick_atom>,
     // (watch, job_id, watcher) -> JobRecord bytes; while the job runs, `watcher` then receives
     // its progress and finally (done, ...) when it ends, is paused or is cancelled
     caf::replies_to<watch_atom, std::string, job_listener_actor>::with<int32_t, std::string,

@@ -174,7 +174,8 @@ absl::Status CheckFields(const google::protobuf::Message& message, const std::st
 
 absl::Status CheckSpecEncoding(const v1::JobSpec& spec) { return CheckFields(spec, "", 0); }
 
-absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& registry) {
+absl::StatusOr<JobParts> ValidateAndBuild(const v1::JobSpec& spec, const ProblemRegistry& registry,
+                                          const JobLimits& limits) {
   if (absl::Status status = CheckSpecEncoding(spec); !status.ok()) return status;
   if (spec.name().size() > kMaxName) {
     return Invalid("name", "longer than " + std::to_string(kMaxName) + " bytes");
@@ -205,17 +206,28 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& reg
     return Invalid("priority", "must be in [-100, 100]");
   }
   if (absl::Status status = ValidateStrategy(spec.strategy()); !status.ok()) return status;
-  auto problem = registry.Create(spec);
-  if (!problem.ok()) return problem.status();
   // A strategy the problem cannot drive (e.g. a bandit over a problem without arms) is a bad
   // spec, refused here rather than stored as a job that fails.
-  auto strategy = CreateStrategy(spec, **problem);
-  if (!strategy.ok()) return strategy.status();
+  auto parts = BuildJobParts(spec, registry, limits);
+  if (!parts.ok()) return parts.status();
   if (budget.max_evaluations() == 0 && budget.max_seconds() == 0 &&
-      (*strategy)->NaturalEvaluations() == 0) {
+      parts->strategy->NaturalEvaluations() == 0) {
     return Invalid("budget", "zero budget; set budget.max_evaluations or budget.max_seconds");
   }
-  return absl::OkStatus();
+  return parts;
+}
+
+absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& registry) {
+  return ValidateAndBuild(spec, registry).status();
+}
+
+absl::StatusOr<JobParts> BuildJobParts(const v1::JobSpec& spec, const ProblemRegistry& registry,
+                                       const JobLimits& limits) {
+  auto problem = registry.Create(spec);
+  if (!problem.ok()) return problem.status();
+  auto strategy = CreateStrategy(spec, **problem, limits);
+  if (!strategy.ok()) return strategy.status();
+  return JobParts{std::move(*problem), std::move(*strategy)};
 }
 
 std::string JobIdFor(const v1::JobSpec& spec) {

@@ -14,11 +14,14 @@
 //   every field     known to this build's protos: unknown fields are refused, not stored
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "evolv/v1/job.pb.h"
 #include "search/problem_registry.h"
+#include "search/strategy.h"
 
 namespace evolv {
 
@@ -34,6 +37,22 @@ absl::Status CheckSpecEncoding(const v1::JobSpec& spec);
 // Checks CheckSpecEncoding first; builds (and discards) the problem to validate the domain's part
 // of the spec.
 absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& registry);
+
+// A job's problem and strategy, built from its spec: the part of starting a job that may read
+// files (a domain's data) and allocate, which evolvd does off its job manager's thread
+// (actors/job_manager.h) and a JobEngine then takes (actors/job_engine.h).
+struct JobParts {
+  std::unique_ptr<Problem> problem;
+  std::unique_ptr<Strategy> strategy;
+};
+
+// ValidateJobSpec, keeping what it built.
+absl::StatusOr<JobParts> ValidateAndBuild(const v1::JobSpec& spec, const ProblemRegistry& registry,
+                                          const JobLimits& limits = {});
+// A stored job's parts, its spec not validated again: a spec accepted when it was submitted stays
+// runnable when a later evolv tightens a limit.
+absl::StatusOr<JobParts> BuildJobParts(const v1::JobSpec& spec, const ProblemRegistry& registry,
+                                       const JobLimits& limits = {});
 
 // A stable id for a spec: "j" + 16 hex digits of the hash of its deterministic serialization.
 // The same spec (same seed included) always gets the same id, which is how `evolv run SPEC`

@@ -84,7 +84,8 @@ absl::Status ValidateStrategy(const v1::StrategySpec& spec) {
 }
 
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec,
-                                                         const Problem& problem) {
+                                                         const Problem& problem,
+                                                         const JobLimits& limits) {
   if (absl::Status status = ValidateStrategy(spec.strategy()); !status.ok()) return status;
   // The strategy's stream is derived from, not equal to, the job seed.
   const uint64_t seed = Mix64(spec.seed() ^ 0x5eed5eed5eed5eedULL);
@@ -99,7 +100,8 @@ absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec
   }
   if (spec.strategy().has_bandit() ||
       (!spec.strategy().has_nsga2() && problem.AsBanditSequence() != nullptr)) {
-    auto bandit = BanditStrategy::Create(spec.strategy().bandit(), problem, seed);
+    auto bandit =
+        BanditStrategy::Create(spec.strategy().bandit(), problem, seed, limits.max_strategy_bytes);
     if (!bandit.ok()) return bandit.status();
     return std::unique_ptr<Strategy>(*std::move(bandit));
   }

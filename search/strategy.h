@@ -54,12 +54,23 @@ class Strategy {
   virtual absl::Status Restore(const v1::StrategySnapshot& snapshot) = 0;
 };
 
+// Limits that whoever runs jobs sets (evolvd --max-strategy-memory), beside those of the spec's
+// fields (docs/limits.md).
+struct JobLimits {
+  // The most memory a strategy's state may be estimated to take before it is built. Only the
+  // bandit's state grows past a few hundred MB within the fields' limits (trials x policies x
+  // bins x arms); the evolutionary strategies hold at most 100,000 candidates.
+  uint64_t max_strategy_bytes = uint64_t{4} << 30;
+};
+
 // Builds the strategy a job spec names, over `problem` (which must outlive it), seeded from the
-// spec's seed. InvalidArgument (naming the field) for an unknown or out-of-range configuration.
+// spec's seed. InvalidArgument (naming the field) for an unknown or out-of-range configuration,
+// or one whose state is estimated past limits.max_strategy_bytes (nothing is allocated then).
 // A spec that names none gets the bandit for a bandit-sequence problem, top-k evolution for a
 // problem with an evolvable space, and NSGA-II otherwise.
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec,
-                                                         const Problem& problem);
+                                                         const Problem& problem,
+                                                         const JobLimits& limits = {});
 
 // Validates the spec's strategy block without building anything.
 absl::Status ValidateStrategy(const v1::StrategySpec& spec);

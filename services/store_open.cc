@@ -3,8 +3,9 @@
 namespace evolv {
 
 absl::StatusOr<std::unique_ptr<Store>> OpenStoreFor(const std::string& dir,
-                                                    const ProblemRegistry& registry) {
+                                                    const ProblemRegistry& registry, bool repair) {
   StoreOptions options;
+  options.repair = repair;
   options.schema_v1.job_spec = registry.SchemaV1JobSpecFields();
   options.schema_v1.candidate = registry.SchemaV1CandidateFields();
   return Store::Open(dir, options);

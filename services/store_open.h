@@ -12,7 +12,10 @@
 
 namespace evolv {
 
+// `repair`: StoreOptions::repair (a damaged write-ahead log is replayed up to the damage; the
+// caller reports Store::repair_report()).
 absl::StatusOr<std::unique_ptr<Store>> OpenStoreFor(const std::string& dir,
-                                                    const ProblemRegistry& registry);
+                                                    const ProblemRegistry& registry,
+                                                    bool repair = false);
 
 }  // namespace evolv

@@ -1,8 +1,11 @@
 #include "storage/store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <filesystem>
+#include <mutex>
 #include <queue>
 #include <system_error>
 #include <utility>
@@ -11,13 +14,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "storage/damage_logger.h"
 #include "storage/key_encoding.h"
 
 namespace evolv {
@@ -77,13 +84,6 @@ absl::Status VersionMismatch(const std::string& dir, std::string_view stored) {
                                                     Store::kSchemaVersion));
 }
 
-// Discards RocksDB's info log, so that probing a store writes no LOG file into it.
-class NullLogger : public rocksdb::Logger {
- public:
-  using rocksdb::Logger::Logv;
-  void Logv(const char*, va_list) override {}
-};
-
 rocksdb::ColumnFamilyOptions TunedColumnFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
                                                       bool point_lookups) {
   rocksdb::BlockBasedTableOptions table;
@@ -105,18 +105,99 @@ rocksdb::ColumnFamilyOptions TunedColumnFamilyOptions(const std::shared_ptr<rock
   return cf;
 }
 
-// Reads meta/schema_version without taking the store's lock or writing anything to `dir`.
+// --- Integrity (docs/adr/0019-store-integrity.md) ------------------------------------------------
+
+// How Open replays the write-ahead log.
+enum class WalReplay {
+  // A torn last record (a crash mid-append) is dropped; a damaged record anywhere else, or a log
+  // the MANIFEST tracks (a closed, synced one) that is missing or cut short, fails the open.
+  kStrict,
+  // StoreOptions::repair, first try: replays up to the first damaged record, drops the rest.
+  kToTheDamage,
+  // StoreOptions::repair, second try, when column families flushed past the damage make
+  // kToTheDamage inconsistent: replays every intact record, skips the damaged ones.
+  kSkipDamaged,
+};
+
+void SetWalReplay(WalReplay replay, rocksdb::DBOptions* options) {
+  options->paranoid_checks = true;
+  options->track_and_verify_wals_in_manifest = replay == WalReplay::kStrict;
+  switch (replay) {
+    case WalReplay::kStrict:
+      options->wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+      break;
+    case WalReplay::kToTheDamage:
+      options->wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+      break;
+    case WalReplay::kSkipDamaged:
+      options->wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+      break;
+  }
+}
+
+using storage_internal::DamageLogger;
+
+// The message of an Open refused because `dir` is damaged: RocksDB's words (in `status`), the
+// info log's lines about it, and the way out.
+absl::Status DamagedStoreError(const std::string& dir, const absl::Status& status,
+                               const std::vector<std::string>& log_lines) {
+  std::string details;
+  for (const auto& line : log_lines) absl::StrAppend(&details, "; ", line);
+  return absl::DataLossError(absl::StrCat(
+      "store at ", dir,
+      " is damaged: ", absl::StripPrefix(status.message(), absl::StrCat("store at ", dir, ": ")),
+      details, ". Nothing was changed. Run `evolv store verify --data-dir ", dir,
+      "` to see what is damaged; `evolvd --repair` (or `evolv run --repair`) opens it anyway by "
+      "replaying the write-ahead log up to the damage and dropping what follows (copies of the "
+      "log files are kept in ",
+      dir, "/repair-<time>/; docs/adr/0019-store-integrity.md)"));
+}
+
+// Copies every write-ahead log file (*.log) of `dir` into a new dir/repair-<unix ms>/ before a
+// repair drops any of it; returns that directory.
+absl::StatusOr<std::string> KeepWriteAheadLogs(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  const fs::path keep = fs::path(dir) / absl::StrCat("repair-", now_ms);
+  std::error_code ec;
+  fs::create_directories(keep, ec);
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ".log" || !it->is_regular_file()) continue;
+    fs::copy_file(it->path(), keep / it->path().filename(), ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat("store at ", dir, ": --repair: cannot copy ",
+                                                 it->path().string(), " to ", keep.string(), ": ",
+                                                 ec.message(), "; nothing was changed"));
+    }
+  }
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("store at ", dir, ": --repair: cannot keep the log files in ", keep.string(),
+                     ": ", ec.message(), "; nothing was changed"));
+  }
+  return keep.string();
+}
+
+// Reads meta/schema_version without taking the store's lock or writing anything to `dir`,
+// replaying the write-ahead log as `replay` says; RocksDB's info log goes to `info_log`.
 // Returns nullopt when the key is absent.
-absl::StatusOr<std::optional<std::string>> ProbeSchemaVersion(const std::string& dir) {
+absl::StatusOr<std::optional<std::string>> ProbeSchemaVersion(
+    const std::string& dir, WalReplay replay, const std::shared_ptr<rocksdb::Logger>& info_log) {
   rocksdb::Options options;
-  options.info_log = std::make_shared<NullLogger>();
+  SetWalReplay(replay, &options);
+  // Always on for a read-only open: RocksDB 7.8 aborts (an assertion in DBImpl::Recover) when a
+  // read-only open without it meets a MANIFEST that tracks write-ahead logs.
+  options.track_and_verify_wals_in_manifest = true;
+  options.info_log = info_log;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {keys::kMetaColumnFamily, rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenForReadOnly(options, dir, families, &handles, &raw);
-  if (!s.ok()) return FromRocks(s, dir, "cannot read the schema version");
+  if (!s.ok()) return FromRocks(s, dir, "cannot open it read-only");
   std::unique_ptr<rocksdb::DB> db(raw);
   std::string value;
   s = db->Get(rocksdb::ReadOptions(), handles[1], keys::kSchemaVersionKey, &value);
@@ -125,6 +206,90 @@ absl::StatusOr<std::optional<std::string>> ProbeSchemaVersion(const std::string&
   if (!s.ok()) return FromRocks(s, dir, "cannot read the schema version");
   return std::optional<std::string>(std::move(value));
 }
+
+// The store's info log (RocksDB's LOG file), written through the store's file system, where a
+// failed write only loses its line. RocksDB's own file logger appends through a
+// WritableFileWriter, which asserts that nothing is appended after a failed append; Debian builds
+// RocksDB with assertions on, so on a full disk the first log line after a lost one aborted the
+// process (docs/adr/0020-store-write-errors.md). A logger whose file cannot be made drops every
+// line.
+class TolerantInfoLog : public rocksdb::Logger {
+ public:
+  // Keeps a previous LOG as LOG.old.<unix micros>, as RocksDB does (keep_log_file_num prunes
+  // them), and starts a new one.
+  static std::shared_ptr<rocksdb::Logger> Open(rocksdb::Env* env, const std::string& dir) {
+    const std::string path = dir + "/LOG";
+    if (env->FileExists(path).ok()) {
+      env->RenameFile(path, absl::StrCat(path, ".old.", env->NowMicros())).PermitUncheckedError();
+    }
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    env->GetFileSystem()
+        ->NewWritableFile(path, rocksdb::FileOptions(), &file, nullptr)
+        .PermitUncheckedError();
+    return std::make_shared<TolerantInfoLog>(std::move(file));
+  }
+
+  explicit TolerantInfoLog(std::unique_ptr<rocksdb::FSWritableFile> file)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), file_(std::move(file)) {}
+  ~TolerantInfoLog() override { CloseImpl().PermitUncheckedError(); }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[2048];
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+    const long micros = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1000000);
+    std::tm t;
+    localtime_r(&seconds, &t);
+    int n =
+        std::snprintf(line, sizeof(line), "%04d/%02d/%02d-%02d:%02d:%02d.%06ld ", t.tm_year + 1900,
+                      t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, micros);
+    if (n < 0) return;
+    const int body = std::vsnprintf(line + n, sizeof(line) - n - 1, format, ap);
+    if (body < 0) return;
+    n = std::min<int>(n + body, sizeof(line) - 2);
+    if (line[n - 1] != '\n') line[n++] = '\n';
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (file_ == nullptr) return;
+    rocksdb::IOOptions io;
+    file_->Append(rocksdb::Slice(line, n), io, nullptr).PermitUncheckedError();
+    file_->Flush(io, nullptr).PermitUncheckedError();
+  }
+
+ protected:
+  rocksdb::Status CloseImpl() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (file_ == nullptr) return rocksdb::Status::OK();
+    rocksdb::IOStatus s = file_->Close(rocksdb::IOOptions(), nullptr);
+    file_.reset();
+    return s;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unique_ptr<rocksdb::FSWritableFile> file_;  // null once closed, or when it could not open
+};
+
+// Turns RocksDB's automatic recovery from a background error off: the store recovers only in
+// RecoverWrites, once the file system takes writes again. RocksDB's own recovery starts at once
+// (its SstFileManager sees free space when the disk is not the one that failed, or space freed a
+// moment later), fails on the still-refusing disk while switching the write-ahead log, and so
+// turns the error fatal: writes would then stay refused until the store is reopened.
+class NoAutomaticRecovery : public rocksdb::EventListener {
+ public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+// RecoverWrites' probes: a scratch file of kWriteProbeBytes (about a checkpoint's size) in the
+// store's directory, then an empty row under meta/kWriteProbeKey.
+constexpr char kWriteProbeKey[] = "write_probe";
+constexpr size_t kWriteProbeBytes = 64 << 10;
 
 bool IsLockError(const rocksdb::Status& s) {
   return s.IsIOError() && absl::StrContains(s.ToString(), "/LOCK");
@@ -155,6 +320,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   // Inspect an existing directory read-only first: a store this evolv cannot read must be left
   // exactly as it was, and a read-write open already rewrites the MANIFEST and OPTIONS files.
   std::vector<std::string> existing;
+  // How the read-write open replays the log: the first that opens (a repair falls back).
+  std::vector<WalReplay> replays = {WalReplay::kStrict};
+  std::vector<std::string> repair_report;
   const bool has_db = fs::exists(fs::path(dir) / "CURRENT", ec);
   if (has_db) {
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &existing);
@@ -170,8 +338,54 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
           "store at ", dir, " is a RocksDB database but not an evolv store (no \"",
           keys::kMetaColumnFamily, "\" column family; has: ", absl::StrJoin(existing, ", "), ")"));
     }
-    absl::StatusOr<std::optional<std::string>> version = ProbeSchemaVersion(dir);
-    if (!version.ok()) return version.status();
+    auto damage_log = std::make_shared<DamageLogger>();
+    absl::StatusOr<std::optional<std::string>> version =
+        ProbeSchemaVersion(dir, WalReplay::kStrict, damage_log);
+    if (absl::IsDataLoss(version.status())) {
+      if (!options.repair) return DamagedStoreError(dir, version.status(), damage_log->lines());
+      // Repair: find the first replay that opens, read-only, before anything is changed.
+      repair_report.push_back(absl::StrCat(
+          "damaged: ",
+          absl::StripPrefix(version.status().message(), absl::StrCat("store at ", dir, ": "))));
+      const absl::Status strict_failure = version.status();
+      for (WalReplay replay : {WalReplay::kToTheDamage, WalReplay::kSkipDamaged}) {
+        damage_log = std::make_shared<DamageLogger>();
+        version = ProbeSchemaVersion(dir, replay, damage_log);
+        if (!absl::IsDataLoss(version.status())) {
+          replays = {replay, WalReplay::kSkipDamaged};
+          break;
+        }
+      }
+      // A tracked log that is missing or cut short fails every read-only probe (they must track
+      // logs); only the read-write open, which stops tracking, gets past it. The schema version
+      // is then checked after that open.
+      const bool tracked_log_damaged =
+          absl::IsDataLoss(version.status()) &&
+          (absl::StrContains(version.status().message(), "Missing WAL") ||
+           absl::StrContains(version.status().message(), "Size mismatch: WAL"));
+      if (tracked_log_damaged) {
+        replays = {WalReplay::kToTheDamage, WalReplay::kSkipDamaged};
+        version = std::optional<std::string>();
+      }
+      if (absl::IsDataLoss(version.status())) {
+        return absl::DataLossError(
+            absl::StrCat("store at ", dir, " cannot be repaired by replaying its write-ahead log (",
+                         version.status().message(),
+                         "): the damage is elsewhere (an SST file or the MANIFEST); "
+                         "run `evolv store verify --data-dir ",
+                         dir,
+                         "` to see what is damaged, and restore "
+                         "the store from a backup. Nothing was changed. The first failure was: ",
+                         strict_failure.message()));
+      }
+      if (!version.ok()) return version.status();
+      absl::StatusOr<std::string> kept = KeepWriteAheadLogs(dir);
+      if (!kept.ok()) return kept.status();
+      repair_report.push_back(absl::StrCat("copies of the write-ahead log files: ", *kept));
+      for (const auto& line : damage_log->lines()) repair_report.push_back(line);
+    } else if (!version.ok()) {
+      return version.status();
+    }
     if (version->has_value() && **version != absl::StrCat(kSchemaVersion) &&
         !(**version == "1" && !options.schema_v1.empty())) {
       return VersionMismatch(dir, **version);
@@ -191,6 +405,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   db_options.create_missing_column_families = true;
   db_options.max_total_wal_size = 256 << 20;
   db_options.keep_log_file_num = 5;
+  if (options.env != nullptr) db_options.env = options.env.get();
+  db_options.info_log = TolerantInfoLog::Open(db_options.env, dir);
+  db_options.listeners.push_back(std::make_shared<NoAutomaticRecovery>());
 
   // Column families a newer evolv may have added must be opened too; RocksDB refuses otherwise.
   std::vector<std::string> names = {
@@ -207,14 +424,31 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
   }
 
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
+  rocksdb::Status s;
+  for (size_t i = 0; i < replays.size(); ++i) {
+    SetWalReplay(replays[i], &db_options);
+    s = rocksdb::DB::Open(db_options, dir, families, &store->handles_, &raw);
+    if (!s.IsCorruption() || replays[i] == WalReplay::kSkipDamaged) break;
+  }
   if (!s.ok()) {
     if (IsLockError(s)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "store at ", dir,
           " is in use by another process (or another Store in this process): ", s.ToString()));
     }
+    if (s.IsCorruption() && !options.repair) {
+      return DamagedStoreError(dir, FromRocks(s, dir, "cannot open"), {});
+    }
     return FromRocks(s, dir, "cannot open");
+  }
+  if (replays.front() != WalReplay::kStrict) {
+    repair_report.push_back(
+        db_options.wal_recovery_mode == rocksdb::WALRecoveryMode::kPointInTimeRecovery
+            ? "replayed the write-ahead log up to the first damaged record; dropped the records "
+              "after it"
+            : "replayed every intact record of the write-ahead log; skipped the damaged ones "
+              "(column families flushed past the damage ruled out stopping at it)");
+    store->repair_report_ = std::move(repair_report);
   }
   store->db_.reset(raw);
   store->meta_ = store->handles_[1];
@@ -271,10 +505,9 @@ absl::Status Store::UpgradeFromV1() {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::unique_ptr<google::protobuf::Message> message(family.prototype->New());
       if (!message->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(absl::StrCat("store at ", dir_, ": upgrading from schema 1: ",
-                                                family.handle->GetName(), " row \"",
-                                                keys::PrintableKey(it->key().ToStringView()),
-                                                "\" does not parse"));
+        return absl::DataLossError(absl::StrCat(
+            "store at ", dir_, ": upgrading from schema 1: ", family.handle->GetName(), " row \"",
+            keys::PrintableKey(it->key().ToStringView()), "\" does not parse"));
       }
       if (!UpgradeFromSchemaV1(message.get(), options_.schema_v1)) continue;
       batch.Put(family.handle, it->key(), message->SerializeAsString());
@@ -290,8 +523,7 @@ absl::Status Store::UpgradeFromV1() {
   }
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  rocksdb::Status s =
-      db_->Put(sync, meta_, keys::kSchemaVersionKey, absl::StrCat(kSchemaVersion));
+  rocksdb::Status s = db_->Put(sync, meta_, keys::kSchemaVersionKey, absl::StrCat(kSchemaVersion));
   if (!s.ok()) return FromRocks(s, dir_, "cannot write the schema version");
   return absl::OkStatus();
 }
@@ -585,6 +817,37 @@ absl::Status Store::Flush() {
   flush_options.wait = true;
   rocksdb::Status s = db_->Flush(flush_options, handles_);
   if (!s.ok()) return FromRocks(s, dir_, "flush failed");
+  return absl::OkStatus();
+}
+
+// --- Write errors ---------------------------------------------------------------------------
+
+absl::Status Store::RecoverWrites() {
+  rocksdb::Env* env = db_->GetEnv();
+  // The file system first: DB::Resume on a disk that still refuses writes would fail again.
+  const std::string scratch = dir_ + "/WRITE_PROBE";
+  {
+    std::unique_ptr<rocksdb::WritableFile> file;
+    rocksdb::EnvOptions env_options;
+    rocksdb::Status s = env->NewWritableFile(scratch, &file, env_options);
+    if (s.ok()) s = file->Append(std::string(kWriteProbeBytes, '\0'));
+    if (s.ok()) s = file->Sync();
+    if (file != nullptr) {
+      rocksdb::Status closed = file->Close();
+      if (s.ok()) s = closed;
+    }
+    env->DeleteFile(scratch).PermitUncheckedError();
+    if (!s.ok()) return FromRocks(s, dir_, "the file system refuses writes");
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status s = db_->Put(sync, meta_, kWriteProbeKey, "");
+  if (s.ok()) return absl::OkStatus();
+  // RocksDB holds a background error from the failed write: clear it, then try again.
+  rocksdb::Status resumed = db_->Resume();
+  if (!resumed.ok()) return FromRocks(resumed, dir_, "resuming writes failed");
+  s = db_->Put(sync, meta_, kWriteProbeKey, "");
+  if (!s.ok()) return FromRocks(s, dir_, "the probe write failed");
   return absl::OkStatus();
 }
 

@@ -13,7 +13,9 @@
 //   InvalidArgument     malformed input (empty job id, cache key not 16 bytes); nothing written
 //   FailedPrecondition  Open: unknown schema version, not an evolv store, directory in use
 //   DataLoss            a stored value does not parse, or RocksDB reports corruption; the message
-//                       names the column family and the (escaped) key
+//                       names the column family and the (escaped) key. Open: the write-ahead log
+//                       (or another file) is damaged; the message names the damage and the way
+//                       out (`evolv store verify`, StoreOptions::repair)
 //   Unavailable / ResourceExhausted / Internal   I/O errors, disk full, other RocksDB errors
 // Every message names the store directory.
 //
@@ -57,6 +59,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -75,6 +78,20 @@ struct StoreOptions {
   // Where schema-1 stores kept each domain's messages (storage/schema_migration.h). When set,
   // Open upgrades a schema-1 store in place; when empty, such a store is refused unchanged.
   SchemaV1Fields schema_v1;
+  // The RocksDB environment the store does its file I/O through; null: RocksDB's default. Tests
+  // pass one over a file system that fails writes on command (tests/support/
+  // write_fault_file_system.h). Must outlive the Store.
+  std::shared_ptr<rocksdb::Env> env;
+  // Integrity (docs/adr/0019-store-integrity.md). Open replays the write-ahead log strictly: a
+  // torn last record (a crash mid-append) is dropped, but a damaged record anywhere else, or a
+  // log the MANIFEST tracks that is missing or cut short, fails Open with DataLoss and changes
+  // nothing. With `repair`, such a store is opened anyway: the log files are first copied to
+  // DIR/repair-<unix ms>/, then the log is replayed up to the first damaged record (what follows
+  // it is dropped), or, when column families already flushed past the damage make that
+  // inconsistent, every intact record is replayed and the damaged ones are skipped (with the
+  // rest of their 32 KiB log block).
+  // Store::repair_report() says what was done. A store that is not damaged opens as usual.
+  bool repair = false;
 };
 
 // The rows of one checkpoint, written together by Store::Commit.
@@ -166,6 +183,29 @@ class Store {
   // Writes every memtable to SST files and waits; afterwards kNoWal writes are durable too.
   absl::Status Flush();
 
+  // --- Write errors (a full disk) -------------------------------------------------------------
+  //
+  // A write that fails for want of space or on an I/O error answers ResourceExhausted or
+  // Unavailable; RocksDB then refuses every further write (it holds a "background error") while
+  // reads keep working. The store turns RocksDB's automatic recovery off (it would retry on the
+  // still-full disk and make the error permanent until a reopen) and writes RocksDB's info log
+  // through a logger that drops lines it cannot write (RocksDB's own aborts the process there:
+  // docs/adr/0020-store-write-errors.md). Writes work again only after RecoverWrites succeeded.
+
+  // OK when the store accepts writes: when RocksDB holds a background error, first checks that
+  // the file system takes a synced scratch file in the store's directory, then DB::Resume();
+  // then writes a tiny synced probe row to "meta". Otherwise the error, naming the store
+  // (ResourceExhausted while the disk is full). Cheap when writes work (one small synced write);
+  // safe to call at any time, from any thread.
+  absl::Status RecoverWrites();
+
+  // --- Integrity ------------------------------------------------------------------------------
+
+  // What an Open with StoreOptions::repair did to a damaged store, one line per fact (what was
+  // damaged, where the copies of the log files are, what RocksDB dropped); empty when the store
+  // was not damaged or was opened without `repair`.
+  const std::vector<std::string>& repair_report() const { return repair_report_; }
+
  private:
   Store(std::string dir, const StoreOptions& options);
   absl::Status Write(rocksdb::WriteBatch* batch);
@@ -181,6 +221,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
   rocksdb::ColumnFamilyHandle* history_ = nullptr;
   rocksdb::ColumnFamilyHandle* evaluations_ = nullptr;
+  std::vector<std::string> repair_report_;
 };
 
 }  // namespace evolv

@@ -90,16 +90,46 @@ absl::Status ValidateBanditConfig(const v1::BanditConfig& config) {
   return absl::OkStatus();
 }
 
+uint64_t BanditStrategy::StateBytes(const v1::BanditConfig& config, int arms) {
+  constexpr long double kObject = 64;
+  const long double a = arms > 0 ? arms : 0;
+  const long double bins = config.bins() > 0 ? config.bins() : kDefaultBins;
+  long double per_trial = 0;
+  for (const std::string& name : PolicyNames(config)) {
+    if (name == "tsallis_inf") {
+      per_trial += 8 * a + kObject;
+    } else if (name == "tsallis_inf_cb") {
+      per_trial += bins * (8 * a + kObject) + kObject;
+    } else {
+      per_trial += 344 * a + kObject;
+    }
+  }
+  const long double trials = config.trials() > 0 ? config.trials() : 1;
+  const long double bytes = 3 * trials * per_trial;
+  const long double max = static_cast<long double>(std::numeric_limits<uint64_t>::max());
+  return bytes >= max ? std::numeric_limits<uint64_t>::max() : static_cast<uint64_t>(bytes);
+}
+
 absl::StatusOr<std::unique_ptr<BanditStrategy>> BanditStrategy::Create(
-    const v1::BanditConfig& config, const Problem& problem, uint64_t seed) {
+    const v1::BanditConfig& config, const Problem& problem, uint64_t seed, uint64_t max_bytes) {
   if (absl::Status status = ValidateBanditConfig(config); !status.ok()) return status;
   const auto* sequence = problem.AsBanditSequence();
   if (sequence == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "strategy.bandit: the ", problem.Domain(),
-        " problem is not a sequence of instances with arms"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("strategy.bandit: the ", problem.Domain(),
+                     " problem is not a sequence of instances with arms"));
   }
   const int arms = sequence->NumArms();
+  if (const uint64_t bytes = StateBytes(config, arms); bytes > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "strategy.bandit: its state would take about %.3g GB (trials %u x policies %d, bins %u, "
+        "%d arms), over the limit of %.3g GB (evolvd --max-strategy-memory); lower "
+        "strategy.bandit.trials or bins, or the problem's arms",
+        bytes / 1e9, config.trials() > 0 ? config.trials() : 1,
+        static_cast<int>(PolicyNames(config).size()),
+        config.bins() > 0 ? config.bins() : static_cast<uint32_t>(kDefaultBins), arms,
+        max_bytes / 1e9));
+  }
   const auto [lo, hi] = sequence->ContextRange();
   const double loss_scale = config.loss_scale() > 0 ? config.loss_scale() : kDefaultLossScale;
   const int bins = config.bins() > 0 ? static_cast<int>(config.bins()) : kDefaultBins;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,9 +83,16 @@ class BanditStrategy : public Strategy {
   // `problem` must implement BanditSequence (InvalidArgument "strategy.bandit: ..." otherwise)
   // and outlive the strategy. Policy streams derive from `seed`, the trial and the policy name,
   // so a policy's trial r draws the same whichever other policies share the job.
-  static absl::StatusOr<std::unique_ptr<BanditStrategy>> Create(const v1::BanditConfig& config,
-                                                                const Problem& problem,
-                                                                uint64_t seed);
+  // A configuration whose state StateBytes estimates past `max_bytes` is refused with
+  // InvalidArgument naming strategy.bandit and the figures, before anything is allocated.
+  static absl::StatusOr<std::unique_ptr<BanditStrategy>> Create(
+      const v1::BanditConfig& config, const Problem& problem, uint64_t seed,
+      uint64_t max_bytes = std::numeric_limits<uint64_t>::max());
+  // The bytes the policies' state of `config` over `arms` arms takes, three times over (the live
+  // state, its snapshot message and the snapshot's bytes at a checkpoint): trials x the sum over
+  // policies of tsallis_inf 8 arms, tsallis_inf_cb bins x 8 arms, chebcb 344 arms (a 6 x 6 Gram
+  // matrix, 6 moments and a count per arm), plus 64 per object. Saturates instead of overflowing.
+  static uint64_t StateBytes(const v1::BanditConfig& config, int arms);
 
   v1::Candidate Ask(uint64_t index) override;
   void Tell(uint64_t index, const v1::Candidate& candidate,

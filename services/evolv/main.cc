@@ -1,7 +1,8 @@
 // evolv: the command-line tool.
 //
-//   evolv run SPEC [--data-dir DIR] [--workers N] [--report-dir DIR]
+//   evolv run SPEC [--data-dir DIR] [--workers N] [--report-dir DIR] [--repair]
 //                                                  one job in-process on an embedded store
+//   evolv store verify [--data-dir DIR]            check a store: log, SST checksums, rows
 //   evolv TOOL SPEC [options]                       a domain's own tool (the registry's
 //                                                  DomainCommands, e.g. training a model)
 //   evolv submit|list|status|watch|cancel|pause|resume|best|export|report|cache ...
@@ -14,6 +15,7 @@
 #include "evaluators/registry.h"
 #include "services/client/commands.h"
 #include "services/evolv/run_command.h"
+#include "services/evolv/store_command.h"
 #include "services/spec_io.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -69,6 +71,19 @@ int main(int argc, char** argv) {
       ->check(evolv::ReportDirValidator());
   bool no_progress = false;
   run_cmd->add_flag("--no-progress", no_progress, "print no progress lines");
+  run_cmd->add_flag("--repair", run.repair,
+                    "open a store whose write-ahead log is damaged by replaying it up to the "
+                    "damage (copies of the log files are kept; docs/adr/0019-store-integrity.md)");
+
+  // Store maintenance, on the store directory itself (no server needed; safe while one runs).
+  std::string store_dir = "evolv-data";
+  CLI::App* store_cmd = app.add_subcommand("store", "check a store directory");
+  store_cmd->require_subcommand(1);
+  CLI::App* store_verify = store_cmd->add_subcommand(
+      "verify",
+      "check the write-ahead log, every SST file's checksums and every row; exit 0 intact, 1 "
+      "damaged (what, and the way out), 2 no store");
+  store_verify->add_option("--data-dir", store_dir, "store directory")->capture_default_str();
 
   // The domains' own tools (e.g. training a model a domain's evaluations use), from the registry.
   struct DomainTool {
@@ -97,6 +112,7 @@ int main(int argc, char** argv) {
   }
   run.progress = !no_progress;
   if (*run_cmd) return evolv::RunCommand(run);
+  if (*store_verify) return evolv::StoreVerifyCommand(store_dir);
   for (DomainTool& tool : tools) {
     if (!*tool.app) continue;
     auto spec = evolv::LoadJobSpec(tool.spec, evolv::BuiltinProblems());

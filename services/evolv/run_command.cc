@@ -109,10 +109,18 @@ int RunCommand(const RunOptions& options) {
     return 130;
   }
 
-  auto store = OpenStoreFor(options.data_dir, registry);
+  auto store = OpenStoreFor(options.data_dir, registry, options.repair);
   if (!store.ok()) {
     std::fprintf(stderr, "evolv: %s\n", std::string(store.status().message()).c_str());
     return 1;
+  }
+  if (options.repair) {
+    if ((*store)->repair_report().empty()) {
+      std::fprintf(stderr, "evolv: --repair: the store was not damaged; opened as usual\n");
+    }
+    for (const std::string& line : (*store)->repair_report()) {
+      std::fprintf(stderr, "evolv: --repair: %s\n", line.c_str());
+    }
   }
   // The job is JobIdFor(spec) (the lifecycle's id scheme), so the same command finds it again.
   JobLifecycle jobs(store->get(), registry);

@@ -23,6 +23,8 @@ struct RunOptions {
   double progress_every_seconds = 2.0;  // interval of plain progress lines (not on a TTY)
   // Not empty: the closing report is also written there (services/job_report.h), figures too.
   std::string report_dir;
+  // Open a store whose write-ahead log is damaged anyway (StoreOptions::repair).
+  bool repair = false;
 };
 
 // Exit codes: 0 the job finished (or had finished), 1 a runtime or storage error (or the report

@@ -10,6 +10,13 @@ grpc::Status Answer(absl::StatusOr<T> result, T* response) {
   return grpc::Status::OK;
 }
 
+// The client's deadline, when it set one (gRPC reads "none" as the time_point's maximum).
+RequestDeadline DeadlineOf(const grpc::ServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return std::nullopt;
+  return deadline;
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -36,7 +43,7 @@ grpc::Status SearchServiceImpl::SubmitJob(grpc::ServerContext* context,
                                           const v1::SubmitJobRequest* request,
                                           v1::JobRecord* response) {
   EVOLV_AUTHORIZE(context);
-  return Answer(core_.SubmitJob(*request), response);
+  return Answer(core_.SubmitJob(*request, DeadlineOf(*context)), response);
 }
 
 grpc::Status SearchServiceImpl::GetJob(grpc::ServerContext* context,
@@ -56,21 +63,21 @@ grpc::Status SearchServiceImpl::CancelJob(grpc::ServerContext* context,
                                           const v1::CancelJobRequest* request,
                                           v1::JobRecord* response) {
   EVOLV_AUTHORIZE(context);
-  return Answer(core_.CancelJob(request->job_id()), response);
+  return Answer(core_.CancelJob(request->job_id(), DeadlineOf(*context)), response);
 }
 
 grpc::Status SearchServiceImpl::PauseJob(grpc::ServerContext* context,
                                          const v1::PauseJobRequest* request,
                                          v1::JobRecord* response) {
   EVOLV_AUTHORIZE(context);
-  return Answer(core_.PauseJob(request->job_id()), response);
+  return Answer(core_.PauseJob(request->job_id(), DeadlineOf(*context)), response);
 }
 
 grpc::Status SearchServiceImpl::ResumeJob(grpc::ServerContext* context,
                                           const v1::ResumeJobRequest* request,
                                           v1::JobRecord* response) {
   EVOLV_AUTHORIZE(context);
-  return Answer(core_.ResumeJob(request->job_id()), response);
+  return Answer(core_.ResumeJob(request->job_id(), DeadlineOf(*context)), response);
 }
 
 grpc::Status SearchServiceImpl::WatchJob(grpc::ServerContext* context,

@@ -2,7 +2,7 @@
 // gRPC server (evolv.v1.SearchService) and an HTTP server (status page, /api, /metrics).
 //
 //   evolvd --data-dir DIR [--grpc-port P] [--http-port P] [--workers N] [--bind ADDR]
-//          [--auth-token-file FILE] [--port-file FILE] [--config FILE]
+//          [--auth-token-file FILE] [--port-file FILE] [--config FILE] [--repair]
 //          [--cluster-port P --cluster-secret-file FILE [--cluster-bind ADDR]
 //           [--tls-cert F --tls-key F --tls-ca F]]
 //
@@ -20,11 +20,15 @@
 // so that a supervisor restarts it (jobs resume from their checkpoints). A shutdown that does not
 // finish within 15 s (coordinators whose job manager is gone are stopped by no one) ends the
 // process at once, still with 70.
+// A store whose write-ahead log is damaged is refused (exit 1, the message names the damage and
+// the way out); --repair opens it by replaying the log up to the damage, keeping copies of the
+// log files, and logs what it did (docs/adr/0019-store-integrity.md).
 // Exit codes: 0 clean shutdown, 1 runtime error (store, ports), 2 bad usage, 70 a core actor
 // went down.
+#include "services/evolvd/server.h"
+
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
-
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -43,9 +47,8 @@
 #include "services/evolvd/grpc_service.h"
 #include "services/evolvd/http_server.h"
 #include "services/evolvd/metrics.h"
-#include "services/evolvd/server.h"
-#include "services/store_open.h"
 #include "services/evolvd/service_core.h"
+#include "services/store_open.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -69,6 +72,9 @@ struct Flags {
   int http_max_connections = 256;
   double http_request_timeout = 10.0;  // seconds
   double http_idle_timeout = 60.0;     // seconds
+  uint64_t max_strategy_memory_mb = 4096;
+  double prepare_timeout = 60.0;  // seconds
+  bool repair = false;
 };
 
 // The exit code when a core actor went down while serving (EX_SOFTWARE).
@@ -175,6 +181,19 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
                  "seconds an idle kept-alive HTTP connection (or an unread response) is kept")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  app.add_option("--max-strategy-memory", flags.max_strategy_memory_mb,
+                 "MiB a job's search strategy may be estimated to take; a spec beyond it is "
+                 "refused with INVALID_ARGUMENT (the bandit's trials x policies x bins x arms)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--prepare-timeout", flags.prepare_timeout,
+                 "seconds a submit or resume may take to build the job's problem (reading its "
+                 "files); longer ones answer DEADLINE_EXCEEDED and create nothing")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_flag("--repair", flags.repair,
+               "open a store whose write-ahead log is damaged by replaying it up to the damage "
+               "(copies of the log files are kept; docs/adr/0019-store-integrity.md)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -205,10 +224,16 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto store = evolv::OpenStoreFor(flags.data_dir, registry);
+  auto store = evolv::OpenStoreFor(flags.data_dir, registry, flags.repair);
   if (!store.ok()) {
     spdlog::error("cannot open the store: {}", store.status().ToString());
     return 1;
+  }
+  if (flags.repair && (*store)->repair_report().empty()) {
+    spdlog::info("--repair: the store at {} was not damaged; opened as usual", flags.data_dir);
+  }
+  for (const std::string& line : (*store)->repair_report()) {
+    spdlog::warn("--repair: {}", line);
   }
   const int workers = flags.workers >= 0
                           ? flags.workers
@@ -256,6 +281,9 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   evolv::JobManagerOptions manager_options;
   manager_options.coordinator.checkpoint_every_results = flags.checkpoint_every_results;
   manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;
+  manager_options.limits.max_strategy_bytes = flags.max_strategy_memory_mb << 20;
+  manager_options.prepare_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(flags.prepare_timeout * 1000));
   evolv::job_manager_actor manager =
       evolv::SpawnJobManager(system, store->get(), registry, metered, manager_options);
   // A core actor that goes down wakes the sigwait below as a signal would (every thread blocks

@@ -49,9 +49,10 @@ ServiceCore::ServiceCore(Store* store, const ProblemRegistry& registry, caf::act
       metrics_(metrics),
       health_(system, store, std::move(manager), std::move(dispatcher)) {}
 
-absl::StatusOr<v1::JobRecord> ServiceCore::SubmitJob(const v1::SubmitJobRequest& request) {
+absl::StatusOr<v1::JobRecord> ServiceCore::SubmitJob(const v1::SubmitJobRequest& request,
+                                                     RequestDeadline deadline) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec: missing");
-  return manager_.Submit(request.spec());
+  return manager_.Submit(request.spec(), deadline);
 }
 
 absl::StatusOr<v1::JobRecord> ServiceCore::GetJob(const std::string& job_id) {
@@ -91,19 +92,22 @@ absl::StatusOr<v1::ListJobsResponse> ServiceCore::ListJobs(const v1::ListJobsReq
   return response;
 }
 
-absl::StatusOr<v1::JobRecord> ServiceCore::CancelJob(const std::string& job_id) {
+absl::StatusOr<v1::JobRecord> ServiceCore::CancelJob(const std::string& job_id,
+                                                     RequestDeadline deadline) {
   if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
-  return manager_.Cancel(job_id);
+  return manager_.Cancel(job_id, deadline);
 }
 
-absl::StatusOr<v1::JobRecord> ServiceCore::PauseJob(const std::string& job_id) {
+absl::StatusOr<v1::JobRecord> ServiceCore::PauseJob(const std::string& job_id,
+                                                    RequestDeadline deadline) {
   if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
-  return manager_.Pause(job_id);
+  return manager_.Pause(job_id, deadline);
 }
 
-absl::StatusOr<v1::JobRecord> ServiceCore::ResumeJob(const std::string& job_id) {
+absl::StatusOr<v1::JobRecord> ServiceCore::ResumeJob(const std::string& job_id,
+                                                     RequestDeadline deadline) {
   if (absl::Status s = CheckJobId(job_id); !s.ok()) return s;
-  return manager_.Resume(job_id);
+  return manager_.Resume(job_id, deadline);
 }
 
 absl::Status ServiceCore::WatchJob(const std::string& job_id,

@@ -40,13 +40,16 @@ class ServiceCore {
               job_manager_actor manager, dispatcher_actor dispatcher,
               const ServiceMetrics& metrics);
 
-  absl::StatusOr<v1::JobRecord> SubmitJob(const v1::SubmitJobRequest& request);
+  // The lifecycle calls take the caller's deadline (RequestDeadline, actors/job_manager.h): a
+  // request still unapplied when it passes answers DeadlineExceeded and changes nothing.
+  absl::StatusOr<v1::JobRecord> SubmitJob(const v1::SubmitJobRequest& request,
+                                          RequestDeadline deadline = {});
   absl::StatusOr<v1::JobRecord> GetJob(const std::string& job_id);
   // Also names each listed job's domain (ListJobsResponse.domains).
   absl::StatusOr<v1::ListJobsResponse> ListJobs(const v1::ListJobsRequest& request);
-  absl::StatusOr<v1::JobRecord> CancelJob(const std::string& job_id);
-  absl::StatusOr<v1::JobRecord> PauseJob(const std::string& job_id);
-  absl::StatusOr<v1::JobRecord> ResumeJob(const std::string& job_id);
+  absl::StatusOr<v1::JobRecord> CancelJob(const std::string& job_id, RequestDeadline deadline = {});
+  absl::StatusOr<v1::JobRecord> PauseJob(const std::string& job_id, RequestDeadline deadline = {});
+  absl::StatusOr<v1::JobRecord> ResumeJob(const std::string& job_id, RequestDeadline deadline = {});
   // See JobManagerClient::Watch.
   absl::Status WatchJob(const std::string& job_id,
                         const std::function<void(const v1::JobEvent&)>& on_event,

@@ -8,10 +8,12 @@
 #include <regex>
 
 #include "evolv/test/arms.pb.h"
+#include "search/strategy.h"
 
 namespace evolv {
 namespace {
 
+using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // The arm choice a candidate of ThreeArms holds.
@@ -211,6 +213,46 @@ TEST(BanditStrategyTest, RejectsBadConfigsAndProblemsWithoutArms) {
   auto strategy = BanditStrategy::Create(Config(1), plain, 1);
   ASSERT_FALSE(strategy.ok());
   EXPECT_THAT(std::string(strategy.status().message()), StartsWith("strategy.bandit: the plain"));
+}
+
+TEST(BanditStrategyTest, StateBytesFollowTrialsPoliciesBinsAndArms) {
+  v1::BanditConfig config;
+  config.set_trials(10);
+  config.add_policies("tsallis_inf");
+  EXPECT_EQ(BanditStrategy::StateBytes(config, 1000), 3u * 10 * (8 * 1000 + 64));
+  config.add_policies("tsallis_inf_cb");
+  config.set_bins(100);
+  EXPECT_EQ(BanditStrategy::StateBytes(config, 1000),
+            3u * 10 * ((8 * 1000 + 64) + 100 * (8 * 1000 + 64) + 64));
+  // The fields' own limits: 1,000 trials of every policy, 10,000 bins, 1,000 arms.
+  config.set_trials(1000);
+  config.set_bins(10000);
+  config.add_policies("chebcb");
+  EXPECT_GT(BanditStrategy::StateBytes(config, 1000), uint64_t{200} << 30);
+}
+
+TEST(BanditStrategyTest, AConfigurationPastTheMemoryLimitIsRefusedBeforeItsStateIsBuilt) {
+  ThreeArms problem;
+  v1::BanditConfig config = Config(1000);
+  config.set_bins(10000);
+  const uint64_t bytes = BanditStrategy::StateBytes(config, problem.NumArms());
+  auto refused = BanditStrategy::Create(config, problem, 1, bytes - 1);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              StartsWith("strategy.bandit: its state would take about "));
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("(trials 1000 x policies 3, bins 10000, 3 arms)"));
+  EXPECT_TRUE(BanditStrategy::Create(config, problem, 1, bytes).ok());
+
+  // Through a job spec, with the limit a server sets.
+  v1::JobSpec spec;
+  *spec.mutable_strategy()->mutable_bandit() = config;
+  JobLimits limits;
+  limits.max_strategy_bytes = bytes - 1;
+  auto via_spec = CreateStrategy(spec, problem, limits);
+  ASSERT_FALSE(via_spec.ok());
+  EXPECT_THAT(std::string(via_spec.status().message()), StartsWith("strategy.bandit: its state"));
 }
 
 }  // namespace
