@@ -12,7 +12,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "rocksdb/cache.h"
@@ -26,6 +25,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/damage_logger.h"
 #include "storage/key_encoding.h"
+#include "storage/wal_replay.h"
 
 namespace evolv {
 namespace {
@@ -107,35 +107,9 @@ rocksdb::ColumnFamilyOptions TunedColumnFamilyOptions(const std::shared_ptr<rock
 
 // --- Integrity (docs/adr/0019-store-integrity.md) ------------------------------------------------
 
-// How Open replays the write-ahead log.
-enum class WalReplay {
-  // A torn last record (a crash mid-append) is dropped; a damaged record anywhere else, or a log
-  // the MANIFEST tracks (a closed, synced one) that is missing or cut short, fails the open.
-  kStrict,
-  // StoreOptions::repair, first try: replays up to the first damaged record, drops the rest.
-  kToTheDamage,
-  // StoreOptions::repair, second try, when column families flushed past the damage make
-  // kToTheDamage inconsistent: replays every intact record, skips the damaged ones.
-  kSkipDamaged,
-};
-
-void SetWalReplay(WalReplay replay, rocksdb::DBOptions* options) {
-  options->paranoid_checks = true;
-  options->track_and_verify_wals_in_manifest = replay == WalReplay::kStrict;
-  switch (replay) {
-    case WalReplay::kStrict:
-      options->wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-      break;
-    case WalReplay::kToTheDamage:
-      options->wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-      break;
-    case WalReplay::kSkipDamaged:
-      options->wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
-      break;
-  }
-}
-
 using storage_internal::DamageLogger;
+using storage_internal::SetWalReplay;
+using storage_internal::WalReplay;
 
 // The message of an Open refused because `dir` is damaged: RocksDB's words (in `status`), the
 // info log's lines about it, and the way out.
@@ -185,12 +159,7 @@ absl::StatusOr<std::string> KeepWriteAheadLogs(const std::string& dir) {
 // Returns nullopt when the key is absent.
 absl::StatusOr<std::optional<std::string>> ProbeSchemaVersion(
     const std::string& dir, WalReplay replay, const std::shared_ptr<rocksdb::Logger>& info_log) {
-  rocksdb::Options options;
-  SetWalReplay(replay, &options);
-  // Always on for a read-only open: RocksDB 7.8 aborts (an assertion in DBImpl::Recover) when a
-  // read-only open without it meets a MANIFEST that tracks write-ahead logs.
-  options.track_and_verify_wals_in_manifest = true;
-  options.info_log = info_log;
+  const rocksdb::Options options = storage_internal::ReadOnlyOptions(replay, info_log);
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {keys::kMetaColumnFamily, rocksdb::ColumnFamilyOptions()}};
@@ -334,9 +303,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir,
       return status;
     }
     if (std::find(existing.begin(), existing.end(), keys::kMetaColumnFamily) == existing.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "store at ", dir, " is a RocksDB database but not an evolv store (no \"",
-          keys::kMetaColumnFamily, "\" column family; has: ", absl::StrJoin(existing, ", "), ")"));
+      return storage_internal::NotAnEvolvStore(dir, existing);
     }
     auto damage_log = std::make_shared<DamageLogger>();
     absl::StatusOr<std::optional<std::string>> version =

@@ -9,7 +9,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "evolv/v1/checkpoint.pb.h"
 #include "evolv/v1/job.pb.h"
 #include "rocksdb/db.h"
@@ -18,6 +17,7 @@
 #include "rocksdb/sst_file_reader.h"
 #include "storage/damage_logger.h"
 #include "storage/key_encoding.h"
+#include "storage/wal_replay.h"
 
 namespace evolv {
 namespace {
@@ -28,6 +28,7 @@ namespace keys = storage_keys;
 constexpr size_t kRowsListedPerFamily = 20;
 
 using storage_internal::DamageLogger;
+using storage_internal::WalReplay;
 
 // Checks one row of an evolv column family; returns what is wrong, or "" when it is fine.
 std::string CheckRow(const std::string& family, const rocksdb::Slice& key_slice,
@@ -77,9 +78,7 @@ absl::StatusOr<StoreVerification> VerifyStore(const std::string& dir) {
     return report;
   }
   if (std::find(names.begin(), names.end(), keys::kMetaColumnFamily) == names.end()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "store at ", dir, " is a RocksDB database but not an evolv store (no \"",
-        keys::kMetaColumnFamily, "\" column family; has: ", absl::StrJoin(names, ", "), ")"));
+    return storage_internal::NotAnEvolvStore(dir, names);
   }
 
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -88,24 +87,16 @@ absl::StatusOr<StoreVerification> VerifyStore(const std::string& dir) {
     report.wal_bytes += it->file_size(ec);
   }
 
-  // Open read-only as Store::Open does (storage/store.cc, WalReplay::kStrict); on damage in the
+  // Open read-only as Store::Open does (WalReplay::kStrict, storage/wal_replay.h); on damage in the
   // log, again up to the damage, then skipping damaged records, so the rest can be checked.
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (const auto& name : names) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   std::unique_ptr<rocksdb::DB> db;
-  const rocksdb::WALRecoveryMode modes[] = {rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords,
-                                            rocksdb::WALRecoveryMode::kPointInTimeRecovery,
-                                            rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords};
-  for (const rocksdb::WALRecoveryMode mode : modes) {
-    rocksdb::Options options;
-    options.paranoid_checks = true;
-    options.wal_recovery_mode = mode;
-    // Always on for a read-only open: RocksDB 7.8 aborts (an assertion in DBImpl::Recover) when
-    // a read-only open without it meets a MANIFEST that tracks write-ahead logs.
-    options.track_and_verify_wals_in_manifest = true;
+  for (const WalReplay replay :
+       {WalReplay::kStrict, WalReplay::kToTheDamage, WalReplay::kSkipDamaged}) {
     auto logger = std::make_shared<DamageLogger>();
-    options.info_log = logger;
+    const rocksdb::Options options = storage_internal::ReadOnlyOptions(replay, logger);
     rocksdb::DB* raw = nullptr;
     handles.clear();
     s = rocksdb::DB::OpenForReadOnly(options, dir, families, &handles, &raw);
@@ -117,7 +108,7 @@ absl::StatusOr<StoreVerification> VerifyStore(const std::string& dir) {
       return absl::UnavailableError(
           absl::StrCat("store at ", dir, ": cannot open it read-only: ", s.ToString()));
     }
-    if (mode == rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords) {
+    if (replay == WalReplay::kStrict) {
       std::string line = absl::StrCat("write-ahead log: ", s.ToString());
       for (const auto& detail : logger->lines()) absl::StrAppend(&line, "; ", detail);
       report.damage.push_back(std::move(line));
