@@ -23,6 +23,8 @@ namespace evolv {
 namespace {
 
 constexpr auto kStopTimeout = std::chrono::seconds(30);
+// How long a shutdown waits for the problem builds still running (WaitForBuilds).
+constexpr auto kBuildDrainLimit = std::chrono::seconds(20);
 
 // Every request's answer: (absl::StatusCode, message, payload bytes).
 using Reply = caf::result<int32_t, std::string, std::string>;
@@ -176,7 +178,7 @@ void StartBuild(Self self, std::string what, std::function<absl::StatusOr<JobPar
   preparation.what = std::move(what);
   preparation.done = std::move(done);
   std::thread([slot = preparation.slot, building = state.building, build = std::move(build),
-               what = preparation.what, manager = job_manager_actor(self), token] {
+               what = preparation.what, manager = job_manager_actor(self), token]() mutable {
     absl::StatusOr<JobParts> result = absl::InternalError("not built");
     try {
       result = build();
@@ -187,10 +189,27 @@ void StartBuild(Self self, std::string what, std::function<absl::StatusOr<JobPar
       std::lock_guard<std::mutex> lock(slot->mu);
       slot->result = std::move(result);
     }
-    building->fetch_sub(1);
     caf::anon_send(manager, prepared_atom::value, token, false);
+    // Everything that touches the registry, the parts or the actor system is released before
+    // the count drops: the manager's shutdown waits for it (WaitForBuilds).
+    build = nullptr;
+    slot.reset();
+    manager = nullptr;
+    building->fetch_sub(1);
   }).detach();
   self->delayed_send(self, state.options.prepare_timeout, prepared_atom::value, token, true);
+}
+
+// Waits, up to kBuildDrainLimit, until no build thread runs: they use the problem registry and
+// the actor system, which the process tears down after the manager's shutdown.
+void WaitForBuilds(Self self) {
+  const auto deadline = std::chrono::steady_clock::now() + kBuildDrainLimit;
+  while (self->state.building->load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (const int left = self->state.building->load(); left > 0) {
+    spdlog::error("job manager: {} problem builds still running at shutdown", left);
+  }
 }
 
 // StartBuild for the request being handled, which `then`'s record (or the build's error) answers:
@@ -253,17 +272,19 @@ void StartOrFail(Self self, const std::string& id,
   }
 }
 
+// What builds job `id`'s parts from its stored spec (BuildJobParts), to run off the thread.
+std::function<absl::StatusOr<JobParts>()> StoredJobBuild(Self self, const std::string& id) {
+  return [spec = self->state.jobs->Find(id)->spec(), registry = self->state.registry,
+          limits = self->state.options.limits] { return BuildJobParts(spec, *registry, limits); };
+}
+
 // Starts job `id`, RUNNING in the lifecycle without a coordinator here (when evolvd starts, and
 // when the store accepts writes again), once its parts are built off the manager's thread: it
 // then runs, or fails when they cannot be built, unless it changed meanwhile (paused or cancelled,
 // or started by a ResumeJob that was quicker). Not limited by options.max_preparing.
 void StartInBackground(Self self, const std::string& id) {
-  const v1::JobSpec spec = self->state.jobs->Find(id)->spec();
-  const ProblemRegistry* registry = self->state.registry;
-  const JobLimits limits = self->state.options.limits;
   StartBuild(
-      self, "starting job " + id,
-      [spec, registry, limits] { return BuildJobParts(spec, *registry, limits); },
+      self, "starting job " + id, StoredJobBuild(self, id),
       [self, id](absl::StatusOr<JobParts> parts) {
         const v1::JobRecord* record = self->state.jobs->Find(id);
         if (record == nullptr || record->state() != v1::RUNNING || self->state.live.count(id)) {
@@ -349,15 +370,9 @@ void HoldForStore(Self self, const std::string& id, const std::string& reason) {
   ScheduleStoreProbe(self);
 }
 
-// Resumes held job `id` when the store accepts writes; else the store's error, the job still held.
-absl::StatusOr<v1::JobRecord> ResumeHeld(Self self, const std::string& id) {
+// Resumes held job `id`, the store accepting writes again (Store::RecoverWrites was OK).
+absl::StatusOr<v1::JobRecord> ResumeHeldNow(Self self, const std::string& id) {
   auto& state = self->state;
-  if (absl::Status writes = state.store->RecoverWrites(); !writes.ok()) {
-    return absl::Status(writes.code(), "job " + id +
-                                           " is paused until the store accepts writes again "
-                                           "(it then resumes by itself): " +
-                                           std::string(writes.message()));
-  }
   v1::JobRecord record = *state.jobs->Find(id);
   record.set_state(v1::RUNNING);
   record.clear_error();
@@ -368,6 +383,17 @@ absl::StatusOr<v1::JobRecord> ResumeHeld(Self self, const std::string& id) {
   StartInBackground(self, id);
   spdlog::info("job {}: resumed: the store accepts writes again", id);
   return *state.jobs->Find(id);
+}
+
+// Resumes held job `id` when the store accepts writes; else the store's error, the job still held.
+absl::StatusOr<v1::JobRecord> ResumeHeld(Self self, const std::string& id) {
+  if (absl::Status writes = self->state.store->RecoverWrites(); !writes.ok()) {
+    return absl::Status(writes.code(), "job " + id +
+                                           " is paused until the store accepts writes again "
+                                           "(it then resumes by itself): " +
+                                           std::string(writes.message()));
+  }
+  return ResumeHeldNow(self, id);
 }
 
 // PauseJob or CancelJob of held job `id`: one write of its new state, without the store's reason.
@@ -392,7 +418,7 @@ void ProbeStore(Self self) {
   if (absl::Status writes = state.store->RecoverWrites(); writes.ok()) {
     const std::set<std::string> held = state.held_for_store;
     for (const std::string& id : held) {
-      if (auto resumed = ResumeHeld(self, id); !resumed.ok()) {
+      if (auto resumed = ResumeHeldNow(self, id); !resumed.ok()) {
         spdlog::warn("job {}: {}", id, resumed.status().ToString());
       }
     }
@@ -563,26 +589,22 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
           auto running = check();
           if (!running.ok()) return Answer(running.status());
           if (*running) return Answer(*self->state.jobs->Find(id));
-          const v1::JobSpec spec = self->state.jobs->Find(id)->spec();
-          const ProblemRegistry* registry = self->state.registry;
-          const JobLimits limits = self->state.options.limits;
-          auto rp = Prepare(
-              self, "resuming job " + id,
-              [spec, registry, limits] { return BuildJobParts(spec, *registry, limits); },
-              [self, id, deadline, check](JobParts parts) -> absl::StatusOr<v1::JobRecord> {
-                if (Expired(deadline)) return TooLate("resume " + id);
-                auto running = check();
-                if (!running.ok()) return running.status();
-                if (*running) return *self->state.jobs->Find(id);
-                // The engine first: a job that cannot run stays as it was.
-                auto engine = BuildEngine(self, id, std::move(parts));
-                if (!engine.ok()) return engine.status();
-                auto resumed = self->state.jobs->Resume(id);
-                if (!resumed.ok()) return resumed.status();
-                Spawn(self, std::move(*engine));
-                spdlog::info("job {}: resumed", id);
-                return *self->state.jobs->Find(id);
-              });
+          auto rp =
+              Prepare(self, "resuming job " + id, StoredJobBuild(self, id),
+                      [self, id, deadline, check](JobParts parts) -> absl::StatusOr<v1::JobRecord> {
+                        if (Expired(deadline)) return TooLate("resume " + id);
+                        auto running = check();
+                        if (!running.ok()) return running.status();
+                        if (*running) return *self->state.jobs->Find(id);
+                        // The engine first: a job that cannot run stays as it was.
+                        auto engine = BuildEngine(self, id, std::move(parts));
+                        if (!engine.ok()) return engine.status();
+                        auto resumed = self->state.jobs->Resume(id);
+                        if (!resumed.ok()) return resumed.status();
+                        Spawn(self, std::move(*engine));
+                        spdlog::info("job {}: resumed", id);
+                        return *self->state.jobs->Find(id);
+                      });
           if (!rp.ok()) return Answer(rp.status());
           return *rp;
         });
@@ -660,6 +682,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
       },
       [self](shutdown_atom) -> Reply {
         return Guarded("shutting down", [&]() -> Reply {
+          WaitForBuilds(self);
           struct Pending {
             int count = 0;
             absl::Status first;

@@ -30,8 +30,10 @@
 // On spawn every job in the store is loaded; those RUNNING resume from their checkpoints once
 // their parts are built, off the manager's thread too, one thread per job (one that cannot is
 // failed; one paused, cancelled or resumed meanwhile is left as it is), PAUSED ones stay paused.
-// (shutdown) checkpoints every running job with its state still RUNNING, so the next start resumes
-// it, and stops the coordinators; it answers with the first failure, if any.
+// (shutdown) first waits (up to 20 s) for the problem builds still running, which use the
+// registry and the actor system the process then tears down; it then checkpoints every running
+// job with its state still RUNNING, so the next start resumes it, and stops the coordinators; it
+// answers with the first failure, if any.
 //
 // A store that refuses writes (a full disk, an I/O error) pauses jobs rather than failing them:
 // a job whose checkpoint is refused is held PAUSED in memory with the reason as its error
