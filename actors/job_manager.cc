@@ -62,7 +62,7 @@ struct ManagerState {
   bool store_probe_scheduled = false;
   std::map<uint64_t, Preparation> preparing;  // by token
   uint64_t next_token = 0;
-  // Build threads still running, those whose answer timed out included.
+  // Build threads still running, those whose answer timed out included (the shutdown waits).
   std::shared_ptr<std::atomic<int>> building = std::make_shared<std::atomic<int>>(0);
 };
 
@@ -219,9 +219,11 @@ absl::StatusOr<Promise> Prepare(Self self, std::string what,
                                 std::function<absl::StatusOr<JobParts>()> build,
                                 std::function<absl::StatusOr<v1::JobRecord>(JobParts)> then) {
   auto& state = self->state;
-  if (state.building->load() >= state.options.max_preparing) {
+  // Counted by their answers still owed (a build past its time limit no longer counts), so that
+  // a caller answered may always submit again at once.
+  if (static_cast<int>(state.preparing.size()) >= state.options.max_preparing) {
     return absl::ResourceExhaustedError(
-        what + ": " + std::to_string(state.building->load()) +
+        what + ": " + std::to_string(state.preparing.size()) +
         " jobs are being prepared already (the limit); try again shortly");
   }
   Promise rp = self->make_response_promise<int32_t, std::string, std::string>();
@@ -276,25 +278,6 @@ void StartOrFail(Self self, const std::string& id,
 std::function<absl::StatusOr<JobParts>()> StoredJobBuild(Self self, const std::string& id) {
   return [spec = self->state.jobs->Find(id)->spec(), registry = self->state.registry,
           limits = self->state.options.limits] { return BuildJobParts(spec, *registry, limits); };
-}
-
-// Starts job `id`, RUNNING in the lifecycle without a coordinator here (when evolvd starts, and
-// when the store accepts writes again), once its parts are built off the manager's thread: it
-// then runs, or fails when they cannot be built, unless it changed meanwhile (paused or cancelled,
-// or started by a ResumeJob that was quicker). Not limited by options.max_preparing.
-void StartInBackground(Self self, const std::string& id) {
-  StartBuild(
-      self, "starting job " + id, StoredJobBuild(self, id),
-      [self, id](absl::StatusOr<JobParts> parts) {
-        const v1::JobRecord* record = self->state.jobs->Find(id);
-        if (record == nullptr || record->state() != v1::RUNNING || self->state.live.count(id)) {
-          return;
-        }
-        StartOrFail(self, id,
-                    parts.ok() ? BuildEngine(self, id, std::move(*parts))
-                               : absl::StatusOr<std::shared_ptr<JobEngine>>(parts.status()),
-                    "resume failed: ");
-      });
 }
 
 // Stops job `id`'s coordinator with the job in `target`; the coordinator's checkpoint is the state
@@ -380,7 +363,7 @@ absl::StatusOr<v1::JobRecord> ResumeHeldNow(Self self, const std::string& id) {
   auto resumed = state.jobs->Adopt(record);  // the store holds it RUNNING already
   if (!resumed.ok()) return resumed.status();
   state.held_for_store.erase(id);
-  StartInBackground(self, id);
+  StartOrFail(self, id, BuildEngine(self, id), "resume failed: ");
   spdlog::info("job {}: resumed: the store accepts writes again", id);
   return *state.jobs->Find(id);
 }
@@ -480,13 +463,12 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
       spdlog::error("listing jobs failed: {}", running.status().ToString());
       return;
     }
-    for (const auto& id : *running) StartInBackground(self, id);
-    spdlog::info(
-        "loaded {} jobs in {:.3f} s; resuming {} (their problems are built off this "
-        "thread)",
-        state.jobs->List().size(),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-        running->size());
+    // Here, not off the thread: a job RUNNING in the lifecycle has its coordinator once the
+    // manager serves, which WatchJob and the stops rely on.
+    for (const auto& id : *running) StartOrFail(self, id, BuildEngine(self, id), "resume failed: ");
+    spdlog::info("loaded {} jobs, resumed {} in {:.3f} s", state.jobs->List().size(),
+                 state.live.size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   });
 
   self->set_down_handler([self](caf::down_msg& down) {

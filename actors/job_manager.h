@@ -27,9 +27,10 @@
 // answers DeadlineExceeded and changes nothing, so a client that gave up never finds a job it
 // was told failed.
 //
-// On spawn every job in the store is loaded; those RUNNING resume from their checkpoints once
-// their parts are built, off the manager's thread too, one thread per job (one that cannot is
-// failed; one paused, cancelled or resumed meanwhile is left as it is), PAUSED ones stay paused.
+// On spawn every job in the store is loaded; those RUNNING resume from their checkpoints, built
+// on the manager's thread before it serves (one that cannot is failed), so that every job
+// RUNNING in the lifecycle has its coordinator; PAUSED ones stay paused. Jobs held for the store
+// (below) resume the same way.
 // (shutdown) first waits (up to 20 s) for the problem builds still running, which use the
 // registry and the actor system the process then tears down; it then checkpoints every running
 // job with its state still RUNNING, so the next start resumes it, and stops the coordinators; it

@@ -111,27 +111,6 @@ class JobManagerPrepareTest : public ::testing::Test {
 
   size_t StoredJobs() { return store_->ListJobs()->size(); }
 
-  // Stops the manager as evolvd's shutdown does (running jobs checkpointed, still RUNNING).
-  void Stop() {
-    ASSERT_TRUE(client_->Shutdown().ok());
-    caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
-    client_.reset();
-    manager_ = nullptr;
-    runtime_.reset();
-  }
-
-  uint64_t Told(const std::string& id) { return client_->Get(id)->progress().evaluations(); }
-
-  // Waits (up to 60 s) until job `id` has told more than `evaluations` results.
-  bool WaitForMoreThan(const std::string& id, uint64_t evaluations) {
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (Told(id) > evaluations) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return false;
-  }
-
   TempDir dir_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<LocalRuntime> runtime_;
@@ -242,34 +221,6 @@ TEST_F(JobManagerPrepareTest, RequestsPastTheirDeadlineOnArrivalChangeNothing) {
   auto resumed = client_->Resume(job->id(), std::chrono::system_clock::now() + 60s);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->state(), v1::RUNNING);
-}
-
-TEST_F(JobManagerPrepareTest, AtStartRunningJobsResumeOffTheThreadAndAPauseMeanwhileHolds) {
-  Start();
-  auto first = client_->Submit(Spec(7, 100000000));
-  auto second = client_->Submit(Spec(7, 100000000));
-  ASSERT_TRUE(first.ok() && second.ok());
-  ASSERT_TRUE(WaitForMoreThan(first->id(), 10));
-  Stop();
-
-  // The next start finds both RUNNING; their problems block while being built.
-  TheGate().Close();
-  Start();
-  ASSERT_TRUE(TheGate().WaitForWaiting(2));
-  EXPECT_TRUE(client_->Probe(5s).ok());
-  EXPECT_EQ(client_->Get(first->id())->state(), v1::RUNNING);
-  auto paused = client_->Pause(first->id());
-  ASSERT_TRUE(paused.ok()) << paused.status();
-  EXPECT_EQ(paused->state(), v1::PAUSED);
-  const uint64_t first_told = Told(first->id());
-  const uint64_t second_told = Told(second->id());
-
-  TheGate().Open();
-  ASSERT_TRUE(WaitForMoreThan(second->id(), second_told + 10));
-  // The paused job was not started when its parts arrived.
-  EXPECT_EQ(client_->Get(first->id())->state(), v1::PAUSED);
-  EXPECT_EQ(store_->GetJob(first->id())->state(), v1::PAUSED);
-  EXPECT_EQ(Told(first->id()), first_told);
 }
 
 }  // namespace
