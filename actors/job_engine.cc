@@ -5,6 +5,8 @@
 #include <limits>
 #include <optional>
 
+#include "absl/strings/str_format.h"
+
 namespace evolv {
 namespace {
 
@@ -22,8 +24,9 @@ int64_t NowUnixMs() {
 }
 
 absl::StatusOr<std::unique_ptr<JobEngine>> JobEngine::Create(const v1::JobRecord& job, Store* store,
-                                                             const ProblemRegistry& registry) {
-  auto parts = BuildJobParts(job.spec(), registry);
+                                                             const ProblemRegistry& registry,
+                                                             const JobLimits& limits) {
+  auto parts = BuildJobParts(job.spec(), registry, limits);
   if (!parts.ok()) return parts.status();
   return Create(job, store, std::move(*parts));
 }
@@ -32,6 +35,7 @@ absl::StatusOr<std::unique_ptr<JobEngine>> JobEngine::Create(const v1::JobRecord
                                                              JobParts parts) {
   std::unique_ptr<JobEngine> engine(
       new JobEngine(job, store, std::move(parts.problem), std::move(parts.strategy)));
+  engine->max_evaluation_bytes_ = parts.max_evaluation_bytes;
   if (absl::Status status = engine->RestoreFromCheckpoint(); !status.ok()) return status;
   return engine;
 }
@@ -137,6 +141,17 @@ std::optional<EvalTask> JobEngine::Plan(uint64_t index, Slot& slot) {
   // Limits of the spec are checked on the structure, before the cache.
   if (std::optional<v1::Evaluation> infeasible = problem_->CheckFeasible(slot.candidate)) {
     slot.result = std::move(*infeasible);
+    slot.has_result = slot.infeasible = true;
+    return std::nullopt;
+  }
+  if (const uint64_t bytes = problem_->EvaluationBytes(slot.candidate);
+      bytes > max_evaluation_bytes_) {
+    slot.result = UnscoredEvaluation(
+        v1::INFEASIBLE,
+        absl::StrFormat("%s: evaluating it would take about %d MiB, above the limit of %d MiB per "
+                        "evaluation (evolvd --max-evaluation-memory)",
+                        domain_, (bytes + (1 << 20) - 1) >> 20, max_evaluation_bytes_ >> 20),
+        static_cast<int>(problem_->ObjectiveNames().size()));
     slot.has_result = slot.infeasible = true;
     return std::nullopt;
   }

@@ -51,8 +51,10 @@ class JobEngine {
  public:
   // Builds the job's problem and strategy; when the store holds a checkpoint of `job.id()`,
   // continues from it. `store` must outlive the engine. InvalidArgument for a bad spec.
+  // Candidates estimated above limits.max_evaluation_bytes are INFEASIBLE.
   static absl::StatusOr<std::unique_ptr<JobEngine>> Create(const v1::JobRecord& job, Store* store,
-                                                           const ProblemRegistry& registry);
+                                                           const ProblemRegistry& registry,
+                                                           const JobLimits& limits = {});
   // The same with the job's problem and strategy already built (BuildJobParts or
   // ValidateAndBuild, search/job_spec.h); reads only the store.
   static absl::StatusOr<std::unique_ptr<JobEngine>> Create(const v1::JobRecord& job, Store* store,
@@ -109,6 +111,7 @@ class JobEngine {
   v1::JobRecord record_;
   Store* store_;
   std::unique_ptr<Problem> problem_;
+  uint64_t max_evaluation_bytes_ = JobLimits{}.max_evaluation_bytes;
   std::unique_ptr<Strategy> strategy_;
   std::string spec_bytes_;
   std::string domain_;

@@ -177,6 +177,7 @@ absl::StatusOr<v1::JobRecord> JobLifecycle::Transition(const std::string& id, v1
   if (held.state() == target && error.empty()) return held;
   v1::JobRecord record = held;
   record.set_state(target);
+  if (target == v1::RUNNING) record.clear_error();  // the reason it stopped no longer holds
   if (!error.empty()) record.set_error(error);
   record.set_updated_unix_ms(NowUnixMs());
   // `held` changes only once the write has succeeded: a failed write leaves it as it was.
@@ -185,8 +186,9 @@ absl::StatusOr<v1::JobRecord> JobLifecycle::Transition(const std::string& id, v1
   return held;
 }
 
-absl::StatusOr<v1::JobRecord> JobLifecycle::Pause(const std::string& id) {
-  return Transition(id, v1::PAUSED);
+absl::StatusOr<v1::JobRecord> JobLifecycle::Pause(const std::string& id,
+                                                  const std::string& reason) {
+  return Transition(id, v1::PAUSED, reason);
 }
 
 absl::StatusOr<v1::JobRecord> JobLifecycle::Resume(const std::string& id) {

@@ -72,7 +72,9 @@ class JobLifecycle {
   // The transitions made here, each with one store write (none when nothing changes). NotFound
   // for an unknown id, FailedPrecondition for an illegal transition; the write's error when it
   // fails, with nothing changed.
-  absl::StatusOr<v1::JobRecord> Pause(const std::string& id);
+  // Pause keeps `reason`, when given, as the record's error (e.g. why the service paused it);
+  // Resume clears the error.
+  absl::StatusOr<v1::JobRecord> Pause(const std::string& id, const std::string& reason = "");
   absl::StatusOr<v1::JobRecord> Resume(const std::string& id);
   absl::StatusOr<v1::JobRecord> Cancel(const std::string& id);
   // RUNNING -> FAILED_STATE with `error` in the record.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -140,15 +141,22 @@ LiveJob* LiveWith(Self self, const std::string& id, const caf::actor_addr& coord
   return &it->second;
 }
 
+absl::StatusOr<JobParts> BuildStoredParts(Self self, const std::string& id);
+
 // Builds job `id`'s engine as RUNNING, from its checkpoint when it has one, with the job's parts
-// built here (at start) or given (built off the thread by Prepare). Writes nothing.
+// given (built off the thread by Prepare) or built now (at start, and for jobs held for the
+// store: BuildStoredParts, DeadlineExceeded past options.prepare_timeout). Writes nothing.
 absl::StatusOr<std::shared_ptr<JobEngine>> BuildEngine(Self self, const std::string& id,
                                                        std::optional<JobParts> parts = {}) {
   v1::JobRecord record = *self->state.jobs->Find(id);
   record.set_state(v1::RUNNING);
   try {
-    auto engine = parts ? JobEngine::Create(record, self->state.store, std::move(*parts))
-                        : JobEngine::Create(record, self->state.store, *self->state.registry);
+    if (!parts) {
+      absl::StatusOr<JobParts> built = BuildStoredParts(self, id);
+      if (!built.ok()) return built.status();
+      parts = std::move(*built);
+    }
+    auto engine = JobEngine::Create(record, self->state.store, std::move(*parts));
     if (!engine.ok()) return engine.status();
     return std::shared_ptr<JobEngine>(std::move(*engine));
   } catch (...) {
@@ -166,6 +174,16 @@ absl::Status TooLate(const std::string& what) {
                                      "applied; nothing was changed");
 }
 
+// `build()`, or the exception it threw as a status.
+absl::StatusOr<JobParts> RunBuild(const std::function<absl::StatusOr<JobParts>()>& build,
+                                  const std::string& what) {
+  try {
+    return build();
+  } catch (...) {
+    return CaughtStatus(what);
+  }
+}
+
 // Builds a job's parts with `build` on a thread of its own; `done` then runs on the manager's
 // thread with them, or with the build's error, or with DeadlineExceeded once
 // options.prepare_timeout has passed (a result arriving later is dropped).
@@ -179,12 +197,7 @@ void StartBuild(Self self, std::string what, std::function<absl::StatusOr<JobPar
   preparation.done = std::move(done);
   std::thread([slot = preparation.slot, building = state.building, build = std::move(build),
                what = preparation.what, manager = job_manager_actor(self), token]() mutable {
-    absl::StatusOr<JobParts> result = absl::InternalError("not built");
-    try {
-      result = build();
-    } catch (...) {
-      result = CaughtStatus(what);
-    }
+    absl::StatusOr<JobParts> result = RunBuild(build, what);
     {
       std::lock_guard<std::mutex> lock(slot->mu);
       slot->result = std::move(result);
@@ -268,6 +281,14 @@ void StartOrFail(Self self, const std::string& id,
     return;
   }
   spdlog::error("job {}: cannot run: {}", id, engine.status().ToString());
+  if (absl::IsDeadlineExceeded(engine.status())) {
+    // Slow files, not a bad job: PAUSED (with the reason) for ResumeJob, never a final FAILED.
+    auto paused = self->state.jobs->Pause(id, std::string(engine.status().message()));
+    if (!paused.ok()) {
+      spdlog::error("job {}: recording the pause: {}", id, paused.status().ToString());
+    }
+    return;
+  }
   auto failed = self->state.jobs->Fail(id, failure_prefix + std::string(engine.status().message()));
   if (!failed.ok()) {
     spdlog::error("job {}: recording the failure: {}", id, failed.status().ToString());
@@ -278,6 +299,44 @@ void StartOrFail(Self self, const std::string& id,
 std::function<absl::StatusOr<JobParts>()> StoredJobBuild(Self self, const std::string& id) {
   return [spec = self->state.jobs->Find(id)->spec(), registry = self->state.registry,
           limits = self->state.options.limits] { return BuildJobParts(spec, *registry, limits); };
+}
+
+// Job `id`'s parts built from its stored spec on a thread of its own while this (the manager's)
+// thread waits, at most options.prepare_timeout: a problem whose files hang (a stuck network
+// mount) cannot stop the manager. Past the limit DeadlineExceeded; the build then ends alone
+// (counted in `building`, which the shutdown waits for) and its result is dropped.
+absl::StatusOr<JobParts> BuildStoredParts(Self self, const std::string& id) {
+  struct Slot {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<absl::StatusOr<JobParts>> result;
+  };
+  auto slot = std::make_shared<Slot>();
+  auto& state = self->state;
+  state.building->fetch_add(1);
+  const std::string what = "resuming job " + id;
+  std::thread([slot, building = state.building, build = StoredJobBuild(self, id), what]() mutable {
+    absl::StatusOr<JobParts> result = RunBuild(build, what);
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      slot->result = std::move(result);
+    }
+    slot->cv.notify_all();
+    build = nullptr;  // released before the count drops, as in StartBuild
+    slot.reset();
+    building->fetch_sub(1);
+  }).detach();
+  std::unique_lock<std::mutex> lock(slot->mu);
+  if (!slot->cv.wait_for(lock, state.options.prepare_timeout,
+                         [&] { return slot->result.has_value(); })) {
+    return absl::DeadlineExceededError(
+        what + ": building the job's problem took longer than " +
+        absl::StrCat(state.options.prepare_timeout.count() / 1000.0) +
+        " s (reading its files?); it is PAUSED, ResumeJob tries again");
+  }
+  absl::StatusOr<JobParts> result = std::move(*slot->result);
+  slot->result.reset();
+  return result;
 }
 
 // Stops job `id`'s coordinator with the job in `target`; the coordinator's checkpoint is the state
@@ -463,8 +522,9 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
       spdlog::error("listing jobs failed: {}", running.status().ToString());
       return;
     }
-    // Here, not off the thread: a job RUNNING in the lifecycle has its coordinator once the
-    // manager serves, which WatchJob and the stops rely on.
+    // Before the manager serves: a job RUNNING in the lifecycle has its coordinator once the
+    // manager serves, which WatchJob and the stops rely on. Each build runs on a thread of its
+    // own, waited for up to options.prepare_timeout (BuildStoredParts); one past it is PAUSED.
     for (const auto& id : *running) StartOrFail(self, id, BuildEngine(self, id), "resume failed: ");
     spdlog::info("loaded {} jobs, resumed {} in {:.3f} s", state.jobs->List().size(),
                  state.live.size(),

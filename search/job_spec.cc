@@ -170,6 +170,23 @@ absl::Status CheckFields(const google::protobuf::Message& message, const std::st
   return absl::OkStatus();
 }
 
+std::string MiB(uint64_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
+
+// INVALID_ARGUMENT naming the domain when one of the problem's seeds (the candidates a search
+// starts from) is estimated to take more memory to evaluate than limits.max_evaluation_bytes.
+absl::Status CheckSeedMemory(const Problem& problem, const JobLimits& limits) {
+  for (const v1::Candidate& seed : problem.Seeds()) {
+    const uint64_t bytes = problem.EvaluationBytes(seed);
+    if (bytes <= limits.max_evaluation_bytes) continue;
+    return absl::InvalidArgumentError(problem.Domain() + ": evaluating the candidate \"" +
+                                      problem.Render(seed, RenderFormat::kText) +
+                                      "\" would take about " + MiB(bytes) +
+                                      ", above the limit of " + MiB(limits.max_evaluation_bytes) +
+                                      " per evaluation (evolvd --max-evaluation-memory)");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status CheckSpecEncoding(const v1::JobSpec& spec) { return CheckFields(spec, "", 0); }
@@ -210,6 +227,7 @@ absl::StatusOr<JobParts> ValidateAndBuild(const v1::JobSpec& spec, const Problem
   // spec, refused here rather than stored as a job that fails.
   auto parts = BuildJobParts(spec, registry, limits);
   if (!parts.ok()) return parts.status();
+  if (absl::Status status = CheckSeedMemory(*parts->problem, limits); !status.ok()) return status;
   if (budget.max_evaluations() == 0 && budget.max_seconds() == 0 &&
       parts->strategy->NaturalEvaluations() == 0) {
     return Invalid("budget", "zero budget; set budget.max_evaluations or budget.max_seconds");
@@ -227,7 +245,7 @@ absl::StatusOr<JobParts> BuildJobParts(const v1::JobSpec& spec, const ProblemReg
   if (!problem.ok()) return problem.status();
   auto strategy = CreateStrategy(spec, **problem, limits);
   if (!strategy.ok()) return strategy.status();
-  return JobParts{std::move(*problem), std::move(*strategy)};
+  return JobParts{std::move(*problem), std::move(*strategy), limits.max_evaluation_bytes};
 }
 
 std::string JobIdFor(const v1::JobSpec& spec) {

@@ -44,6 +44,9 @@ absl::Status ValidateJobSpec(const v1::JobSpec& spec, const ProblemRegistry& reg
 struct JobParts {
   std::unique_ptr<Problem> problem;
   std::unique_ptr<Strategy> strategy;
+  // JobLimits::max_evaluation_bytes of the limits they were built under; the job's engine
+  // refuses candidates estimated above it.
+  uint64_t max_evaluation_bytes = JobLimits{}.max_evaluation_bytes;
 };
 
 // ValidateJobSpec, keeping what it built.

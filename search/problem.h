@@ -100,6 +100,16 @@ class Problem {
     (void)candidate;
     return std::nullopt;
   }
+  // Cheap, structural: an estimate, in bytes, of the memory one evaluation of `candidate` takes
+  // on a worker beyond the process and what the problem holds (e.g. a network's training state),
+  // meant as an upper bound; 0 (the default) when it is small. A job refuses a candidate whose
+  // estimate is above the service's limit (JobLimits::max_evaluation_bytes, evolvd
+  // --max-evaluation-memory) as INFEASIBLE, before the cache, and a spec one of whose Seeds is
+  // above it as INVALID_ARGUMENT.
+  virtual uint64_t EvaluationBytes(const v1::Candidate& candidate) const {
+    (void)candidate;
+    return 0;
+  }
   // The domain's cache contract: how far a cached evaluation (of another candidate with the same
   // key) may differ from evaluating this candidate. Returns the difference, in the domain's own
   // measure; `within` says whether it is inside the documented tolerance. The default: same
@@ -108,8 +118,7 @@ class Problem {
     double difference = 0;
     bool within = true;
   };
-  virtual HitDifference CompareHit(const v1::Evaluation& cached,
-                                   const v1::Evaluation& fresh) const;
+  virtual HitDifference CompareHit(const v1::Evaluation& cached, const v1::Evaluation& fresh) const;
   // Expensive: runs on a worker. Never throws; a failure is an Evaluation with status FAILED.
   virtual v1::Evaluation Evaluate(const v1::Candidate& candidate,
                                   const EvalContext& context) const = 0;

@@ -61,6 +61,10 @@ struct JobLimits {
   // bandit's state grows past a few hundred MB within the fields' limits (trials x policies x
   // bins x arms); the evolutionary strategies hold at most 100,000 candidates.
   uint64_t max_strategy_bytes = uint64_t{4} << 30;
+  // The most memory one evaluation may be estimated to take on a worker
+  // (Problem::EvaluationBytes): candidates above it are INFEASIBLE, a spec with a seed above it
+  // is refused.
+  uint64_t max_evaluation_bytes = uint64_t{8} << 30;
 };
 
 // Builds the strategy a job spec names, over `problem` (which must outlive it), seeded from the

@@ -42,6 +42,7 @@ class Counter {
     cx_.flops += k * k * c_in * c_out * hw / groups + (bias ? c_out * hw : 0);
     cx_.params += k * k * c_in * c_out / groups + (bias ? c_out : 0);
     cx_.acts += c_out * hw;
+    cx_.max_columns = std::max<int64_t>(cx_.max_columns, k * k * c_in * hw);
   }
   void Norm(int64_t c) { cx_.params += 2 * c; }
   void MaxPool(int64_t c, int stride) {
@@ -229,6 +230,20 @@ Complexity CountComplexity(const NetworkSpec& net) {
   cx.GlobalAvgPool();
   cx.Linear(w_in, net.num_classes);
   return cx.result();
+}
+
+int64_t EstimateEvaluationBytes(const NetworkSpec& net, int train_batch, int timing_batch,
+                                int test_batch, int64_t train_images, int64_t test_images) {
+  constexpr int64_t kFloat = 4;
+  const Complexity c = CountComplexity(net);
+  const int64_t r = net.resolution;
+  const int64_t images = std::max<int64_t>(0, train_images) + std::max<int64_t>(0, test_images);
+  const int64_t batch = std::max<int64_t>(1, std::max(train_batch, timing_batch));
+  const int64_t resized = kFloat * images * net.in_channels * r * r;
+  const int64_t weights = 3 * kFloat * c.params;
+  const int64_t training = kFloat * batch * (3 * c.acts + c.max_columns);
+  const int64_t testing = kFloat * std::max(1, test_batch) * c.max_columns;
+  return kEvaluationFixedBytes + resized + weights + training + testing;
 }
 
 }  // namespace evolv

@@ -38,6 +38,9 @@ struct Complexity {
   int64_t flops = 0;  // multiply-adds
   int64_t params = 0;
   int64_t acts = 0;  // activations: output elements of convs, linears and the stem's pool
+  // Not pycls's: the largest k^2 c_in h' w' of any conv, the elements of its input unfolded
+  // (im2col), a convolution's working buffer per image on the CPU.
+  int64_t max_columns = 0;
 };
 
 // Returns OK, or INVALID_ARGUMENT whose message starts with `field` and the path of the offending
@@ -55,5 +58,24 @@ absl::Status ValidateNetwork(const NetworkSpec& net, std::string_view field);
 // ValidateNetwork(net) is OK (otherwise the counts are meaningless, though never UB from
 // division by zero: a group count below 1 counts as 1).
 Complexity CountComplexity(const NetworkSpec& net);
+
+// An estimate, meant as an upper bound, of the memory one evaluation of `net` (trainer.h: a
+// training run, a test pass, a timing) takes beyond the process and the data it holds already:
+//   kEvaluationFixedBytes                      libtorch's working memory on its first runs in a
+//                                              process (about 300-400 MiB measured, whatever the
+//                                              network)
+//   + 4 (train_images + test_images) c r^2     the images resized to net.resolution (floats)
+//   + 12 params                                weights, gradients and SGD momentum
+//   + 4 batch (3 acts + max_columns)           a training step at the larger of the training and
+//                                              timing batch: each conv's output kept with its
+//                                              batch norm's and ReLU's for the backward pass,
+//                                              and the unfolded input of the largest conv
+//   + 4 test_batch max_columns                 the test pass (no gradients), test_batch at once
+// bench/scaling_memory compares it with measured peaks (1.3-2.1 times them; docs/limits.md).
+// Every term stays below 2^62 within ValidateNetwork's bounds, batches and image counts up to
+// 2^20. Precondition: ValidateNetwork(net) is OK.
+inline constexpr int64_t kEvaluationFixedBytes = int64_t{384} << 20;
+int64_t EstimateEvaluationBytes(const NetworkSpec& net, int train_batch, int timing_batch,
+                                int test_batch, int64_t train_images, int64_t test_images);
 
 }  // namespace evolv

@@ -563,6 +563,15 @@ std::optional<v1::Evaluation> ScalingProblem::CheckFeasible(const v1::Candidate&
   return std::nullopt;
 }
 
+uint64_t ScalingProblem::EvaluationBytes(const v1::Candidate& candidate) const {
+  if (CheckFeasible(candidate)) return 0;
+  const std::optional<NetworkSpec> net = NetworkOf(candidate);
+  if (!net) return 0;
+  return static_cast<uint64_t>(EstimateEvaluationBytes(
+      *net, schedule_.batch_size, static_cast<int>(spec_.timing().batch()), kTestBatch,
+      spec_.data().train_images(), spec_.data().test_images()));
+}
+
 Problem::HitDifference ScalingProblem::CompareHit(const v1::Evaluation& cached,
                                                   const v1::Evaluation& fresh) const {
   HitDifference d;

@@ -101,6 +101,9 @@ class ScalingProblem : public Problem, public EvolvableSpace {
   // INFEASIBLE for a weight < 0 or not finite, weights summing to 0, s not in the spec's list,
   // or a scaled network past the counter's limits or kMaxScaledFlops.
   std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& candidate) const override;
+  // EstimateEvaluationBytes (complexity.h) of the scaled network with the spec's training and
+  // timing batches and image counts; 0 for a candidate CheckFeasible refuses.
+  uint64_t EvaluationBytes(const v1::Candidate& candidate) const override;
   HitDifference CompareHit(const v1::Evaluation& cached,
                            const v1::Evaluation& fresh) const override;
   v1::Evaluation Evaluate(const v1::Candidate& candidate,
@@ -132,8 +135,7 @@ class ScalingProblem : public Problem, public EvolvableSpace {
   std::optional<NetworkSpec> NetworkOf(const v1::Candidate& candidate) const;
 
  private:
-  friend absl::StatusOr<std::unique_ptr<Problem>> CreateScalingProblem(
-      const v1::ScalingSpec& spec);
+  friend absl::StatusOr<std::unique_ptr<Problem>> CreateScalingProblem(const v1::ScalingSpec& spec);
   ScalingProblem() = default;
 
   // The decoded images, read on first use; the status of that read.

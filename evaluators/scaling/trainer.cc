@@ -14,8 +14,8 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <new>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "evaluators/common/idx_images.h"
@@ -28,7 +28,6 @@ namespace {
 constexpr char kNetworkField[] = "scaling.network";
 constexpr double kBnEps = 1e-5;
 constexpr double kBnMomentum = 0.1;
-constexpr int kEvalBatch = 256;
 constexpr int kFinalLossSteps = 10;
 constexpr int kMaxTimingRuns = 1000;
 
@@ -420,8 +419,8 @@ absl::StatusOr<TrainResult> TrainAndTest(const NetworkSpec& net, const ImageClas
         ImageTensor(data.test_pixels, data.test_count(), data.side, net.resolution);
     const torch::Tensor test_y = LabelTensor(data.test_labels);
     int64_t wrong = 0;
-    for (int64_t first = 0; first < data.test_count(); first += kEvalBatch) {
-      const int64_t last = std::min<int64_t>(data.test_count(), first + kEvalBatch);
+    for (int64_t first = 0; first < data.test_count(); first += kTestBatch) {
+      const int64_t last = std::min<int64_t>(data.test_count(), first + kTestBatch);
       const torch::Tensor predicted = model->forward(test_x.slice(0, first, last)).argmax(1);
       wrong += predicted.ne(test_y.slice(0, first, last)).sum().item<int64_t>();
     }

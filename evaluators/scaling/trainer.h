@@ -77,6 +77,9 @@ inline constexpr int kMaxTrainBatch = 4096;
 // floats (1 GiB); "scaling.network.resolution: ..." otherwise.
 inline constexpr int64_t kMaxResizedFloats = int64_t{1} << 28;
 
+// TrainAndTest runs the test images through the trained network this many at a time.
+inline constexpr int kTestBatch = 256;
+
 struct TrainResult {
   double test_error = 0;    // share of the test images misclassified, in [0, 1]
   double initial_loss = 0;  // cross-entropy of the first batch, before any update

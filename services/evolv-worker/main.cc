@@ -11,10 +11,12 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <thread>
 
-#include "evaluators/registry.h"
 #include "actors/cluster.h"
+#include "evaluators/registry.h"
+#include "services/exit_deadline.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -80,11 +82,16 @@ int main(int argc, char** argv) {
   caf::actor_system_config config;
   evolv::ConfigureActorSystem(config, options.tls);
   int code;
+  // Bounds the wait for the evaluating actors (an evaluation under way is not waited out: evolvd
+  // runs it again elsewhere) and `system`'s destructor (services/exit_deadline.h).
+  std::unique_ptr<evolv::ExitDeadline> teardown;
   {
     caf::actor_system system{config};
     code = evolv::RunWorkerNode(system, options, evolv::BuiltinProblems(), g_stop);
+    teardown = std::make_unique<evolv::ExitDeadline>(evolv::kActorSystemTeardownLimit, code);
     system.await_all_actors_done();
   }
+  teardown.reset();
   spdlog::info("worker: stopped");
   return code;
 }

@@ -48,6 +48,7 @@
 #include "services/evolvd/http_server.h"
 #include "services/evolvd/metrics.h"
 #include "services/evolvd/service_core.h"
+#include "services/exit_deadline.h"
 #include "services/store_open.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
@@ -73,6 +74,7 @@ struct Flags {
   double http_request_timeout = 10.0;  // seconds
   double http_idle_timeout = 60.0;     // seconds
   uint64_t max_strategy_memory_mb = 4096;
+  uint64_t max_evaluation_memory_mb = 8192;
   double prepare_timeout = 60.0;  // seconds
   bool repair = false;
 };
@@ -81,37 +83,6 @@ struct Flags {
 constexpr int kExitCoreActorDown = 70;
 // How long the shutdown after a core actor went down may take before the process just ends.
 constexpr std::chrono::seconds kCoreDownShutdownLimit{15};
-
-// Ends the process with `code` (logs flushed) unless destroyed within `limit`: a shutdown that
-// cannot finish must not keep the process alive.
-class ExitDeadline {
- public:
-  ExitDeadline(std::chrono::seconds limit, int code)
-      : thread_([this, limit, code] {
-          std::unique_lock<std::mutex> lock(mutex_);
-          if (finished_cv_.wait_for(lock, limit, [this] { return finished_; })) return;
-          spdlog::critical("shutdown did not finish within {} s; exiting with {}", limit.count(),
-                           code);
-          spdlog::default_logger()->flush();
-          std::_Exit(code);
-        }) {}
-  ~ExitDeadline() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      finished_ = true;
-    }
-    finished_cv_.notify_all();
-    thread_.join();
-  }
-  ExitDeadline(const ExitDeadline&) = delete;
-  ExitDeadline& operator=(const ExitDeadline&) = delete;
-
- private:
-  std::mutex mutex_;
-  std::condition_variable finished_cv_;
-  bool finished_ = false;
-  std::thread thread_;  // last: it starts once the members it uses exist
-};
 
 bool WritePortFile(const std::string& path, int grpc_port, int http_port, int cluster_port) {
   const std::string tmp = path + ".tmp";
@@ -186,6 +157,12 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
                  "refused with INVALID_ARGUMENT (the bandit's trials x policies x bins x arms)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30))
       ->capture_default_str();
+  app.add_option("--max-evaluation-memory", flags.max_evaluation_memory_mb,
+                 "MiB one evaluation may be estimated to take on a worker; a candidate beyond it "
+                 "is INFEASIBLE, a spec with a seed beyond it is refused with INVALID_ARGUMENT "
+                 "(the scaling domain's training state)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30))
+      ->capture_default_str();
   app.add_option("--prepare-timeout", flags.prepare_timeout,
                  "seconds a submit or resume may take to build the job's problem (reading its "
                  "files); longer ones answer DEADLINE_EXCEEDED and create nothing")
@@ -253,6 +230,7 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
 
   caf::actor_system_config config;
   evolv::ConfigureActorSystem(config, flags.tls);
+  std::unique_ptr<ExitDeadline> teardown;  // bounds `system`'s destructor (exit_deadline.h)
   caf::actor_system system{config};
   evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system);
   int cluster_port = 0;
@@ -282,6 +260,7 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   manager_options.coordinator.checkpoint_every_results = flags.checkpoint_every_results;
   manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;
   manager_options.limits.max_strategy_bytes = flags.max_strategy_memory_mb << 20;
+  manager_options.limits.max_evaluation_bytes = flags.max_evaluation_memory_mb << 20;
   manager_options.prepare_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(flags.prepare_timeout * 1000));
   evolv::job_manager_actor manager =
@@ -373,6 +352,7 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   system.await_all_actors_done();
   deadline.reset();
   spdlog::info("evolvd stopped");
+  teardown = std::make_unique<ExitDeadline>(kActorSystemTeardownLimit, exit_code);
   return exit_code;
 }
 

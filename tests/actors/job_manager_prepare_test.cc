@@ -101,6 +101,11 @@ class JobManagerPrepareTest : public ::testing::Test {
   void TearDown() override {
     TheGate().Open();
     TheGate().WaitForWaiting(0);
+    Stop();
+  }
+
+  // Shuts the manager down as evolvd does on SIGTERM (running jobs stay RUNNING in the store).
+  void Stop() {
     if (!runtime_) return;
     (void)client_->Shutdown();
     caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
@@ -221,6 +226,37 @@ TEST_F(JobManagerPrepareTest, RequestsPastTheirDeadlineOnArrivalChangeNothing) {
   auto resumed = client_->Resume(job->id(), std::chrono::system_clock::now() + 60s);
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   EXPECT_EQ(resumed->state(), v1::RUNNING);
+}
+
+// A job resumed at start whose problem build hangs (its files on a stuck mount) is PAUSED with
+// the reason once the time limit passes, instead of holding the manager or failing for good; the
+// manager serves meanwhile, and ResumeJob runs it once its files answer again.
+TEST_F(JobManagerPrepareTest, AResumeAtStartWhoseBuildHangsPausesTheJobForLater) {
+  Start();
+  auto job = client_->Submit(Spec(7, 1000000));
+  ASSERT_TRUE(job.ok()) << job.status();
+  auto other = client_->Submit(Spec(3, 1000000));
+  ASSERT_TRUE(other.ok()) << other.status();
+  Stop();
+  ASSERT_EQ(store_->GetJob(job->id())->state(), v1::RUNNING);
+
+  TheGate().Close();
+  JobManagerOptions options;
+  options.prepare_timeout = 300ms;
+  Start(options);  // its first answer comes after the start-up resumes
+  auto held = client_->Get(job->id());
+  ASSERT_TRUE(held.ok()) << held.status();
+  EXPECT_EQ(held->state(), v1::PAUSED);
+  EXPECT_NE(held->error().find("took longer than 0.3 s"), std::string::npos) << held->error();
+  EXPECT_EQ(store_->GetJob(job->id())->state(), v1::PAUSED);
+  EXPECT_EQ(client_->Get(other->id())->state(), v1::RUNNING);  // the others resumed
+  EXPECT_TRUE(client_->Probe(5s).ok());
+
+  TheGate().Open();
+  auto resumed = client_->Resume(job->id());
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->state(), v1::RUNNING);
+  EXPECT_TRUE(resumed->error().empty()) << resumed->error();
 }
 
 }  // namespace

@@ -104,6 +104,23 @@ TEST(CountComplexityTest, CountsTheDefaultBaseByHand) {
   EXPECT_EQ(cx.flops, flops);
   EXPECT_EQ(cx.params, params);
   EXPECT_EQ(cx.acts, acts);
+  // The largest unfolded input: stage 1's grouped 3x3 (24 channels at 28 x 28).
+  EXPECT_EQ(cx.max_columns, 9 * 24 * p28);
+}
+
+TEST(EstimateEvaluationBytesTest, SumsItsTermsAndGrowsWithBatchImagesAndResolution) {
+  const NetworkSpec base = DefaultFashionMnistBase();
+  const Complexity cx = CountComplexity(base);
+  const int64_t expected = kEvaluationFixedBytes + 4 * (1000 + 500) * 28 * 28 + 12 * cx.params +
+                           4 * 64 * (3 * cx.acts + cx.max_columns) + 4 * 256 * cx.max_columns;
+  EXPECT_EQ(EstimateEvaluationBytes(base, 64, 16, 256, 1000, 500), expected);
+  EXPECT_EQ(EstimateEvaluationBytes(base, 16, 64, 256, 1000, 500), expected);  // the larger batch
+  EXPECT_GT(EstimateEvaluationBytes(base, 128, 16, 256, 1000, 500), expected);
+  EXPECT_GT(EstimateEvaluationBytes(base, 64, 16, 256, 2000, 500), expected);
+  NetworkSpec larger = base;
+  larger.resolution = 56;
+  EXPECT_GT(EstimateEvaluationBytes(larger, 64, 16, 256, 1000, 500),
+            2 * (expected - kEvaluationFixedBytes));
 }
 
 TEST(CountComplexityTest, OddResolutionsRoundStridedOutputsUp) {

@@ -7,7 +7,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "actors/job_engine.h"
 #include "evaluators/registry.h"
@@ -118,7 +120,8 @@ TEST(ScalingProblemTest, BadStrategiesAreInfeasibleNamingTheField) {
   auto infeasible = problem->CheckFeasible(ScalingCandidate(negative, 2, ""));
   ASSERT_TRUE(infeasible.has_value());
   EXPECT_EQ(infeasible->status(), v1::INFEASIBLE);
-  EXPECT_THAT(infeasible->error(), StartsWith("scaling.strategy.depth_weight: -1 is not a finite number >= 0"));
+  EXPECT_THAT(infeasible->error(),
+              StartsWith("scaling.strategy.depth_weight: -1 is not a finite number >= 0"));
   auto other_factor = problem->CheckFeasible(ScalingCandidate(*NamedStrategy("w"), 3, ""));
   ASSERT_TRUE(other_factor.has_value());
   EXPECT_THAT(other_factor->error(), StartsWith("scaling.strategy.flops_factor: 3 is not one of"));
@@ -157,8 +160,7 @@ TEST(ScalingProblemTest, PearsonCorrelationOfTheReport) {
   EXPECT_TRUE(std::isnan(PearsonCorrelation({1, 2}, {1, 2})));
 }
 
-v1::JobRecord Job(const std::string& id, uint64_t evaluations,
-                  v1::ScalingSpec scaling = Tiny()) {
+v1::JobRecord Job(const std::string& id, uint64_t evaluations, v1::ScalingSpec scaling = Tiny()) {
   v1::JobRecord record;
   record.set_id(id);
   auto* spec = record.mutable_spec();
@@ -258,6 +260,89 @@ TEST(ScalingJobTest, ResumeAfterACheckpointReachesTheSameHistoryOnPureObjectives
   const auto rows = testing::HistoryFingerprint(**whole, "j");
   EXPECT_EQ(rows.size(), 12u);
   EXPECT_EQ(rows, testing::HistoryFingerprint(**split, "j"));
+}
+
+// The memory estimate: the example spec fits the default limit with room; a limit below a seed's
+// estimate refuses the spec (INVALID_ARGUMENT naming the domain and the flag); a limit between
+// the seeds' estimates lets the job run, the larger candidates INFEASIBLE before the cache (no
+// worker is asked, nothing stored as evaluated).
+TEST(ScalingJobTest, CandidatesAboveTheEvaluationMemoryLimitAreRefused) {
+  const v1::ScalingSpec tiny = Tiny();
+  auto problem = Make(tiny);
+  ASSERT_NE(problem, nullptr);
+  uint64_t smallest = UINT64_MAX, largest = 0;
+  for (const v1::Candidate& seed : problem->Seeds()) {
+    const uint64_t bytes = problem->EvaluationBytes(seed);
+    smallest = std::min(smallest, bytes);
+    largest = std::max(largest, bytes);
+  }
+  ASSERT_GT(smallest, uint64_t{kEvaluationFixedBytes});
+  ASSERT_LT(smallest, largest);
+  ScalingWeights negative = *NamedStrategy("d");
+  negative.depth = -1;
+  EXPECT_EQ(problem->EvaluationBytes(ScalingCandidate(negative, 2, "")), 0u);
+  // Twice the batch, more memory.
+  v1::ScalingSpec bigger = tiny;
+  bigger.mutable_training()->set_batch_size(64);
+  auto big = Make(bigger);
+  ASSERT_NE(big, nullptr);
+  const v1::Candidate d4 = ScalingCandidate(*NamedStrategy("d"), 4, "d");
+  EXPECT_GT(big->EvaluationBytes(d4), problem->EvaluationBytes(d4));
+
+  // The example spec of the registry (the defaults, Fashion-MNIST) is accepted at the default
+  // limit (its largest, r at s = 8 on 80 px, is estimated at about 5.0 GiB).
+  auto example = Make(ScalingExampleSpec());
+  ASSERT_NE(example, nullptr);
+  for (const v1::Candidate& seed : example->Seeds())
+    EXPECT_LT(example->EvaluationBytes(seed), JobLimits{}.max_evaluation_bytes)
+        << example->Render(seed, RenderFormat::kText);
+
+  v1::JobRecord job = Job("mem", 12, tiny);
+  JobLimits limits;
+  limits.max_evaluation_bytes = smallest - 1;
+  auto refused = ValidateAndBuild(job.spec(), BuiltinProblems(), limits);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              StartsWith("scaling: evaluating the candidate \""));
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("(evolvd --max-evaluation-memory)"));
+  limits.max_evaluation_bytes = largest;
+  ASSERT_TRUE(ValidateAndBuild(job.spec(), BuiltinProblems(), limits).ok());
+
+  // Only the smallest seed within the limit (a spec refused at submit now; a service whose limit
+  // was lowered after the job started runs it so): the others are INFEASIBLE, never dispatched.
+  const uint64_t limit = smallest;
+  limits.max_evaluation_bytes = limit;
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto engine = JobEngine::Create(job, store->get(), BuiltinProblems(), limits);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  int dispatched_above = 0;
+  std::vector<EvalTask> pending = (*engine)->Fill();
+  while (!pending.empty()) {
+    EvalTask task = pending.front();
+    pending.erase(pending.begin());
+    if (problem->EvaluationBytes(task.candidate) > limit) ++dispatched_above;
+    auto more = (*engine)->OnResult(
+        task.index, (*engine)->problem().Evaluate(task.candidate, {task.seed, task.repeat}));
+    pending.insert(pending.end(), more.begin(), more.end());
+  }
+  EXPECT_EQ(dispatched_above, 0);
+  ASSERT_TRUE((*engine)->Checkpoint(v1::SUCCEEDED).ok());
+  auto history = (*store)->ReadHistory("mem");
+  ASSERT_TRUE(history.ok());
+  int infeasible = 0;
+  for (const v1::HistoryEntry& entry : *history) {
+    const bool above = problem->EvaluationBytes(entry.candidate()) > limit;
+    EXPECT_EQ(entry.evaluation().status() == v1::INFEASIBLE, above) << entry.evaluation().error();
+    if (!above) continue;
+    ++infeasible;
+    EXPECT_THAT(entry.evaluation().error(), HasSubstr("MiB per evaluation"));
+    EXPECT_FALSE((*store)->GetEvaluation(entry.key()).ok());  // not cached
+  }
+  EXPECT_GT(infeasible, 0);
 }
 
 }  // namespace
