@@ -9,9 +9,10 @@
 // images), loads libtorch with a small warm-up, resets its peak resident size
 // (/proc/self/clear_refs), then evaluates the network as a worker does: TrainAndTest (one epoch,
 // the batch size given) and TimeNetwork (the same batch, 1 warm-up and 1 timed run). The peak
-// resident size above the child's size before the evaluation is compared with the estimate's
-// evaluation part (resized images, parameters and optimizer state, activations); the data the
-// problem holds and libtorch itself are outside both.
+// resident size above the child's size before the evaluation is compared with the whole
+// estimate (whose fixed part is what libtorch adds on its first real batch); the data the
+// problem holds and libtorch's code are outside both.
+// Takes about an hour on 2 cores shared with other work.
 // Prints per case the measured peak (median over the repeats, worst shown), the estimate and
 // their ratio. Target: estimate / measured >= 1 in every case (the estimate is an upper bound;
 // the limit refuses what could not run) and <= 4 in the median over cases (it does not refuse
