@@ -174,14 +174,27 @@ absl::Status TooLate(const std::string& what) {
                                      "applied; nothing was changed");
 }
 
-// `build()`, or the exception it threw as a status.
-absl::StatusOr<JobParts> RunBuild(const std::function<absl::StatusOr<JobParts>()>& build,
-                                  const std::string& what) {
-  try {
-    return build();
-  } catch (...) {
-    return CaughtStatus(what);
-  }
+// Runs `build` on a thread of its own, counted in `building` (the manager's shutdown waits for
+// it, WaitForBuilds), and hands `deliver` its result, or the exception it threw as a status, on
+// that thread. Everything that touches the registry, the parts or the actor system (the build,
+// `deliver` and what they hold) is released before the count drops.
+void LaunchBuild(const std::shared_ptr<std::atomic<int>>& building, std::string what,
+                 std::function<absl::StatusOr<JobParts>()> build,
+                 std::function<void(absl::StatusOr<JobParts>)> deliver) {
+  building->fetch_add(1);
+  std::thread([building, what = std::move(what), build = std::move(build),
+               deliver = std::move(deliver)]() mutable {
+    absl::StatusOr<JobParts> result = absl::InternalError("not built");
+    try {
+      result = build();
+    } catch (...) {
+      result = CaughtStatus(what);
+    }
+    deliver(std::move(result));
+    build = nullptr;
+    deliver = nullptr;
+    building->fetch_sub(1);
+  }).detach();
 }
 
 // Builds a job's parts with `build` on a thread of its own; `done` then runs on the manager's
@@ -190,26 +203,19 @@ absl::StatusOr<JobParts> RunBuild(const std::function<absl::StatusOr<JobParts>()
 void StartBuild(Self self, std::string what, std::function<absl::StatusOr<JobParts>()> build,
                 std::function<void(absl::StatusOr<JobParts>)> done) {
   auto& state = self->state;
-  state.building->fetch_add(1);
   const uint64_t token = state.next_token++;
   Preparation& preparation = state.preparing[token];
   preparation.what = std::move(what);
   preparation.done = std::move(done);
-  std::thread([slot = preparation.slot, building = state.building, build = std::move(build),
-               what = preparation.what, manager = job_manager_actor(self), token]() mutable {
-    absl::StatusOr<JobParts> result = RunBuild(build, what);
-    {
-      std::lock_guard<std::mutex> lock(slot->mu);
-      slot->result = std::move(result);
-    }
-    caf::anon_send(manager, prepared_atom::value, token, false);
-    // Everything that touches the registry, the parts or the actor system is released before
-    // the count drops: the manager's shutdown waits for it (WaitForBuilds).
-    build = nullptr;
-    slot.reset();
-    manager = nullptr;
-    building->fetch_sub(1);
-  }).detach();
+  LaunchBuild(state.building, preparation.what, std::move(build),
+              [slot = preparation.slot, manager = job_manager_actor(self),
+               token](absl::StatusOr<JobParts> result) {
+                {
+                  std::lock_guard<std::mutex> lock(slot->mu);
+                  slot->result = std::move(result);
+                }
+                caf::anon_send(manager, prepared_atom::value, token, false);
+              });
   self->delayed_send(self, state.options.prepare_timeout, prepared_atom::value, token, true);
 }
 
@@ -313,19 +319,15 @@ absl::StatusOr<JobParts> BuildStoredParts(Self self, const std::string& id) {
   };
   auto slot = std::make_shared<Slot>();
   auto& state = self->state;
-  state.building->fetch_add(1);
   const std::string what = "resuming job " + id;
-  std::thread([slot, building = state.building, build = StoredJobBuild(self, id), what]() mutable {
-    absl::StatusOr<JobParts> result = RunBuild(build, what);
-    {
-      std::lock_guard<std::mutex> lock(slot->mu);
-      slot->result = std::move(result);
-    }
-    slot->cv.notify_all();
-    build = nullptr;  // released before the count drops, as in StartBuild
-    slot.reset();
-    building->fetch_sub(1);
-  }).detach();
+  LaunchBuild(state.building, what, StoredJobBuild(self, id),
+              [slot](absl::StatusOr<JobParts> result) {
+                {
+                  std::lock_guard<std::mutex> lock(slot->mu);
+                  slot->result = std::move(result);
+                }
+                slot->cv.notify_all();
+              });
   std::unique_lock<std::mutex> lock(slot->mu);
   if (!slot->cv.wait_for(lock, state.options.prepare_timeout,
                          [&] { return slot->result.has_value(); })) {
