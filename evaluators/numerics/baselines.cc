@@ -586,13 +586,17 @@ BaselineSet ComputeBaselineSet(const Target& target, double lower, double upper,
 
 std::vector<BaselineRow> MeasureBaselines(const BaselineSet& set, const Samples& real_samples,
                                           const Samples& float_samples, bool refine_float) {
+  const Samples refine_samples =
+      refine_float ? EvenSubsample(float_samples, kMaxBaselineRefinePoints) : Samples{};
   std::vector<BaselineRow> rows;
   for (const Baseline& b : set.baselines) {
     BaselineRow row;
     row.baseline = &b;
     row.rel_error = MaxRelativeError(b.program, real_samples);
-    row.max_ulp = refine_float ? RefineFloatConstants(b.program, float_samples).error.max_ulp
-                               : MaxUlpError(b.program, float_samples).max_ulp;
+    row.max_ulp = MaxUlpError(refine_float ? RefineFloatConstants(b.program, refine_samples).program
+                                           : b.program,
+                              float_samples)
+                      .max_ulp;
     rows.push_back(row);
   }
   return rows;

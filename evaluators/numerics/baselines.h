@@ -96,8 +96,14 @@ struct BaselineRow {
   long double rel_error = 0;  // max relative error in long double on the real samples
   double max_ulp = 0;         // max ULP error in float on the float samples
 };
+// Points a baseline's float32 constants are refined on, at most: the default (and smallest)
+// numerics.validation_points. A job with more points refines on an even subsample of them, so
+// that its report costs about as much as the default's, and measures the result on all of them.
+inline constexpr int kMaxBaselineRefinePoints = 10000;
+
 // Measures every baseline; with `refine_float`, first refines its constants over neighbouring
-// floats on `float_samples` (RefineFloatConstants), as FLOAT32 evaluations do.
+// floats (RefineFloatConstants), as FLOAT32 evaluations do, on `float_samples` or an even
+// subsample of kMaxBaselineRefinePoints of them; max_ulp is then measured on all of them.
 std::vector<BaselineRow> MeasureBaselines(const BaselineSet& set, const Samples& real_samples,
                                           const Samples& float_samples, bool refine_float);
 

@@ -54,6 +54,21 @@ Samples MakeValidationPoints(const Target& target, double lower, double upper, i
   return Finish(target, std::move(x), float_inputs);
 }
 
+Samples EvenSubsample(const Samples& s, int max_points) {
+  const size_t n = s.x.size();
+  const size_t m = static_cast<size_t>(std::max(max_points, 2));
+  if (n <= m) return s;
+  Samples out;
+  out.x.reserve(m);
+  out.y.reserve(m);
+  for (size_t i = 0; i < m; ++i) {
+    const size_t k = i * (n - 1) / (m - 1);
+    out.x.push_back(s.x[k]);
+    out.y.push_back(s.y[k]);
+  }
+  return out;
+}
+
 long double MaxRelativeError(const std::vector<long double>& f, const Samples& s) {
   long double worst = 0;
   for (size_t i = 0; i < f.size(); ++i) {

@@ -26,6 +26,9 @@ Samples MakeFitPoints(const Target& target, double lower, double upper, int n, b
 // from Rng(seed); sorted. n >= 4.
 Samples MakeValidationPoints(const Target& target, double lower, double upper, int n, uint64_t seed,
                              bool float_inputs);
+// At most `max_points` of `s`, evenly spread over its order (the first and the last included);
+// `s` itself when it has no more. max_points >= 2.
+Samples EvenSubsample(const Samples& s, int max_points);
 
 // max_i |f(x_i) - y_i| / |y_i| (|f(x_i)| where y_i == 0), with f evaluated in long double;
 // +inf when any output is not finite.

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/http_get.h"
@@ -81,6 +82,24 @@ int ThreadCount(pid_t pid) {
   return -1;
 }
 
+// evolvd's thread count once it has stopped changing: some threads (gRPC's, RocksDB's
+// background ones) start lazily in the first seconds, so a count taken too early can grow on
+// its own. Waits for the count to hold still for one second, at most 20 s.
+int SettledThreadCount(pid_t pid) {
+  int last = ThreadCount(pid);
+  auto stable_since = Clock::now();
+  const auto give_up = Clock::now() + 20s;
+  while (Clock::now() - stable_since < 1s && Clock::now() < give_up) {
+    std::this_thread::sleep_for(50ms);
+    const int now = ThreadCount(pid);
+    if (now != last) {
+      last = now;
+      stable_since = Clock::now();
+    }
+  }
+  return last;
+}
+
 class EvolvdHttpLimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -97,6 +116,13 @@ class EvolvdHttpLimitsTest : public ::testing::Test {
   void TearDown() override {
     evolvd_->Signal(SIGTERM);
     EXPECT_EQ(evolvd_->Wait(60s), std::optional<int>(0)) << evolvd_->Stderr();
+  }
+
+  // evolvd's thread count after it has answered one HTTP request and its count has settled
+  // (see SettledThreadCount).
+  int ThreadsAtRest() {
+    EXPECT_EQ(testing::HttpGet(http_, "/healthz").status, 200);
+    return SettledThreadCount(evolvd_->pid());
   }
 
   // `n` connections, each sent `first_bytes` (none when empty) and left open.
@@ -127,7 +153,7 @@ class EvolvdHttpLimitsTest : public ::testing::Test {
 };
 
 TEST_F(EvolvdHttpLimitsTest, IdleConnectionsOverTheCapLeaveHealthzAnsweringAndThreadsBounded) {
-  const int threads_before = ThreadCount(evolvd_->pid());
+  const int threads_before = ThreadsAtRest();
   auto idle = OpenConnections(kCap + 50, "");
   ExpectHealthzAnswersWithin(2s);
   const int threads_after = ThreadCount(evolvd_->pid());
@@ -158,7 +184,7 @@ TEST_F(EvolvdHttpLimitsTest, APartialHeaderIsClosedAfterTheRequestTimeout) {
 }
 
 TEST_F(EvolvdHttpLimitsTest, PartialHeadersOverTheCapLeaveHealthzAnsweringAndStopClean) {
-  const int threads_before = ThreadCount(evolvd_->pid());
+  const int threads_before = ThreadsAtRest();
   auto slow = OpenConnections(kCap + 50, "GET / HTTP/1.1\r\nX-Slow: a");
   ExpectHealthzAnswersWithin(1s);  // well before the 2 s request timeout
   EXPECT_EQ(ThreadCount(evolvd_->pid()), threads_before);

@@ -47,5 +47,22 @@ TEST(ErrorMetricsTest, RelativeAndUlpErrorsOfKnownOutputs) {
   EXPECT_EQ(off.worst_x, 1.0f);
 }
 
+TEST(ErrorMetricsTest, EvenSubsampleKeepsTheEndsAndSpreadsEvenly) {
+  Samples s;
+  for (int i = 0; i < 1001; ++i) {
+    s.x.push_back(i);
+    s.y.push_back(2 * i);
+  }
+  const Samples small = EvenSubsample(s, 11);
+  ASSERT_EQ(small.x.size(), 11u);
+  for (int i = 0; i < 11; ++i) {
+    EXPECT_EQ(small.x[i], 100.0L * i);
+    EXPECT_EQ(small.y[i], 200.0L * i);
+  }
+  const Samples all = EvenSubsample(s, 5000);
+  EXPECT_EQ(all.x, s.x);
+  EXPECT_EQ(all.y, s.y);
+}
+
 }  // namespace
 }  // namespace evolv::numerics
