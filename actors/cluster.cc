@@ -125,6 +125,7 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     info.set_host(host);
     info.set_device(options.device);
     info.set_slots(1);
+    info.set_max_batch(kWorkerMaxBatch);
     for (const auto& d : options.domains) info.add_domains(d);
     auto worker = system.spawn<caf::detached>(WorkerBehavior, info.id(), &registry);
     workers.emplace_back(caf::actor_cast<caf::actor>(worker), info.SerializeAsString());

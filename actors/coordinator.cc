@@ -15,6 +15,10 @@ struct CoordinatorState {
   CoordinatorOptions options;
   std::chrono::steady_clock::time_point last_progress;
   bool finished = false;
+  // The EvalRequest fields every task of the job shares (job, domain, priority, spec, problem
+  // fingerprint, evaluator version), serialized once; a task's request is these bytes followed
+  // by its own fields, which protobuf parses as one message (the fields do not overlap).
+  std::string request_prefix;
 };
 
 using Self = coordinator_actor::stateful_pointer<CoordinatorState>;
@@ -106,22 +110,27 @@ void OnResult(Self self, uint64_t index, v1::Evaluation evaluation) {
 
 void Send(Self self, std::vector<EvalTask> tasks) {
   auto& state = self->state;
-  const v1::JobRecord& record = state.engine->record();
+  if (state.request_prefix.empty() && !tasks.empty()) {
+    const v1::JobRecord& record = state.engine->record();
+    v1::EvalRequest shared;
+    shared.set_job_id(record.id());
+    shared.set_domain(state.engine->problem().Domain());
+    shared.set_priority(record.spec().priority());
+    *shared.mutable_spec() = record.spec();
+    shared.set_problem_fingerprint(state.engine->problem_fingerprint());
+    shared.set_evaluator_version(state.engine->evaluator_version());
+    state.request_prefix = shared.SerializeAsString();
+  }
   for (auto& task : tasks) {
-    v1::EvalRequest request;
-    request.set_job_id(record.id());
-    request.set_domain(state.engine->problem().Domain());
-    request.set_priority(record.spec().priority());
-    *request.mutable_spec() = record.spec();
-    request.set_index(task.index);
-    *request.mutable_candidate() = std::move(task.candidate);
-    request.set_seed(task.seed);
-    request.set_repeat(task.repeat);
-    request.set_problem_fingerprint(state.engine->problem_fingerprint());
-    request.set_evaluator_version(state.engine->evaluator_version());
+    v1::EvalRequest own;
+    own.set_index(task.index);
+    *own.mutable_candidate() = std::move(task.candidate);
+    own.set_seed(task.seed);
+    own.set_repeat(task.repeat);
+    std::string request = state.request_prefix;
+    own.AppendToString(&request);
     const uint64_t index = task.index;
-    self->request(state.dispatcher, caf::infinite, evaluate_atom::value,
-                  request.SerializeAsString())
+    self->request(state.dispatcher, caf::infinite, evaluate_atom::value, std::move(request))
         .then(
             [self, index](const std::string& bytes) {
               v1::Evaluation evaluation;

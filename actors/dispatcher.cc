@@ -1,5 +1,6 @@
 #include "actors/dispatcher.h"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <limits>
@@ -19,6 +20,7 @@ struct Task {
   std::string domain;
   caf::typed_response_promise<std::string> promise;
   uint32_t attempts = 0;
+  bool solo = false;  // it was in a batch that failed: from now on it goes alone
 };
 
 struct Worker {
@@ -40,11 +42,15 @@ struct JobQueue {
   std::deque<Task> tasks;
   double weight = 1.0;
   uint64_t served = 0;
+  // Moving average of the job's evaluation seconds as workers report them; negative until the
+  // first result. It sizes batches (BatchSize).
+  double eval_seconds = -1;
 };
 
+// One message to a worker: one task, or a batch of one job's tasks.
 struct InFlight {
   caf::actor_addr worker;
-  Task task;
+  std::vector<Task> tasks;
 };
 
 struct DispatcherState {
@@ -53,6 +59,7 @@ struct DispatcherState {
   std::map<std::string, JobQueue> queues;  // by job id
   std::map<uint64_t, InFlight> in_flight;  // by dispatch number
   uint64_t next_dispatch = 0;
+  bool dispatch_sent = false;  // a (dispatch) to itself is in the mailbox
 };
 
 using Self = dispatcher_actor::stateful_pointer<DispatcherState>;
@@ -79,6 +86,44 @@ JobQueue* NextQueue(Self self, const Worker& worker) {
     }
   }
   return best;
+}
+
+// How many of `queue`'s tasks `worker` gets in one message: 1 until the job's evaluation time is
+// known, else as many as take about options.batch_seconds, capped by both sides' max_batch and
+// by an even share of the queue among the free slots that can run it (so no worker sits idle
+// while another holds a long batch).
+size_t BatchSize(Self self, const JobQueue& queue, const Worker& worker) {
+  const DispatcherOptions& options = self->state.options;
+  const uint32_t most = std::min(options.max_batch, worker.status.info().max_batch());
+  if (most <= 1 || queue.eval_seconds < 0 || queue.tasks.size() <= 1 || queue.tasks.front().solo) {
+    return 1;
+  }
+  size_t size = most;
+  if (queue.eval_seconds > 0) {
+    size = std::min<size_t>(size, static_cast<size_t>(options.batch_seconds / queue.eval_seconds));
+  }
+  uint64_t free_slots = 0;
+  for (const auto& [address, other] : self->state.workers) {
+    if (other.Runs(queue.tasks.front().domain)) {
+      free_slots +=
+          other.status.info().slots() - std::min(other.status.info().slots(), other.status.busy());
+    }
+  }
+  const size_t share = (queue.tasks.size() + free_slots - 1) / std::max<uint64_t>(free_slots, 1);
+  return std::max<size_t>(1, std::min(size, share));
+}
+
+// Folds a result's evaluation time into its job's moving average.
+void NoteEvalSeconds(Self self, const std::string& job_id, const std::string& evaluation_bytes) {
+  auto queue = self->state.queues.find(job_id);
+  v1::Evaluation evaluation;
+  if (queue == self->state.queues.end() || !evaluation.ParseFromString(evaluation_bytes) ||
+      evaluation.status() != v1::OK || !(evaluation.eval_seconds() >= 0)) {
+    return;
+  }
+  double& average = queue->second.eval_seconds;
+  average =
+      average < 0 ? evaluation.eval_seconds() : 0.8 * average + 0.2 * evaluation.eval_seconds();
 }
 
 // Retries `task` (at the head of its queue) or, after max_attempts, answers it as failed.
@@ -109,33 +154,68 @@ bool Land(Self self, uint64_t id, InFlight* landed) {
   return true;
 }
 
-void Run(Self self, Worker& worker, Task task) {
+// Retries the task of a failed dispatch, or re-queues the tasks of a failed batch (in order, at
+// the head of their queues) to go one by one, with no attempt counted: which of them made the
+// batch fail (a timeout, a crash) is not known, and the others are not at fault.
+void RetryAll(Self self, InFlight landed, const std::string& reason) {
+  if (landed.tasks.size() == 1) {
+    Retry(self, std::move(landed.tasks.front()), reason);
+    return;
+  }
+  spdlog::info("dispatcher: re-queueing a batch of {} tasks one by one ({})", landed.tasks.size(),
+               reason);
+  for (auto task = landed.tasks.rbegin(); task != landed.tasks.rend(); ++task) {
+    task->solo = true;
+    self->state.queues[task->job_id].tasks.push_front(std::move(*task));
+  }
+}
+
+// Answers the tasks of dispatch `id` with `results` (one Evaluation's bytes each, in order).
+void Deliver(Self self, uint64_t id, const std::vector<std::string>& results) {
+  InFlight landed;
+  if (!Land(self, id, &landed)) return;
+  if (results.size() != landed.tasks.size()) {
+    RetryAll(self, std::move(landed),
+             "the worker answered " + std::to_string(results.size()) + " evaluations for " +
+                 std::to_string(landed.tasks.size()));
+    Dispatch(self);
+    return;
+  }
+  auto worker = self->state.workers.find(landed.worker);
+  if (worker != self->state.workers.end()) {
+    auto& status = worker->second.status;
+    status.set_evaluations(status.evaluations() + results.size());
+    status.set_last_seen_unix_ms(NowUnixMs());
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    NoteEvalSeconds(self, landed.tasks[i].job_id, results[i]);
+    landed.tasks[i].promise.deliver(results[i]);
+  }
+  Dispatch(self);
+}
+
+void Run(Self self, Worker& worker, std::vector<Task> tasks) {
   worker.status.set_busy(worker.status.busy() + 1);
   const uint64_t id = self->state.next_dispatch++;
-  const std::string request = task.request;
-  self->state.in_flight[id] = InFlight{worker.handle.address(), std::move(task)};
-  const auto timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(self->state.options.task_timeout_seconds * 1000));
-  self->request(worker.handle, timeout, evaluate_atom::value, request)
-      .then(
-          [self, id](const std::string& result) {
-            InFlight landed;
-            if (!Land(self, id, &landed)) return;
-            auto worker = self->state.workers.find(landed.worker);
-            if (worker != self->state.workers.end()) {
-              auto& status = worker->second.status;
-              status.set_evaluations(status.evaluations() + 1);
-              status.set_last_seen_unix_ms(NowUnixMs());
-            }
-            landed.task.promise.deliver(result);
-            Dispatch(self);
-          },
-          [self, id](caf::error& error) {
-            InFlight landed;
-            if (!Land(self, id, &landed)) return;
-            Retry(self, std::move(landed.task), self->system().render(error));
-            Dispatch(self);
-          });
+  std::vector<std::string> requests;
+  for (const Task& task : tasks) requests.push_back(task.request);
+  self->state.in_flight[id] = InFlight{worker.handle.address(), std::move(tasks)};
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(
+      self->state.options.task_timeout_seconds * 1000 * static_cast<double>(requests.size())));
+  auto failed = [self, id](caf::error& error) {
+    InFlight landed;
+    if (!Land(self, id, &landed)) return;
+    RetryAll(self, std::move(landed), self->system().render(error));
+    Dispatch(self);
+  };
+  if (requests.size() == 1) {
+    self->request(worker.handle, timeout, evaluate_atom::value, requests.front())
+        .then([self, id](const std::string& result) { Deliver(self, id, {result}); }, failed);
+  } else {
+    self->request(worker.handle, timeout, evaluate_batch_atom::value, std::move(requests))
+        .then([self, id](const std::vector<std::string>& results) { Deliver(self, id, results); },
+              failed);
+  }
 }
 
 void Dispatch(Self self) {
@@ -143,10 +223,15 @@ void Dispatch(Self self) {
     while (worker.status.busy() < worker.status.info().slots()) {
       JobQueue* queue = NextQueue(self, worker);
       if (queue == nullptr) break;
-      Task task = std::move(queue->tasks.front());
-      queue->tasks.pop_front();
-      ++queue->served;
-      Run(self, worker, std::move(task));
+      const size_t size = BatchSize(self, *queue, worker);
+      std::vector<Task> tasks;
+      while (tasks.size() < size && !queue->tasks.empty() &&
+             (tasks.empty() || !queue->tasks.front().solo)) {
+        tasks.push_back(std::move(queue->tasks.front()));
+        queue->tasks.pop_front();
+      }
+      queue->served += tasks.size();
+      Run(self, worker, std::move(tasks));
     }
   }
 }
@@ -161,10 +246,12 @@ void DropWorker(Self self, const caf::actor_addr& address, const std::string& re
   self->state.workers.erase(it);
   for (auto flight = self->state.in_flight.begin(); flight != self->state.in_flight.end();) {
     if (flight->second.worker == address) {
-      Task task = std::move(flight->second.task);
+      std::vector<Task> tasks = std::move(flight->second.tasks);
       flight = self->state.in_flight.erase(flight);
-      // A lost worker is not the task's fault: no attempt is counted.
-      self->state.queues[task.job_id].tasks.push_front(std::move(task));
+      // A lost worker is not the tasks' fault: no attempt is counted.
+      for (auto task = tasks.rbegin(); task != tasks.rend(); ++task) {
+        self->state.queues[task->job_id].tasks.push_front(std::move(*task));
+      }
     } else {
       ++flight;
     }
@@ -241,8 +328,15 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
         task.domain = request.domain();
         task.promise = promise;
         queue.tasks.push_back(std::move(task));
-        Dispatch(self);
+        if (!self->state.dispatch_sent) {
+          self->state.dispatch_sent = true;
+          self->send(self, dispatch_atom::value);
+        }
         return promise;
+      },
+      [self](dispatch_atom) {
+        self->state.dispatch_sent = false;
+        Dispatch(self);
       },
       [self](queue_atom) -> uint64_t {
         uint64_t queued = 0;

@@ -7,6 +7,13 @@
 // the least-served one.
 // Capabilities: a task goes only to a worker whose WorkerInfo.domains is empty or names the
 // task's domain.
+// Batches: a worker that offers WorkerInfo.max_batch > 1 is sent up to that many of one job's
+// tasks in one message (evaluate_batch) once the job's evaluation time is known: as many as take
+// about `batch_seconds`, at most `max_batch`, and no more than an even share of the job's queue
+// among the free slots that can run it. Long evaluations go one per message; short ones no longer
+// pay a message round trip each. Results still reach each coordinator one per task, and the
+// window (at most W evaluations in flight per job) bounds a batch, so what a crash loses is
+// unchanged: the evaluations in flight, redone after resume.
 // Backpressure: at most `max_queued` tasks wait per job; beyond that a request is answered at
 // once with a FAILED evaluation ("queue full"). Coordinators never exceed their window, so this
 // only trips on misbehaving clients.
@@ -14,7 +21,9 @@
 // worker goes down, disconnects, or misses heartbeats for `stale_after_seconds`, its tasks in
 // flight go back to the head of their job's queue at once, and late answers from it are ignored.
 // A task that fails or exceeds `task_timeout_seconds` is retried up to `max_attempts` times in
-// all, then answered with a FAILED evaluation naming the reason; nothing is dropped silently.
+// all, then answered with a FAILED evaluation naming the reason; nothing is dropped silently. A
+// batch has its size times that limit; when it fails, its tasks go back to the head of their queue
+// to be sent one by one, with no attempt counted (which of them failed it is not known).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +37,8 @@ struct DispatcherOptions {
   double task_timeout_seconds = 600;
   double stale_after_seconds = 15;
   size_t max_queued = 100000;
+  uint32_t max_batch = 64;      // tasks per message to one worker, at most (1: no batches)
+  double batch_seconds = 0.02;  // a batch's expected evaluation time, at most
 };
 
 dispatcher_actor SpawnDispatcher(caf::actor_system& system, DispatcherOptions options = {});

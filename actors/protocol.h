@@ -31,11 +31,16 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using prepared_atom = caf::atom_constant<caf::atom("prepared")>;
+using evaluate_batch_atom = caf::atom_constant<caf::atom("evalbatch")>;
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 
 // A worker runs Problem::Evaluate; one evaluation at a time per actor.
 using worker_actor = caf::typed_actor<
     // (evaluate, EvalRequest bytes) -> Evaluation bytes
-    caf::replies_to<evaluate_atom, std::string>::with<std::string>>;
+    caf::replies_to<evaluate_atom, std::string>::with<std::string>,
+    // (evaluate_batch, EvalRequest bytes...) -> Evaluation bytes, one per request in order: the
+    // requests run one after another, in one message each way (WorkerInfo.max_batch at most)
+    caf::replies_to<evaluate_batch_atom, std::vector<std::string>>::with<std::vector<std::string>>>;
 
 // The dispatcher queues evaluations per job and hands them to free worker slots. Workers are
 // passed as caf::actor (a built-in type CAF serializes across nodes) and used as worker_actor.
@@ -51,7 +56,10 @@ using dispatcher_actor = caf::typed_actor<
     // (queue) -> evaluations waiting for a free worker slot, over all jobs
     caf::replies_to<queue_atom>::with<uint64_t>,
     // (tick): its own timer, for heartbeat checks
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>,
+    // (dispatch): to itself, after the evaluations already in its mailbox are queued, so that
+    // they are handed out together (in batches) rather than one by one as they arrive
+    caf::reacts_to<dispatch_atom>>;
 
 // The gatekeeper is what evolvd publishes on its cluster port: remote workers join through it
 // with the cluster secret; it forwards accepted workers to the dispatcher.

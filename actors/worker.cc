@@ -86,16 +86,24 @@ v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
                                            std::string worker_id, const ProblemRegistry* registry) {
   self->state.evaluator = std::make_unique<Evaluator>(std::move(worker_id), *registry);
+  // One request's Evaluation bytes.
+  auto run = [self](const std::string& request_bytes) {
+    v1::EvalRequest request;
+    if (!request.ParseFromString(request_bytes)) {
+      return Failed("malformed evaluation request").SerializeAsString();
+    }
+    return self->state.evaluator->Run(request).SerializeAsString();
+  };
   return {
-      [self](evaluate_atom, const std::string& request_bytes) -> std::string {
-        v1::EvalRequest request;
-        v1::Evaluation evaluation;
-        if (!request.ParseFromString(request_bytes)) {
-          evaluation = Failed("malformed evaluation request");
-        } else {
-          evaluation = self->state.evaluator->Run(request);
-        }
-        return evaluation.SerializeAsString();
+      [run](evaluate_atom, const std::string& request_bytes) -> std::string {
+        return run(request_bytes);
+      },
+      [run](evaluate_batch_atom,
+            const std::vector<std::string>& requests) -> std::vector<std::string> {
+        std::vector<std::string> evaluations;
+        evaluations.reserve(requests.size());
+        for (const std::string& request : requests) evaluations.push_back(run(request));
+        return evaluations;
       },
   };
 }
@@ -114,6 +122,7 @@ std::vector<worker_actor> SpawnLocalWorkers(caf::actor_system& system,
     info.set_host("localhost");
     info.set_device("cpu");
     info.set_slots(1);
+    info.set_max_batch(kWorkerMaxBatch);
     caf::anon_send(dispatcher, join_atom::value, caf::actor_cast<caf::actor>(worker),
                    info.SerializeAsString());
   }

@@ -49,6 +49,9 @@ class Evaluator {
   std::vector<BuiltProblem> problems_;  // most recent last
 };
 
+// The most evaluations a worker offers to take in one message (WorkerInfo.max_batch).
+inline constexpr uint32_t kWorkerMaxBatch = 64;
+
 // Spawns `count` detached local workers and has them join `dispatcher`, each with one slot.
 // Ids are "<prefix>-0", "<prefix>-1", ...
 // Returns their handles (send them an exit message to stop them).

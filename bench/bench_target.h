@@ -65,25 +65,28 @@ class TargetReport {
   // Prints the two lines above for `runs` (at least one figure) and records a miss when their
   // median does not meet the target.
   void Check(const Target& target, std::vector<double> runs) {
-    const char* unit = target.unit.c_str();
-    std::printf("runs   %s:", target.figure.c_str());
-    for (double run : runs) std::printf(" %.2f", run);
-    std::printf("%s\n", unit);
-    std::sort(runs.begin(), runs.end());
-    const size_t n = runs.size();
-    const double median = n % 2 == 1 ? runs[n / 2] : (runs[n / 2 - 1] + runs[n / 2]) / 2;
     const bool higher_is_better = target.compare == Compare::kAtLeast;
-    const double worst = higher_is_better ? runs.front() : runs.back();
-    const bool met = target.compare == Compare::kAtLeast  ? median >= target.bound
-                     : target.compare == Compare::kAtMost ? median <= target.bound
-                                                          : median < target.bound;
+    const Summary summary = Summarize(target.figure, runs, target.unit, higher_is_better);
+    const bool met = target.compare == Compare::kAtLeast  ? summary.median >= target.bound
+                     : target.compare == Compare::kAtMost ? summary.median <= target.bound
+                                                          : summary.median < target.bound;
     const char* op = target.compare == Compare::kAtLeast  ? ">="
                      : target.compare == Compare::kAtMost ? "<="
                                                           : "<";
+    const char* unit = target.unit.c_str();
     std::printf("target %s: median %.2f%s, worst %.2f%s of %zu runs; target %s %g%s: %s\n",
-                target.figure.c_str(), median, unit, worst, unit, n, op, target.bound, unit,
-                met ? "PASS" : "MISS");
+                target.figure.c_str(), summary.median, unit, summary.worst, unit, runs.size(), op,
+                target.bound, unit, met ? "PASS" : "MISS");
     if (!met) missed_.push_back(target.figure);
+  }
+
+  // A figure reported without a target: its runs, then "figure <f>: median <m>, worst <w> of N
+  // runs" (worst: the lowest when higher is better, else the highest).
+  void Report(const std::string& figure, const std::vector<double>& runs, const std::string& unit,
+              bool higher_is_better) {
+    const Summary summary = Summarize(figure, runs, unit, higher_is_better);
+    std::printf("figure %s: median %.2f%s, worst %.2f%s of %zu runs (no target)\n", figure.c_str(),
+                summary.median, unit.c_str(), summary.worst, unit.c_str(), runs.size());
   }
 
   // 0 when every checked median met its target; otherwise 1, after naming the missed figures.
@@ -96,6 +99,24 @@ class TargetReport {
   }
 
  private:
+  struct Summary {
+    double median = 0;
+    double worst = 0;
+  };
+  // Prints the "runs" line and returns the median and the worst run.
+  static Summary Summarize(const std::string& figure, std::vector<double> runs,
+                           const std::string& unit, bool higher_is_better) {
+    std::printf("runs   %s:", figure.c_str());
+    for (double run : runs) std::printf(" %.2f", run);
+    std::printf("%s\n", unit.c_str());
+    std::sort(runs.begin(), runs.end());
+    const size_t n = runs.size();
+    Summary summary;
+    summary.median = n % 2 == 1 ? runs[n / 2] : (runs[n / 2 - 1] + runs[n / 2]) / 2;
+    summary.worst = higher_is_better ? runs.front() : runs.back();
+    return summary;
+  }
+
   std::vector<std::string> missed_;
 };
 

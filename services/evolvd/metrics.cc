@@ -123,7 +123,8 @@ dispatcher_actor::behavior_type MeterBehavior(dispatcher_actor::pointer self,
       [self, upstream](queue_atom) -> caf::delegated<uint64_t> {
         return self->delegate(upstream, queue_atom::value);
       },
-      [](tick_atom) {},  // the dispatcher's own timer; never sent to the meter
+      [](tick_atom) {},      // the dispatcher's own timer; never sent to the meter
+      [](dispatch_atom) {},  // the dispatcher's own; never sent to the meter
   };
 }
 

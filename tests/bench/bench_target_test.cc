@@ -99,5 +99,18 @@ TEST(TargetReportTest, AtMostTargetIsMetAtTheBound) {
   EXPECT_EQ(report.ExitStatus(), 0);
 }
 
+TEST(TargetReportTest, AFigureWithoutATargetIsPrintedAndNeverMisses) {
+  TargetReport report;
+  ::testing::internal::CaptureStdout();
+  report.Report("round trip p50", {400, 300, 500}, " us", false);
+  report.Report("evaluations per second", {9, 7, 8}, "/s", true);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_THAT(out, HasSubstr("runs   round trip p50: 400.00 300.00 500.00 us\n"));
+  EXPECT_THAT(out, HasSubstr("figure round trip p50: median 400.00 us, worst 500.00 us of 3 runs "
+                             "(no target)\n"));
+  EXPECT_THAT(out, HasSubstr("figure evaluations per second: median 8.00/s, worst 7.00/s"));
+  EXPECT_EQ(report.ExitStatus(), 0);
+}
+
 }  // namespace
 }  // namespace evolv::bench

@@ -102,6 +102,7 @@ dispatcher_actor::behavior_type FakeDispatcher(dispatcher_actor::pointer, v1::Ev
       [](workers_atom) -> std::vector<std::string> { return {"w"}; },
       [](queue_atom) -> uint64_t { return 5; },
       [](tick_atom) {},
+      [](dispatch_atom) {},
   };
 }
 

@@ -1,0 +1,200 @@
+// The dispatcher with a real CAF system and real worker actors that record the messages they
+// get: short evaluations go to a worker in batches once their time is known, long ones alone; a
+// worker that offers no batches gets one evaluation per message; a failed batch is retried one
+// by one without counting an attempt against its tasks; every request gets its own result.
+#include "actors/dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "evolv/v1/cluster.pb.h"
+
+namespace evolv {
+namespace {
+
+// What a recording worker was sent: the number of evaluations in each message.
+struct MessageLog {
+  std::mutex mutex;
+  std::vector<size_t> sizes;
+  bool batch_failed = false;
+
+  void Add(size_t size) {
+    std::lock_guard<std::mutex> lock(mutex);
+    sizes.push_back(size);
+  }
+  std::vector<size_t> Sizes() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return sizes;
+  }
+};
+
+struct WorkerSetup {
+  double eval_seconds = 1e-4;     // what each evaluation reports it took
+  bool fail_first_batch = false;  // answer the first batch with an error
+};
+
+// Each message takes this long to answer, whatever its evaluations report, so that requests
+// sent together queue up at the dispatcher behind the first.
+constexpr auto kMessageTime = std::chrono::milliseconds(20);
+
+// Answers each request with an OK evaluation whose first objective is the request's index.
+std::string Answer(const std::string& request_bytes, double eval_seconds) {
+  v1::EvalRequest request;
+  v1::Evaluation evaluation;
+  evaluation.set_status(request.ParseFromString(request_bytes) ? v1::OK : v1::FAILED);
+  evaluation.add_objectives(static_cast<double>(request.index()));
+  evaluation.set_eval_seconds(eval_seconds);
+  evaluation.set_worker("recording");
+  return evaluation.SerializeAsString();
+}
+
+worker_actor::behavior_type RecordingWorker(worker_actor::pointer, std::shared_ptr<MessageLog> log,
+                                            WorkerSetup setup) {
+  return {
+      [log, setup](evaluate_atom, const std::string& request) -> std::string {
+        log->Add(1);
+        std::this_thread::sleep_for(kMessageTime);
+        return Answer(request, setup.eval_seconds);
+      },
+      [log, setup](evaluate_batch_atom, const std::vector<std::string>& requests)
+          -> caf::result<std::vector<std::string>> {
+        log->Add(requests.size());
+        std::this_thread::sleep_for(kMessageTime);
+        {
+          std::lock_guard<std::mutex> lock(log->mutex);
+          if (setup.fail_first_batch && !log->batch_failed) {
+            log->batch_failed = true;
+            return caf::make_error(caf::sec::runtime_error, "the batch failed");
+          }
+        }
+        std::vector<std::string> evaluations;
+        for (const std::string& request : requests) {
+          evaluations.push_back(Answer(request, setup.eval_seconds));
+        }
+        return evaluations;
+      },
+  };
+}
+
+std::string Request(uint64_t index) {
+  v1::EvalRequest request;
+  request.set_job_id("job");
+  request.set_domain("toy");
+  request.set_index(index);
+  return request.SerializeAsString();
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  // Spawns the dispatcher and one recording worker offering `max_batch`.
+  std::shared_ptr<MessageLog> Start(uint32_t max_batch, WorkerSetup setup,
+                                    DispatcherOptions options = {}) {
+    dispatcher_ = SpawnDispatcher(system_, options);
+    auto log = std::make_shared<MessageLog>();
+    worker_ = system_.spawn(RecordingWorker, log, setup);
+    v1::WorkerInfo info;
+    info.set_id("recording");
+    info.set_slots(1);
+    info.set_max_batch(max_batch);
+    caf::anon_send(dispatcher_, join_atom::value, caf::actor_cast<caf::actor>(worker_),
+                   info.SerializeAsString());
+    return log;
+  }
+
+  // Sends evaluations first..first+count-1 at once and checks that each answer is its own.
+  void EvaluateAll(uint64_t first, uint64_t count) {
+    caf::scoped_actor self{system_};
+    std::vector<decltype(self->request(dispatcher_, caf::infinite, evaluate_atom::value,
+                                       std::string()))>
+        pending;
+    for (uint64_t i = first; i < first + count; ++i) {
+      pending.push_back(
+          self->request(dispatcher_, caf::infinite, evaluate_atom::value, Request(i)));
+    }
+    for (uint64_t i = 0; i < count; ++i) {
+      pending[i].receive(
+          [&](const std::string& bytes) {
+            v1::Evaluation evaluation;
+            ASSERT_TRUE(evaluation.ParseFromString(bytes));
+            EXPECT_EQ(evaluation.status(), v1::OK) << evaluation.error();
+            ASSERT_EQ(evaluation.objectives_size(), 1);
+            EXPECT_EQ(evaluation.objectives(0), static_cast<double>(first + i));
+          },
+          [&](caf::error& error) { ADD_FAILURE() << system_.render(error); });
+    }
+  }
+
+  void TearDown() override {
+    caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(dispatcher_, caf::exit_reason::user_shutdown);
+  }
+
+  caf::actor_system_config config_;
+  caf::actor_system system_{config_};
+  dispatcher_actor dispatcher_;
+  worker_actor worker_;
+};
+
+TEST_F(DispatcherTest, ShortEvaluationsGoInBatchesOnceTheirTimeIsKnown) {
+  auto log = Start(64, WorkerSetup{1e-4, false});
+  EvaluateAll(0, 1);  // the job's evaluation time is unknown until this one returns
+  EXPECT_EQ(log->Sizes(), std::vector<size_t>({1}));
+  EvaluateAll(1, 40);
+  const std::vector<size_t> sizes = log->Sizes();
+  size_t total = 0, largest = 0;
+  for (size_t size : sizes) {
+    total += size;
+    largest = std::max(largest, size);
+  }
+  EXPECT_EQ(total, 41u);
+  EXPECT_GT(largest, 1u);
+  EXPECT_LT(sizes.size(), 41u);
+}
+
+TEST_F(DispatcherTest, ABatchHoldsAboutBatchSecondsOfWorkAtMost) {
+  DispatcherOptions options;
+  options.batch_seconds = 0.01;
+  auto log = Start(64, WorkerSetup{0.004, false}, options);  // 2 fit in 10 ms
+  EvaluateAll(0, 1);
+  EvaluateAll(1, 20);
+  for (size_t size : log->Sizes()) EXPECT_LE(size, 2u);
+}
+
+TEST_F(DispatcherTest, LongEvaluationsGoOneByOne) {
+  auto log = Start(64, WorkerSetup{1.0, false});
+  EvaluateAll(0, 1);
+  EvaluateAll(1, 10);
+  EXPECT_EQ(log->Sizes(), std::vector<size_t>(11, 1));
+}
+
+TEST_F(DispatcherTest, AWorkerThatOffersNoBatchesGetsOneEvaluationPerMessage) {
+  auto log = Start(0, WorkerSetup{1e-4, false});
+  EvaluateAll(0, 1);
+  EvaluateAll(1, 20);
+  EXPECT_EQ(log->Sizes(), std::vector<size_t>(21, 1));
+}
+
+TEST_F(DispatcherTest, AFailedBatchIsRetriedOneByOneWithoutCountingAnAttempt) {
+  DispatcherOptions options;
+  options.max_attempts = 1;  // a counted attempt would fail the task at once
+  auto log = Start(64, WorkerSetup{1e-4, true}, options);
+  EvaluateAll(0, 1);
+  EvaluateAll(1, 10);  // every answer OK, checked inside
+  const std::vector<size_t> sizes = log->Sizes();
+  ASSERT_GE(sizes.size(), 2u);
+  EXPECT_GT(sizes[1], 1u);  // the batch that failed
+  size_t after = 0;
+  for (size_t k = 2; k < sizes.size(); ++k) {
+    EXPECT_EQ(sizes[k], 1u);
+    after += sizes[k];
+  }
+  EXPECT_EQ(after, 10u);
+}
+
+}  // namespace
+}  // namespace evolv
