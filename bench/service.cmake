@@ -3,6 +3,8 @@
 #                    throughput with and without that load.
 #   service_resume:  time from evolvd start to every job resumed, with 1,000,000 cached
 #                    evaluations in the store.
+#   service_memory:  RSS of evolvd (empty, 100 finished jobs, 4 running jobs of 1,000,000
+#                    history rows each) and of an evolv-worker.
 if(TARGET evolvd)
   evolv_add_bench(service_latency SOURCES service_latency.cc LIBS evolv_grpc)
   target_compile_definitions(service_latency PRIVATE EVOLVD_PATH="$<TARGET_FILE:evolvd>")
@@ -10,4 +12,10 @@ if(TARGET evolvd)
   evolv_add_bench(service_resume SOURCES service_resume.cc LIBS evolv_grpc evolv_storage)
   target_compile_definitions(service_resume PRIVATE EVOLVD_PATH="$<TARGET_FILE:evolvd>")
   add_dependencies(service_resume evolvd)
+  if(TARGET evolv-worker)
+    evolv_add_bench(service_memory SOURCES service_memory.cc LIBS evolv_grpc evolv_storage)
+    target_compile_definitions(service_memory PRIVATE EVOLVD_PATH="$<TARGET_FILE:evolvd>"
+                                                      EVOLV_WORKER_PATH="$<TARGET_FILE:evolv-worker>")
+    add_dependencies(service_memory evolvd evolv-worker)
+  endif()
 endif()
