@@ -593,10 +593,15 @@ std::vector<BaselineRow> MeasureBaselines(const BaselineSet& set, const Samples&
     BaselineRow row;
     row.baseline = &b;
     row.rel_error = MaxRelativeError(b.program, real_samples);
-    row.max_ulp = MaxUlpError(refine_float ? RefineFloatConstants(b.program, refine_samples).program
-                                           : b.program,
-                              float_samples)
-                      .max_ulp;
+    if (!refine_float) {
+      row.max_ulp = MaxUlpError(b.program, float_samples).max_ulp;
+    } else {
+      const FloatRefineResult refined = RefineFloatConstants(b.program, refine_samples);
+      // Refined on every point: its own measure is the one on all of them.
+      row.max_ulp = refine_samples.x.size() == float_samples.x.size()
+                        ? refined.error.max_ulp
+                        : MaxUlpError(refined.program, float_samples).max_ulp;
+    }
     rows.push_back(row);
   }
   return rows;
