@@ -1,6 +1,7 @@
 #include "actors/coordinator.h"
 
 #include <chrono>
+#include <iterator>
 
 #include "evolv/v1/cluster.pb.h"
 #include "spdlog/spdlog.h"
@@ -17,7 +18,7 @@ struct CoordinatorState {
   bool finished = false;
   // The EvalRequest fields every task of the job shares (job, domain, priority, spec, problem
   // fingerprint, evaluator version), serialized once; a task's request is these bytes followed
-  // by its own fields, which protobuf parses as one message (the fields do not overlap).
+  // by its own fields (index, candidate, seed, repeat), which protobuf parses as one message.
   std::string request_prefix;
 };
 
@@ -95,11 +96,23 @@ void MaybeCheckpoint(Self self) {
 
 void Send(Self self, std::vector<EvalTask> tasks);
 
-void OnResult(Self self, uint64_t index, v1::Evaluation evaluation) {
+// Tells the engine a batch of results, then sends what it asks next in one message.
+void OnResults(Self self, const std::vector<uint64_t>& indices,
+               const std::vector<std::string>& evaluations) {
   auto& state = self->state;
   if (state.finished) return;
-  Send(self, state.engine->OnResult(index, std::move(evaluation)));
-  if (state.finished) return;
+  std::vector<EvalTask> next;
+  for (size_t i = 0; i < indices.size() && i < evaluations.size(); ++i) {
+    v1::Evaluation evaluation;
+    if (!evaluation.ParseFromString(evaluations[i])) {
+      evaluation.Clear();
+      evaluation.set_status(v1::FAILED);
+      evaluation.set_error("malformed evaluation from worker");
+    }
+    std::vector<EvalTask> tasks = state.engine->OnResult(indices[i], std::move(evaluation));
+    std::move(tasks.begin(), tasks.end(), std::back_inserter(next));
+  }
+  Send(self, std::move(next));
   if (state.engine->Finished()) {
     Finish(self, v1::SUCCEEDED, "");
     return;
@@ -110,7 +123,8 @@ void OnResult(Self self, uint64_t index, v1::Evaluation evaluation) {
 
 void Send(Self self, std::vector<EvalTask> tasks) {
   auto& state = self->state;
-  if (state.request_prefix.empty() && !tasks.empty()) {
+  if (tasks.empty()) return;
+  if (state.request_prefix.empty()) {
     const v1::JobRecord& record = state.engine->record();
     v1::EvalRequest shared;
     shared.set_job_id(record.id());
@@ -121,33 +135,23 @@ void Send(Self self, std::vector<EvalTask> tasks) {
     shared.set_evaluator_version(state.engine->evaluator_version());
     state.request_prefix = shared.SerializeAsString();
   }
+  std::vector<uint64_t> indices;
+  std::vector<std::string> own;
+  indices.reserve(tasks.size());
+  own.reserve(tasks.size());
   for (auto& task : tasks) {
-    v1::EvalRequest own;
-    own.set_index(task.index);
-    *own.mutable_candidate() = std::move(task.candidate);
-    own.set_seed(task.seed);
-    own.set_repeat(task.repeat);
-    std::string request = state.request_prefix;
-    own.AppendToString(&request);
-    const uint64_t index = task.index;
-    self->request(state.dispatcher, caf::infinite, evaluate_atom::value, std::move(request))
-        .then(
-            [self, index](const std::string& bytes) {
-              v1::Evaluation evaluation;
-              if (!evaluation.ParseFromString(bytes)) {
-                evaluation.Clear();
-                evaluation.set_status(v1::FAILED);
-                evaluation.set_error("malformed evaluation from worker");
-              }
-              OnResult(self, index, std::move(evaluation));
-            },
-            [self, index](caf::error& error) {
-              v1::Evaluation evaluation;
-              evaluation.set_status(v1::FAILED);
-              evaluation.set_error("dispatch failed: " + self->system().render(error));
-              OnResult(self, index, std::move(evaluation));
-            });
+    v1::EvalRequest fields;
+    fields.set_index(task.index);
+    *fields.mutable_candidate() = std::move(task.candidate);
+    fields.set_seed(task.seed);
+    fields.set_repeat(task.repeat);
+    indices.push_back(task.index);
+    own.push_back(fields.SerializeAsString());
   }
+  const v1::JobRecord& record = state.engine->record();
+  self->send(state.dispatcher, tasks_atom::value, caf::actor_cast<caf::actor>(self), record.id(),
+             state.engine->problem().Domain(), record.spec().priority(), state.request_prefix,
+             std::move(indices), std::move(own));
 }
 
 coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<JobEngine> engine,
@@ -159,6 +163,15 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
   state.dispatcher = std::move(dispatcher);
   state.listener = std::move(listener);
   state.options = options;
+  // Results come back as (results) messages, not replies: if the dispatcher goes, none will.
+  self->monitor(state.dispatcher);
+  self->set_down_handler([self](caf::down_msg& down) {
+    if (down.source == self->state.dispatcher.address()) {
+      Finish(self, v1::PAUSED,
+             "the dispatcher went down (" + self->system().render(down.reason) +
+                 "); resumes when the job is resumed");
+    }
+  });
   Send(self, state.engine->Fill());
   if (state.engine->Finished()) {
     Finish(self, v1::SUCCEEDED, "");
@@ -177,6 +190,10 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
         MaybeCheckpoint(self);
         SendProgress(self, false);
         self->delayed_send(self, std::chrono::milliseconds(500), tick_atom::value);
+      },
+      [self](results_atom, const std::vector<uint64_t>& indices,
+             const std::vector<std::string>& evaluations) {
+        OnResults(self, indices, evaluations);
       },
       [self](stop_atom, int32_t target) -> caf::result<std::string> {
         auto& state = self->state;

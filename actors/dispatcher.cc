@@ -5,6 +5,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "actors/job_engine.h"
@@ -14,13 +15,32 @@
 namespace evolv {
 namespace {
 
+// Where a task's result goes: the promise of an (evaluate) request, or a (tasks) submitter's
+// sink with the submitter's token for the task.
+struct Reply {
+  caf::typed_response_promise<std::string> promise;
+  result_sink_actor sink;
+  uint64_t token = 0;
+};
+
 struct Task {
   std::string job_id;
-  std::string request;  // EvalRequest bytes
+  // The EvalRequest is *shared + own; tasks submitted together share one copy of the job's
+  // fields. An (evaluate) request has no shared part.
+  std::shared_ptr<const std::string> shared;
+  std::string own;
   std::string domain;
-  caf::typed_response_promise<std::string> promise;
+  Reply reply;
   uint32_t attempts = 0;
   bool solo = false;  // it was in a batch that failed: from now on it goes alone
+
+  std::string Request() const { return shared ? *shared + own : own; }
+};
+
+// Results for sinks, gathered while handling one message and sent as one (results) each.
+struct Outbox {
+  std::vector<uint64_t> tokens;
+  std::vector<std::string> evaluations;
 };
 
 struct Worker {
@@ -60,6 +80,7 @@ struct DispatcherState {
   std::map<uint64_t, InFlight> in_flight;  // by dispatch number
   uint64_t next_dispatch = 0;
   bool dispatch_sent = false;  // a (dispatch) to itself is in the mailbox
+  std::map<result_sink_actor, Outbox> outbox;  // flushed at the end of each handler
 };
 
 using Self = dispatcher_actor::stateful_pointer<DispatcherState>;
@@ -72,6 +93,25 @@ v1::Evaluation Failure(const std::string& reason) {
 }
 
 void Dispatch(Self self);
+
+// Answers `task` with Evaluation bytes: now for a promise, at the next Flush for a sink.
+void Answer(Self self, Reply& reply, std::string evaluation) {
+  if (reply.sink) {
+    Outbox& box = self->state.outbox[reply.sink];
+    box.tokens.push_back(reply.token);
+    box.evaluations.push_back(std::move(evaluation));
+  } else {
+    reply.promise.deliver(std::move(evaluation));
+  }
+}
+
+// Sends the gathered results, one (results) message per sink.
+void Flush(Self self) {
+  for (auto& [sink, box] : self->state.outbox) {
+    self->send(sink, results_atom::value, std::move(box.tokens), std::move(box.evaluations));
+  }
+  self->state.outbox.clear();
+}
 
 // Picks the job queue that is furthest behind its fair share and has a task `worker` can run.
 JobQueue* NextQueue(Self self, const Worker& worker) {
@@ -113,17 +153,46 @@ size_t BatchSize(Self self, const JobQueue& queue, const Worker& worker) {
   return std::max<size_t>(1, std::min(size, share));
 }
 
-// Folds a result's evaluation time into its job's moving average.
+// Reports a worker's result to options.observe and folds its evaluation time into its job's
+// moving average.
 void NoteEvalSeconds(Self self, const std::string& job_id, const std::string& evaluation_bytes) {
-  auto queue = self->state.queues.find(job_id);
   v1::Evaluation evaluation;
-  if (queue == self->state.queues.end() || !evaluation.ParseFromString(evaluation_bytes) ||
-      evaluation.status() != v1::OK || !(evaluation.eval_seconds() >= 0)) {
+  if (!evaluation.ParseFromString(evaluation_bytes)) return;
+  if (self->state.options.observe && !evaluation.worker().empty()) {
+    self->state.options.observe(evaluation.eval_seconds());
+  }
+  auto queue = self->state.queues.find(job_id);
+  if (queue == self->state.queues.end() || evaluation.status() != v1::OK ||
+      !(evaluation.eval_seconds() >= 0)) {
     return;
   }
   double& average = queue->second.eval_seconds;
   average =
       average < 0 ? evaluation.eval_seconds() : 0.8 * average + 0.2 * evaluation.eval_seconds();
+}
+
+// The queue of job `job_id`, made on its first task level with the least-served queue; its
+// weight follows the job's latest priority.
+JobQueue& QueueOf(Self self, const std::string& job_id, int32_t priority) {
+  auto [it, inserted] = self->state.queues.try_emplace(job_id);
+  JobQueue& queue = it->second;
+  queue.weight = 1.0 + std::max(0, priority);
+  if (inserted) {
+    double least = std::numeric_limits<double>::infinity();
+    for (const auto& [id, other] : self->state.queues) {
+      if (&other != &queue) least = std::min(least, other.served / other.weight);
+    }
+    if (std::isfinite(least)) queue.served = static_cast<uint64_t>(least * queue.weight);
+  }
+  return queue;
+}
+
+// Queues a (dispatch) to itself unless one is in the mailbox already: requests that arrive
+// together are queued before any is handed out.
+void ScheduleDispatch(Self self) {
+  if (self->state.dispatch_sent) return;
+  self->state.dispatch_sent = true;
+  self->send(self, dispatch_atom::value);
 }
 
 // Retries `task` (at the head of its queue) or, after max_attempts, answers it as failed.
@@ -132,9 +201,9 @@ void Retry(Self self, Task task, const std::string& reason) {
   if (task.attempts >= self->state.options.max_attempts) {
     spdlog::warn("dispatcher: a task of job {} failed {} times ({}); recorded as failed",
                  task.job_id, task.attempts, reason);
-    task.promise.deliver(
-        Failure("evaluation failed " + std::to_string(task.attempts) + " times; last: " + reason)
-            .SerializeAsString());
+    Answer(self, task.reply,
+           Failure("evaluation failed " + std::to_string(task.attempts) + " times; last: " + reason)
+               .SerializeAsString());
     return;
   }
   spdlog::info("dispatcher: re-queueing a task of job {} ({})", task.job_id, reason);
@@ -171,7 +240,7 @@ void RetryAll(Self self, InFlight landed, const std::string& reason) {
 }
 
 // Answers the tasks of dispatch `id` with `results` (one Evaluation's bytes each, in order).
-void Deliver(Self self, uint64_t id, const std::vector<std::string>& results) {
+void Deliver(Self self, uint64_t id, std::vector<std::string> results) {
   InFlight landed;
   if (!Land(self, id, &landed)) return;
   if (results.size() != landed.tasks.size()) {
@@ -189,7 +258,7 @@ void Deliver(Self self, uint64_t id, const std::vector<std::string>& results) {
   }
   for (size_t i = 0; i < results.size(); ++i) {
     NoteEvalSeconds(self, landed.tasks[i].job_id, results[i]);
-    landed.tasks[i].promise.deliver(results[i]);
+    Answer(self, landed.tasks[i].reply, std::move(results[i]));
   }
   Dispatch(self);
 }
@@ -197,25 +266,43 @@ void Deliver(Self self, uint64_t id, const std::vector<std::string>& results) {
 void Run(Self self, Worker& worker, std::vector<Task> tasks) {
   worker.status.set_busy(worker.status.busy() + 1);
   const uint64_t id = self->state.next_dispatch++;
-  std::vector<std::string> requests;
-  for (const Task& task : tasks) requests.push_back(task.request);
-  self->state.in_flight[id] = InFlight{worker.handle.address(), std::move(tasks)};
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(
-      self->state.options.task_timeout_seconds * 1000 * static_cast<double>(requests.size())));
+      self->state.options.task_timeout_seconds * 1000 * static_cast<double>(tasks.size())));
   auto failed = [self, id](caf::error& error) {
     InFlight landed;
     if (!Land(self, id, &landed)) return;
     RetryAll(self, std::move(landed), self->system().render(error));
     Dispatch(self);
+    Flush(self);
   };
-  if (requests.size() == 1) {
-    self->request(worker.handle, timeout, evaluate_atom::value, requests.front())
-        .then([self, id](const std::string& result) { Deliver(self, id, {result}); }, failed);
-  } else {
-    self->request(worker.handle, timeout, evaluate_batch_atom::value, std::move(requests))
-        .then([self, id](const std::vector<std::string>& results) { Deliver(self, id, results); },
-              failed);
+  if (tasks.size() == 1) {
+    std::string request = tasks.front().Request();
+    self->state.in_flight[id] = InFlight{worker.handle.address(), std::move(tasks)};
+    self->request(worker.handle, timeout, evaluate_atom::value, std::move(request))
+        .then(
+            [self, id](std::string& result) {
+              std::vector<std::string> results;
+              results.push_back(std::move(result));
+              Deliver(self, id, std::move(results));
+              Flush(self);
+            },
+            failed);
+    return;
   }
+  // One job's tasks (Dispatch keeps tasks with another shared part out of the batch).
+  std::string shared = tasks.front().shared ? *tasks.front().shared : std::string();
+  std::vector<std::string> own;
+  own.reserve(tasks.size());
+  for (const Task& task : tasks) own.push_back(task.own);
+  self->state.in_flight[id] = InFlight{worker.handle.address(), std::move(tasks)};
+  self->request(worker.handle, timeout, evaluate_batch_atom::value, std::move(shared),
+                std::move(own))
+      .then(
+          [self, id](std::vector<std::string>& results) {
+            Deliver(self, id, std::move(results));
+            Flush(self);
+          },
+          failed);
 }
 
 void Dispatch(Self self) {
@@ -226,7 +313,8 @@ void Dispatch(Self self) {
       const size_t size = BatchSize(self, *queue, worker);
       std::vector<Task> tasks;
       while (tasks.size() < size && !queue->tasks.empty() &&
-             (tasks.empty() || !queue->tasks.front().solo)) {
+             (tasks.empty() ||
+              (!queue->tasks.front().solo && queue->tasks.front().shared == tasks.front().shared))) {
         tasks.push_back(std::move(queue->tasks.front()));
         queue->tasks.pop_front();
       }
@@ -308,31 +396,54 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
         if (!request.ParseFromString(request_bytes)) {
           return Failure("malformed evaluation request").SerializeAsString();
         }
-        auto [it, inserted] = self->state.queues.try_emplace(request.job_id());
-        JobQueue& queue = it->second;
+        JobQueue& queue = QueueOf(self, request.job_id(), request.priority());
         if (queue.tasks.size() >= self->state.options.max_queued) {
           return Failure("dispatcher queue full for job " + request.job_id()).SerializeAsString();
-        }
-        queue.weight = 1.0 + std::max(0, request.priority());
-        if (inserted) {
-          double least = std::numeric_limits<double>::infinity();
-          for (const auto& [id, other] : self->state.queues) {
-            if (&other != &queue) least = std::min(least, other.served / other.weight);
-          }
-          if (std::isfinite(least)) queue.served = static_cast<uint64_t>(least * queue.weight);
         }
         auto promise = self->make_response_promise<std::string>();
         Task task;
         task.job_id = request.job_id();
-        task.request = request_bytes;
+        task.own = request_bytes;
         task.domain = request.domain();
-        task.promise = promise;
+        task.reply.promise = promise;
         queue.tasks.push_back(std::move(task));
-        if (!self->state.dispatch_sent) {
-          self->state.dispatch_sent = true;
-          self->send(self, dispatch_atom::value);
-        }
+        ScheduleDispatch(self);
         return promise;
+      },
+      [self](tasks_atom, const caf::actor& sink_handle, const std::string& job_id,
+             const std::string& domain, int32_t priority, std::string& shared_bytes,
+             const std::vector<uint64_t>& tokens, std::vector<std::string>& own) {
+        const auto sink = caf::actor_cast<result_sink_actor>(sink_handle);
+        if (!sink) return;
+        if (tokens.size() != own.size()) {
+          spdlog::error("dispatcher: job {} sent {} tasks with {} tokens; answered as failed",
+                        job_id, own.size(), tokens.size());
+          for (uint64_t token : tokens) {
+            Reply reply{{}, sink, token};
+            Answer(self, reply, Failure("malformed task batch").SerializeAsString());
+          }
+          Flush(self);
+          return;
+        }
+        JobQueue& queue = QueueOf(self, job_id, priority);
+        auto shared = std::make_shared<const std::string>(std::move(shared_bytes));
+        for (size_t i = 0; i < own.size(); ++i) {
+          Task task;
+          task.reply.sink = sink;
+          task.reply.token = tokens[i];
+          if (queue.tasks.size() >= self->state.options.max_queued) {
+            Answer(self, task.reply,
+                   Failure("dispatcher queue full for job " + job_id).SerializeAsString());
+            continue;
+          }
+          task.job_id = job_id;
+          task.shared = shared;
+          task.own = std::move(own[i]);
+          task.domain = domain;
+          queue.tasks.push_back(std::move(task));
+        }
+        Flush(self);
+        ScheduleDispatch(self);
       },
       [self](dispatch_atom) {
         self->state.dispatch_sent = false;

@@ -1,6 +1,12 @@
 // The dispatcher: one per process. It queues evaluations per job, hands them to free worker
 // slots, and returns each result to whoever asked.
 //
+// Two ways in: (evaluate, request) answers one evaluation per request; (tasks, sink, ...) takes
+// one job's tasks in one message and sends their results to the sink as (results, ...), those
+// that land together in one message. Coordinators use the second: a short evaluation then costs
+// no message of its own anywhere between the coordinator and the worker
+// (docs/adr/0021-batched-dispatch.md).
+//
 // Fair share: among jobs with queued work, the next task goes to the job with the least
 // (tasks served / weight), weight = 1 + max(priority, 0), so a job of priority 3 gets four times
 // the evaluations of a job of priority 0 while both have work queued. A new job starts level with
@@ -11,7 +17,7 @@
 // tasks in one message (evaluate_batch) once the job's evaluation time is known: as many as take
 // about `batch_seconds`, at most `max_batch`, and no more than an even share of the job's queue
 // among the free slots that can run it. Long evaluations go one per message; short ones no longer
-// pay a message round trip each. Results still reach each coordinator one per task, and the
+// pay a message round trip each. A batch's results reach its coordinator in one message, and the
 // window (at most W evaluations in flight per job) bounds a batch, so what a crash loses is
 // unchanged: the evaluations in flight, redone after resume.
 // Backpressure: at most `max_queued` tasks wait per job; beyond that a request is answered at
@@ -27,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "actors/protocol.h"
 
@@ -39,6 +46,8 @@ struct DispatcherOptions {
   size_t max_queued = 100000;
   uint32_t max_batch = 64;      // tasks per message to one worker, at most (1: no batches)
   double batch_seconds = 0.02;  // a batch's expected evaluation time, at most
+  // Called on the dispatcher's thread with each worker-run evaluation's seconds (for metrics).
+  std::function<void(double)> observe;
 };
 
 dispatcher_actor SpawnDispatcher(caf::actor_system& system, DispatcherOptions options = {});

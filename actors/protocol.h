@@ -33,14 +33,25 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using prepared_atom = caf::atom_constant<caf::atom("prepared")>;
 using evaluate_batch_atom = caf::atom_constant<caf::atom("evalbatch")>;
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+using tasks_atom = caf::atom_constant<caf::atom("tasks")>;
+using results_atom = caf::atom_constant<caf::atom("results")>;
 
 // A worker runs Problem::Evaluate; one evaluation at a time per actor.
 using worker_actor = caf::typed_actor<
     // (evaluate, EvalRequest bytes) -> Evaluation bytes
     caf::replies_to<evaluate_atom, std::string>::with<std::string>,
-    // (evaluate_batch, EvalRequest bytes...) -> Evaluation bytes, one per request in order: the
-    // requests run one after another, in one message each way (WorkerInfo.max_batch at most)
-    caf::replies_to<evaluate_batch_atom, std::vector<std::string>>::with<std::vector<std::string>>>;
+    // (evaluate_batch, shared EvalRequest bytes, each task's own EvalRequest bytes...) ->
+    // Evaluation bytes, one per task in order. A task's request is the shared fields (job,
+    // spec, fingerprint, ...; parsed once per batch) with its own index, candidate, seed and
+    // repeat; with no shared bytes, each task's bytes are a whole request. The tasks run one
+    // after another, in one message each way (WorkerInfo.max_batch at most).
+    caf::replies_to<evaluate_batch_atom, std::string, std::vector<std::string>>::with<
+        std::vector<std::string>>>;
+
+// Whoever submits tasks with (tasks, ...) receives their results in batches:
+// (results, tokens, Evaluation bytes), one Evaluation per token, in matching order.
+using result_sink_actor =
+    caf::typed_actor<caf::reacts_to<results_atom, std::vector<uint64_t>, std::vector<std::string>>>;
 
 // The dispatcher queues evaluations per job and hands them to free worker slots. Workers are
 // passed as caf::actor (a built-in type CAF serializes across nodes) and used as worker_actor.
@@ -51,6 +62,12 @@ using dispatcher_actor = caf::typed_actor<
     caf::reacts_to<heartbeat_atom, caf::actor>,
     // (evaluate, EvalRequest bytes) -> Evaluation bytes, once some worker has run it
     caf::replies_to<evaluate_atom, std::string>::with<std::string>,
+    // (tasks, sink, job id, domain, priority, shared EvalRequest bytes, tokens, own bytes...):
+    // one job's tasks in one message; each task's request is the shared bytes followed by its
+    // own (protobuf parses the two as one message). The results go to `sink` (a
+    // result_sink_actor) as (results, ...), several per message when they land together.
+    caf::reacts_to<tasks_atom, caf::actor, std::string, std::string, int32_t, std::string,
+                   std::vector<uint64_t>, std::vector<std::string>>,
     // (workers) -> serialized WorkerStatus messages, one per worker
     caf::replies_to<workers_atom>::with<std::vector<std::string>>,
     // (queue) -> evaluations waiting for a free worker slot, over all jobs
@@ -82,6 +99,8 @@ using job_listener_actor = caf::typed_actor<
 using coordinator_actor = caf::typed_actor<
     // (tick): its own timer: checkpoint, progress, time budget
     caf::reacts_to<tick_atom>,
+    // (results, candidate indices, Evaluation bytes): from the dispatcher (result_sink_actor)
+    caf::reacts_to<results_atom, std::vector<uint64_t>, std::vector<std::string>>,
     // (stop, JobState as int32 target) -> JobRecord bytes as committed: checkpoints with the job
     // in `target` (RUNNING, PAUSED or CANCELLED; one store write), replies, quits. An error reply
     // means the checkpoint failed and the job keeps running, or that it had ended (then the

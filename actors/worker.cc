@@ -98,11 +98,33 @@ worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<Worker
       [run](evaluate_atom, const std::string& request_bytes) -> std::string {
         return run(request_bytes);
       },
-      [run](evaluate_batch_atom,
-            const std::vector<std::string>& requests) -> std::vector<std::string> {
+      [self, run](evaluate_batch_atom, const std::string& shared,
+                  const std::vector<std::string>& tasks) -> std::vector<std::string> {
         std::vector<std::string> evaluations;
-        evaluations.reserve(requests.size());
-        for (const std::string& request : requests) evaluations.push_back(run(request));
+        evaluations.reserve(tasks.size());
+        if (shared.empty()) {
+          for (const std::string& request : tasks) evaluations.push_back(run(request));
+          return evaluations;
+        }
+        // The shared fields are parsed once; each task sets only its own four.
+        v1::EvalRequest request;
+        if (!request.ParseFromString(shared)) {
+          const std::string failed = Failed("malformed evaluation request").SerializeAsString();
+          evaluations.assign(tasks.size(), failed);
+          return evaluations;
+        }
+        for (const std::string& task_bytes : tasks) {
+          v1::EvalRequest own;
+          if (!own.ParseFromString(task_bytes)) {
+            evaluations.push_back(Failed("malformed evaluation request").SerializeAsString());
+            continue;
+          }
+          request.set_index(own.index());
+          request.mutable_candidate()->Swap(own.mutable_candidate());
+          request.set_seed(own.seed());
+          request.set_repeat(own.repeat());
+          evaluations.push_back(self->state.evaluator->Run(request).SerializeAsString());
+        }
         return evaluations;
       },
   };

@@ -1,5 +1,5 @@
-// ActorWatch: watches the actors evolvd cannot serve without (the job manager, the dispatcher,
-// the evaluation meter) from a small actor of its own, so that one that ends while evolvd is not
+// ActorWatch: watches the actors evolvd cannot serve without (the job manager, the dispatcher)
+// from a small actor of its own, so that one that ends while evolvd is not
 // shutting down (an exception past every guard, any exit) is noticed at once instead of leaving
 // a process that looks alive while every request fails.
 //

@@ -9,7 +9,7 @@
 //       text when the dispatcher did not answer, rather than reported as 0;
 //   evolv_evaluation_seconds (histogram)
 //       Evaluation.eval_seconds of every evaluation a worker ran since this process started,
-//       recorded by ObserveEvaluation as results come back (see SpawnEvaluationMeter). Cache
+//       recorded by ObserveEvaluation as results come back (DispatcherOptions::observe). Cache
 //       hits never reach a worker and are not in it.
 //
 // Thread-safety: every method is safe to call from any thread.
@@ -55,13 +55,5 @@ class ServiceMetrics {
   uint64_t latency_count_ = 0;
   double latency_sum_ = 0;
 };
-
-// An actor with the dispatcher's interface that passes every message on to `dispatcher` and, on
-// the way back, records each evaluation that a worker ran (Evaluation.worker set) in `metrics`.
-// Answers and errors reach the requester unchanged. Give it to the job manager in place of the
-// dispatcher; workers keep joining the dispatcher itself. It is linked to `dispatcher` and exits
-// with it.
-dispatcher_actor SpawnEvaluationMeter(caf::actor_system& system, dispatcher_actor dispatcher,
-                                      std::shared_ptr<ServiceMetrics> metrics);
 
 }  // namespace evolv

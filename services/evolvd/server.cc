@@ -14,7 +14,7 @@
 // A port that is taken is an error: the gRPC server is built without SO_REUSEPORT (gRPC's
 // default would let a second evolvd share the port, each client reaching either server), so a
 // second evolvd on a taken gRPC or HTTP port logs "cannot listen ..." and exits 1.
-// A core actor (the job manager, the dispatcher, the evaluation meter) that goes down while evolvd
+// A core actor (the job manager, the dispatcher) that goes down while evolvd
 // serves (an exception past every guard, any exit) ends the process rather than leave one that
 // looks alive: it is logged as critical, the rest shuts down as on SIGTERM, and evolvd exits 70,
 // so that a supervisor restarts it (jobs resume from their checkpoints). A shutdown that does not
@@ -232,7 +232,11 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   evolv::ConfigureActorSystem(config, flags.tls);
   std::unique_ptr<ExitDeadline> teardown;  // bounds `system`'s destructor (exit_deadline.h)
   caf::actor_system system{config};
-  evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system);
+  // The dispatcher times every evaluation a worker ran, for /metrics.
+  auto metrics = std::make_shared<evolv::ServiceMetrics>();
+  evolv::DispatcherOptions dispatcher_options;
+  dispatcher_options.observe = [metrics](double seconds) { metrics->ObserveEvaluation(seconds); };
+  evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system, dispatcher_options);
   int cluster_port = 0;
   evolv::gatekeeper_actor gatekeeper;
   if (flags.cluster_port >= 0) {
@@ -252,10 +256,6 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   }
   std::vector<evolv::worker_actor> worker_handles =
       evolv::SpawnLocalWorkers(system, dispatcher, workers, registry);
-  // Coordinators reach the dispatcher through the meter, which times every evaluation for
-  // /metrics as its result comes back.
-  auto metrics = std::make_shared<evolv::ServiceMetrics>();
-  evolv::dispatcher_actor metered = evolv::SpawnEvaluationMeter(system, dispatcher, metrics);
   evolv::JobManagerOptions manager_options;
   manager_options.coordinator.checkpoint_every_results = flags.checkpoint_every_results;
   manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;
@@ -264,13 +264,12 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   manager_options.prepare_timeout =
       std::chrono::milliseconds(static_cast<int64_t>(flags.prepare_timeout * 1000));
   evolv::job_manager_actor manager =
-      evolv::SpawnJobManager(system, store->get(), registry, metered, manager_options);
+      evolv::SpawnJobManager(system, store->get(), registry, dispatcher, manager_options);
   // A core actor that goes down wakes the sigwait below as a signal would (every thread blocks
   // SIGTERM, so it waits for that sigwait); the watch tells the two apart.
   evolv::ActorWatch core_watch(system,
                                {{"job manager", manager.address()},
-                                {"dispatcher", dispatcher.address()},
-                                {"evaluation meter", metered.address()}},
+                                {"dispatcher", dispatcher.address()}},
                                [] { kill(getpid(), SIGTERM); });
 
   evolv::ServiceCore core(store->get(), registry, system, manager, dispatcher, *metrics);

@@ -7,8 +7,8 @@
 
 namespace evolv {
 
-// Runs evolvd until SIGTERM/SIGINT, or until a core actor (the job manager, the dispatcher, the
-// evaluation meter) goes down while it serves; returns the process exit code: 0 after a signal,
+// Runs evolvd until SIGTERM/SIGINT, or until a core actor (the job manager, the dispatcher)
+// goes down while it serves; returns the process exit code: 0 after a signal,
 // 70 after a core actor went down (or ends the process with 70 itself when that shutdown takes
 // over 15 s), 1 or 2 as server.cc's header says. `registry` must outlive it.
 int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry);

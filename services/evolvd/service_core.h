@@ -35,7 +35,7 @@ namespace evolv {
 
 class ServiceCore {
  public:
-  // Everything must outlive the core. `metrics` is fed by the evaluation meter (metrics.h).
+  // Everything must outlive the core. `metrics` is fed by the dispatcher (DispatcherOptions::observe).
   ServiceCore(Store* store, const ProblemRegistry& registry, caf::actor_system& system,
               job_manager_actor manager, dispatcher_actor dispatcher,
               const ServiceMetrics& metrics);

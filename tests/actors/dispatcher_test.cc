@@ -1,7 +1,8 @@
 // The dispatcher with a real CAF system and real worker actors that record the messages they
 // get: short evaluations go to a worker in batches once their time is known, long ones alone; a
 // worker that offers no batches gets one evaluation per message; a failed batch is retried one
-// by one without counting an attempt against its tasks; every request gets its own result.
+// by one without counting an attempt against its tasks; every request gets its own result, and
+// tasks submitted together come back to their submitter in batches.
 #include "actors/dispatcher.h"
 
 #include <gtest/gtest.h>
@@ -61,7 +62,8 @@ worker_actor::behavior_type RecordingWorker(worker_actor::pointer, std::shared_p
         std::this_thread::sleep_for(kMessageTime);
         return Answer(request, setup.eval_seconds);
       },
-      [log, setup](evaluate_batch_atom, const std::vector<std::string>& requests)
+      [log, setup](evaluate_batch_atom, const std::string& shared,
+                   const std::vector<std::string>& requests)
           -> caf::result<std::vector<std::string>> {
         log->Add(requests.size());
         std::this_thread::sleep_for(kMessageTime);
@@ -74,11 +76,26 @@ worker_actor::behavior_type RecordingWorker(worker_actor::pointer, std::shared_p
         }
         std::vector<std::string> evaluations;
         for (const std::string& request : requests) {
-          evaluations.push_back(Answer(request, setup.eval_seconds));
+          evaluations.push_back(Answer(shared + request, setup.eval_seconds));
         }
         return evaluations;
       },
   };
+}
+
+// The fields every task of the job shares, as a coordinator sends them with (tasks).
+std::string Shared() {
+  v1::EvalRequest request;
+  request.set_job_id("job");
+  request.set_domain("toy");
+  return request.SerializeAsString();
+}
+
+// A task's own fields.
+std::string Own(uint64_t index) {
+  v1::EvalRequest request;
+  request.set_index(index);
+  return request.SerializeAsString();
 }
 
 std::string Request(uint64_t index) {
@@ -129,6 +146,47 @@ class DispatcherTest : public ::testing::Test {
     }
   }
 
+  // Submits tasks first..first+count-1 in one (tasks) message, as a coordinator does, and
+  // checks that each token gets its own answer once; returns the (results) messages received.
+  size_t SubmitAll(uint64_t first, uint64_t count) {
+    caf::scoped_actor self{system_};
+    std::vector<uint64_t> tokens;
+    std::vector<std::string> own;
+    for (uint64_t i = first; i < first + count; ++i) {
+      tokens.push_back(1000 + i);
+      own.push_back(Own(i));
+    }
+    self->send(dispatcher_, tasks_atom::value, caf::actor_cast<caf::actor>(self),
+               std::string("job"), std::string("toy"), int32_t{0}, Shared(), tokens, own);
+    std::vector<int> answered(count, 0);
+    size_t messages = 0, received = 0;
+    while (received < count) {
+      bool got = false;
+      self->receive(
+          [&](results_atom, const std::vector<uint64_t>& ids,
+              const std::vector<std::string>& evaluations) {
+            got = true;
+            ++messages;
+            ASSERT_EQ(ids.size(), evaluations.size());
+            for (size_t k = 0; k < ids.size(); ++k) {
+              ASSERT_GE(ids[k], 1000 + first);
+              ASSERT_LT(ids[k], 1000 + first + count);
+              ++answered[ids[k] - 1000 - first];
+              v1::Evaluation evaluation;
+              ASSERT_TRUE(evaluation.ParseFromString(evaluations[k]));
+              EXPECT_EQ(evaluation.status(), v1::OK) << evaluation.error();
+              ASSERT_EQ(evaluation.objectives_size(), 1);
+              EXPECT_EQ(evaluation.objectives(0), static_cast<double>(ids[k] - 1000));
+              ++received;
+            }
+          },
+          caf::after(std::chrono::seconds(30)) >> [&] { ADD_FAILURE() << "no results"; });
+      if (!got) break;
+    }
+    for (int times : answered) EXPECT_EQ(times, 1);
+    return messages;
+  }
+
   void TearDown() override {
     caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dispatcher_, caf::exit_reason::user_shutdown);
@@ -154,6 +212,18 @@ TEST_F(DispatcherTest, ShortEvaluationsGoInBatchesOnceTheirTimeIsKnown) {
   EXPECT_EQ(total, 41u);
   EXPECT_GT(largest, 1u);
   EXPECT_LT(sizes.size(), 41u);
+}
+
+TEST_F(DispatcherTest, TasksSubmittedTogetherRunInBatchesAndComeBackInBatches) {
+  auto log = Start(64, WorkerSetup{1e-4, false});
+  EXPECT_EQ(SubmitAll(0, 1), 1u);  // the job's evaluation time is unknown until this one returns
+  const size_t messages = SubmitAll(1, 40);
+  const std::vector<size_t> sizes = log->Sizes();
+  EXPECT_EQ(sizes.size(), messages + 1);  // one (results) per message the worker answered
+  EXPECT_LT(messages, 40u);
+  size_t total = 0;
+  for (size_t size : sizes) total += size;
+  EXPECT_EQ(total, 41u);
 }
 
 TEST_F(DispatcherTest, ABatchHoldsAboutBatchSecondsOfWorkAtMost) {

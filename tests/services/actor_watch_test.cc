@@ -89,13 +89,13 @@ TEST_F(ActorWatchTest, AnExceptionThatEndsAnActorIsReported) {
 }
 
 TEST_F(ActorWatchTest, AnActorAlreadyDownWhenWatchedIsReportedAtOnce) {
-  caf::actor meter = system_.spawn(Serving);
-  caf::anon_send(meter, stop_atom::value);
-  AwaitEnd(system_, meter);
+  caf::actor dispatcher = system_.spawn(Serving);
+  caf::anon_send(dispatcher, stop_atom::value);
+  AwaitEnd(system_, dispatcher);
   DownCalls calls;
-  ActorWatch watch(system_, {{"evaluation meter", meter.address()}}, calls.Callback());
+  ActorWatch watch(system_, {{"dispatcher", dispatcher.address()}}, calls.Callback());
   ASSERT_TRUE(calls.WaitForFirst());
-  EXPECT_THAT(watch.Failure(), StartsWith("evaluation meter went down: "));
+  EXPECT_THAT(watch.Failure(), StartsWith("dispatcher went down: "));
   watch.Disarm();
 }
 

@@ -1,5 +1,7 @@
 #include "services/evolvd/metrics.h"
 
+#include "actors/dispatcher.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -91,65 +93,68 @@ TEST(ServiceMetricsTest, WorkerGaugesComeFromTheDispatcherAndAreLeftOutWhenItIsS
   EXPECT_NE(text.find("evolv_evaluation_seconds_count 0"), std::string::npos);
 }
 
-// A stand-in dispatcher: answers every evaluation with `answer`.
-dispatcher_actor::behavior_type FakeDispatcher(dispatcher_actor::pointer, v1::Evaluation answer) {
+// A stand-in worker: answers every evaluation with `answer`.
+worker_actor::behavior_type FakeWorker(worker_actor::pointer, v1::Evaluation answer) {
   return {
-      [](join_atom, const caf::actor&, const std::string&) {},
-      [](heartbeat_atom, const caf::actor&) {},
       [answer](evaluate_atom, const std::string&) -> std::string {
         return answer.SerializeAsString();
       },
-      [](workers_atom) -> std::vector<std::string> { return {"w"}; },
-      [](queue_atom) -> uint64_t { return 5; },
-      [](tick_atom) {},
-      [](dispatch_atom) {},
+      [answer](evaluate_batch_atom, const std::string&,
+               const std::vector<std::string>& tasks) -> std::vector<std::string> {
+        return std::vector<std::string>(tasks.size(), answer.SerializeAsString());
+      },
   };
 }
 
-std::string Evaluate(caf::actor_system& system, const dispatcher_actor& meter) {
+std::string Evaluate(caf::actor_system& system, const dispatcher_actor& dispatcher) {
   caf::scoped_actor self{system};
   std::string answer;
-  self->request(meter, std::chrono::seconds(10), evaluate_atom::value, std::string("request"))
+  v1::EvalRequest request;
+  request.set_job_id("j");
+  self->request(dispatcher, std::chrono::seconds(10), evaluate_atom::value,
+                request.SerializeAsString())
       .receive([&](const std::string& bytes) { answer = bytes; },
                [&](caf::error& error) { ADD_FAILURE() << system.render(error); });
   return answer;
 }
 
-TEST(EvaluationMeterTest, RecordsWhatWorkersRanAndPassesEveryAnswerThrough) {
+// evolvd hands the dispatcher ObserveEvaluation as DispatcherOptions::observe.
+TEST(EvaluationMetricsTest, TheDispatcherRecordsWhatWorkersRanAndNothingElse) {
   caf::actor_system_config config;
   caf::actor_system system{config};
   auto metrics = std::make_shared<ServiceMetrics>();
+  DispatcherOptions options;
+  options.observe = [metrics](double seconds) { metrics->ObserveEvaluation(seconds); };
+  auto dispatcher = SpawnDispatcher(system, options);
 
   v1::Evaluation ran;
   ran.set_status(v1::OK);
   ran.set_eval_seconds(0.02);
   ran.set_worker("local-0");
-  auto upstream = system.spawn(FakeDispatcher, ran);
-  auto meter = SpawnEvaluationMeter(system, upstream, metrics);
-  EXPECT_EQ(Evaluate(system, meter), ran.SerializeAsString());
-  EXPECT_EQ(Evaluate(system, meter), ran.SerializeAsString());
+  auto worker = system.spawn(FakeWorker, ran);
+  v1::WorkerInfo info;
+  info.set_id("local-0");
+  info.set_slots(1);
+  caf::anon_send(dispatcher, join_atom::value, caf::actor_cast<caf::actor>(worker),
+                 info.SerializeAsString());
+  EXPECT_EQ(Evaluate(system, dispatcher), ran.SerializeAsString());
+  EXPECT_EQ(Evaluate(system, dispatcher), ran.SerializeAsString());
 
-  // A failure the dispatcher answers itself (no worker ran it) is passed on, not timed.
-  v1::Evaluation refused;
-  refused.set_status(v1::FAILED);
-  refused.set_error("dispatcher queue full for job j");
-  auto refusing = system.spawn(FakeDispatcher, refused);
-  auto refusing_meter = SpawnEvaluationMeter(system, refusing, metrics);
-  EXPECT_EQ(Evaluate(system, refusing_meter), refused.SerializeAsString());
+  // A failure the dispatcher answers itself (no worker ran it) is answered, not timed.
+  options.max_queued = 0;
+  auto refusing = SpawnDispatcher(system, options);
+  const std::string refused = Evaluate(system, refusing);
+  v1::Evaluation evaluation;
+  ASSERT_TRUE(evaluation.ParseFromString(refused));
+  EXPECT_EQ(evaluation.status(), v1::FAILED);
+  EXPECT_NE(evaluation.error().find("queue full"), std::string::npos);
 
   const std::string text = metrics->Render(MetricsSources());
   EXPECT_EQ(Value(text, "evolv_evaluation_seconds_count"), "2");
   EXPECT_EQ(Value(text, "evolv_evaluation_seconds_bucket{le=\"0.025\"}"), "2");
   EXPECT_EQ(Value(text, "evolv_evaluation_seconds_bucket{le=\"0.01\"}"), "0");
-
-  // Questions other than evaluate reach the dispatcher unchanged.
-  caf::scoped_actor self{system};
-  self->request(meter, std::chrono::seconds(10), queue_atom::value)
-      .receive([](uint64_t queued) { EXPECT_EQ(queued, 5u); },
-               [&](caf::error& error) { ADD_FAILURE() << system.render(error); });
-
-  // The meter goes when its dispatcher goes.
-  for (auto& d : {upstream, refusing}) caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  for (auto& d : {dispatcher, refusing}) caf::anon_send_exit(d, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
 }
 
 }  // namespace
