@@ -247,19 +247,20 @@ bool JobEngine::TellOne(uint64_t index, Slot& slot) {
     }
   }
 
-  v1::HistoryEntry entry;
-  entry.set_index(index);
-  *entry.mutable_candidate() = slot.candidate;
-  entry.set_key(slot.key.Bytes());
-  *entry.mutable_evaluation() = told;
-  entry.set_cache_hit(hit);
-  unflushed_history_.push_back(std::move(entry));
-
   strategy_->Tell(index, slot.candidate, told);
   if (told.status() == v1::OK && (!has_best_ || LexicographicallyBetter(told, best_))) {
     best_ = told;
     has_best_ = true;
   }
+
+  // The slot is erased after this: its candidate and the told evaluation move into the row.
+  v1::HistoryEntry entry;
+  entry.set_index(index);
+  entry.mutable_candidate()->Swap(&slot.candidate);
+  entry.set_key(slot.key.Bytes());
+  entry.mutable_evaluation()->Swap(&told);
+  entry.set_cache_hit(hit);
+  unflushed_history_.push_back(std::move(entry));
   ++told_;
   return true;
 }
