@@ -4,13 +4,18 @@
 // evaluations go to the workers in batches: docs/adr/0021-batched-dispatch.md). Measures the
 // speedup --runs times (default 5) and prints each run and the median and worst against the
 // target (bench_target.h): >= 1.9x on 2 cores for 1 ms evaluations, >= 1.8x for 0.1 ms ones;
-// exits 1 when the median misses. With work_ms 0 it reports the engine's own cost instead:
-// evaluations per second and wall time per evaluation, no target.
+// exits 1 when the median misses. With work_ms 0 it reports the engine's own cost instead,
+// with no target: evaluations per second and wall time per evaluation through the actors, and
+// where the time goes: the plain loop (the strategy's own ask and tell), the same engine driven
+// in one thread without actors (adds the functional key, cache policy, history rows and
+// checkpoints), and the checkpoints alone; the rest of the wall time is the actors' (messages,
+// serialization, the dispatcher, the workers' threads).
 //
 //   build/bench/engine_farming [evaluations=2000] [work_ms=1] [window=64] [--runs N]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <vector>
 
 #include "actors/local_runtime.h"
@@ -43,6 +48,40 @@ struct Farming {
   double loop_seconds = 0;
   double farmed_seconds = -1;  // negative when the engine run failed
 };
+
+// The engine without actors: Fill, evaluate in this thread, OnResult, checkpoints as the
+// coordinator's defaults make them.
+struct Alone {
+  double seconds = -1;  // negative when it failed
+  double checkpoint_seconds = 0;
+};
+
+Alone DriveAlone(const v1::JobRecord& job, const ProblemRegistry& registry) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  if (!store.ok()) return {};
+  auto created = JobEngine::Create(job, store->get(), registry);
+  if (!created.ok()) return {};
+  JobEngine& engine = **created;
+  const CoordinatorOptions options;
+  Alone alone;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<EvalTask> pending = engine.Fill();
+  for (size_t next = 0; next < pending.size(); ++next) {
+    EvalTask task = std::move(pending[next]);
+    std::vector<EvalTask> more = engine.OnResult(
+        task.index, engine.problem().Evaluate(task.candidate, {task.seed, task.repeat}));
+    std::move(more.begin(), more.end(), std::back_inserter(pending));
+    if (engine.CheckpointDue(options.checkpoint_every_results, options.checkpoint_every_seconds)) {
+      const auto checkpoint_start = std::chrono::steady_clock::now();
+      if (!engine.Checkpoint(v1::RUNNING).ok()) return {};
+      alone.checkpoint_seconds += Seconds(checkpoint_start);
+    }
+  }
+  if (!engine.Finished() || !engine.Checkpoint(v1::SUCCEEDED).ok()) return {};
+  alone.seconds = Seconds(start);
+  return alone;
+}
 
 // One run: the plain loop, then the engine with 2 local workers.
 Farming Farm(const v1::JobRecord& job, const ProblemRegistry& registry, int run) {
@@ -98,13 +137,23 @@ int main(int argc, char** argv) {
   const ProblemRegistry& registry = testing::ToyRegistry();
   std::printf("evaluations: %llu of %.2f ms CPU work each, window %u\n",
               static_cast<unsigned long long>(evaluations), work_ms, window);
-  std::vector<double> speedups, per_second, engine_us;
+  std::vector<double> speedups, per_second, engine_us, loop_us, alone_us, checkpoint_us;
   for (int run = 1; run <= runs; ++run) {
     const Farming farming = Farm(job, registry, run);
     if (farming.farmed_seconds < 0) return 1;
     speedups.push_back(farming.loop_seconds / farming.farmed_seconds);
     per_second.push_back(evaluations / farming.farmed_seconds);
     engine_us.push_back(1e6 * farming.farmed_seconds / evaluations);
+    if (work_ms == 0) {
+      const Alone alone = DriveAlone(job, registry);
+      if (alone.seconds < 0) {
+        std::fprintf(stderr, "the engine without actors failed\n");
+        return 1;
+      }
+      loop_us.push_back(1e6 * farming.loop_seconds / evaluations);
+      alone_us.push_back(1e6 * alone.seconds / evaluations);
+      checkpoint_us.push_back(1e6 * alone.checkpoint_seconds / evaluations);
+    }
   }
   bench::TargetReport report;
   if (work_ms == 0) {
@@ -112,6 +161,9 @@ int main(int argc, char** argv) {
     // worker hops, tell, history, checkpoints). No target: the figures are reported.
     report.Report("engine evaluations per second (zero-cost evaluations)", per_second, "/s", true);
     report.Report("engine wall time per evaluation", engine_us, " us", false);
+    report.Report("plain loop (the strategy's ask and tell) per evaluation", loop_us, " us", false);
+    report.Report("engine without actors, one thread, per evaluation", alone_us, " us", false);
+    report.Report("  of which checkpoints", checkpoint_us, " us", false);
   } else {
     // 1 ms evaluations or longer: >= 1.9x; shorter ones (0.1 ms): >= 1.8x.
     const double target = work_ms >= 1.0 ? 1.9 : 1.8;
