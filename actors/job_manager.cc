@@ -341,6 +341,82 @@ absl::StatusOr<JobParts> BuildStoredParts(Self self, const std::string& id) {
   return result;
 }
 
+// The parts of jobs `ids` built from their stored specs on threads of their own, at most
+// options.max_preparing at once, while this (the manager's) thread waits: each build gets
+// options.prepare_timeout from its own start, so start-up takes about the longest build, not the
+// sum, and no more than (jobs / max_preparing, rounded up) limits when every build hangs. A build
+// past its limit gives DeadlineExceeded as in BuildStoredParts and ends alone.
+std::vector<absl::StatusOr<JobParts>> BuildStoredPartsTogether(Self self,
+                                                               const std::vector<std::string>& ids) {
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::optional<absl::StatusOr<JobParts>>> results;
+    std::vector<bool> given_up;  // past its limit: a late result is dropped
+  };
+  auto& state = self->state;
+  const size_t n = ids.size();
+  auto shared = std::make_shared<Shared>();
+  shared->results.resize(n);
+  shared->given_up.assign(n, false);
+  std::vector<absl::StatusOr<JobParts>> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.emplace_back(absl::InternalError("not built"));
+  std::vector<std::chrono::steady_clock::time_point> deadline(n);
+  std::vector<bool> resolved(n, false);
+  const size_t at_once = static_cast<size_t>(std::max(1, state.options.max_preparing));
+  size_t launched = 0, running = 0, done = 0;
+  std::unique_lock<std::mutex> lock(shared->mu);
+  while (done < n) {
+    while (running < at_once && launched < n) {
+      const size_t i = launched++;
+      ++running;
+      deadline[i] = std::chrono::steady_clock::now() + state.options.prepare_timeout;
+      lock.unlock();
+      LaunchBuild(state.building, "resuming job " + ids[i], StoredJobBuild(self, ids[i]),
+                  [shared, i](absl::StatusOr<JobParts> result) {
+                    {
+                      std::lock_guard<std::mutex> guard(shared->mu);
+                      if (shared->given_up[i]) return;
+                      shared->results[i] = std::move(result);
+                    }
+                    shared->cv.notify_all();
+                  });
+      lock.lock();
+    }
+    auto earliest = std::chrono::steady_clock::time_point::max();
+    for (size_t i = 0; i < launched; ++i) {
+      if (!resolved[i]) earliest = std::min(earliest, deadline[i]);
+    }
+    shared->cv.wait_until(lock, earliest, [&] {
+      for (size_t i = 0; i < launched; ++i) {
+        if (!resolved[i] && shared->results[i].has_value()) return true;
+      }
+      return false;
+    });
+    const auto now = std::chrono::steady_clock::now();
+    for (size_t i = 0; i < launched; ++i) {
+      if (resolved[i]) continue;
+      if (shared->results[i].has_value()) {
+        out[i] = std::move(*shared->results[i]);
+        shared->results[i].reset();
+      } else if (now >= deadline[i]) {
+        shared->given_up[i] = true;
+        out[i] = absl::DeadlineExceededError(
+            "resuming job " + ids[i] + ": building the job's problem took longer than " +
+            absl::StrCat(state.options.prepare_timeout.count() / 1000.0) +
+            " s (reading its files?); it is PAUSED, ResumeJob tries again");
+      } else {
+        continue;
+      }
+      resolved[i] = true;
+      --running;
+      ++done;
+    }
+  }
+  return out;
+}
+
 // Stops job `id`'s coordinator with the job in `target`; the coordinator's checkpoint is the state
 // change's one write. `done` gets the committed record, or why the stop failed; the job's state is
 // then unchanged.
@@ -525,9 +601,18 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
       return;
     }
     // Before the manager serves: a job RUNNING in the lifecycle has its coordinator once the
-    // manager serves, which WatchJob and the stops rely on. Each build runs on a thread of its
-    // own, waited for up to options.prepare_timeout (BuildStoredParts); one past it is PAUSED.
-    for (const auto& id : *running) StartOrFail(self, id, BuildEngine(self, id), "resume failed: ");
+    // manager serves, which WatchJob and the stops rely on. The builds run together, each on a
+    // thread of its own, waited for up to options.prepare_timeout (BuildStoredPartsTogether);
+    // one past it is PAUSED.
+    std::vector<absl::StatusOr<JobParts>> parts = BuildStoredPartsTogether(self, *running);
+    for (size_t i = 0; i < running->size(); ++i) {
+      const std::string& id = (*running)[i];
+      if (parts[i].ok()) {
+        StartOrFail(self, id, BuildEngine(self, id, std::move(*parts[i])), "resume failed: ");
+      } else {
+        StartOrFail(self, id, parts[i].status(), "resume failed: ");
+      }
+    }
     spdlog::info("loaded {} jobs, resumed {} in {:.3f} s", state.jobs->List().size(),
                  state.live.size(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

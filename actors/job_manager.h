@@ -28,9 +28,10 @@
 // was told failed.
 //
 // On spawn every job in the store is loaded; those RUNNING resume from their checkpoints, built
-// on the manager's thread before it serves (one that cannot is failed), so that every job
+// before the manager serves, together (max_preparing at once, each within prepare_timeout; one
+// past it is PAUSED, one that cannot be built is failed), so that every job
 // RUNNING in the lifecycle has its coordinator; PAUSED ones stay paused. Jobs held for the store
-// (below) resume the same way.
+// (below) resume one at a time, each within prepare_timeout.
 // (shutdown) first waits (up to 20 s) for the problem builds still running, which use the
 // registry and the actor system the process then tears down; it then checkpoints every running
 // job with its state still RUNNING, so the next start resumes it, and stops the coordinators; it

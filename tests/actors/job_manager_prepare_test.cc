@@ -259,5 +259,35 @@ TEST_F(JobManagerPrepareTest, AResumeAtStartWhoseBuildHangsPausesTheJobForLater)
   EXPECT_TRUE(resumed->error().empty()) << resumed->error();
 }
 
+TEST_F(JobManagerPrepareTest, ResumesAtStartAreBuiltTogetherNotOneAfterAnother) {
+  Start();
+  auto first = client_->Submit(Spec(7, 1000000));
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = client_->Submit(Spec(7, 1000000));
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto other = client_->Submit(Spec(3, 1000000));
+  ASSERT_TRUE(other.ok()) << other.status();
+  Stop();
+
+  // Both gated builds must be waiting at once, long before either's 60 s limit: built one after
+  // another, the second would start only when the first is done or given up.
+  TheGate().Close();
+  std::atomic<bool> together{false};
+  std::thread opener([&] {
+    together = TheGate().WaitForWaiting(2);
+    TheGate().Open();
+  });
+  JobManagerOptions options;
+  options.prepare_timeout = 60s;
+  Start(options);  // its first answer comes after the start-up resumes
+  for (const auto* job : {&*first, &*second, &*other}) {
+    auto resumed = client_->Get(job->id());
+    ASSERT_TRUE(resumed.ok()) << resumed.status();
+    EXPECT_EQ(resumed->state(), v1::RUNNING) << resumed->error();
+  }
+  opener.join();
+  EXPECT_TRUE(together);
+}
+
 }  // namespace
 }  // namespace evolv
