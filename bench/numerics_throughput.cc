@@ -12,7 +12,9 @@
 //
 // Also measures fitting constants (fitting.h), the cost of one numerics evaluation: BM_Fit* for
 // two fixed structures, and after the ratio the median and 90th percentile fit time over programs
-// of cost <= 10 reached by random mutation walks from the empty program.
+// of cost <= 10 reached by random mutation walks from the empty program, and on the same programs,
+// in REAL and FLOAT32 mode, a candidate's functional probe against its whole evaluation (what
+// probing several candidates per pass could at most save: docs/adr/0018).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -140,32 +142,68 @@ void BM_FitTenOpRational(benchmark::State& state) {
 BENCHMARK(BM_FitTenOpRational)->Unit(benchmark::kMillisecond);
 
 // Fit time over programs met by mutation walks (as a search meets them): median and p90, ms.
+// Then, per mode, what a candidate's functional probe (Problem::Probe, run by the coordinator
+// for its cache key) costs against its whole evaluation (Problem::Evaluate, run by a worker) on
+// the same walk programs: the bound on what probing several candidates in one pass could save.
 void PrintFitTimes() {
-  evolv::v1::NumericsSpec spec;
-  spec.set_target("exp2");
-  spec.set_upper(1);
-  auto problem = evolv::CreateNumericsProblem(spec);
-  if (!problem.ok()) return;
-  evolv::Rng rng(11);
-  std::vector<double> ms;
-  for (int walk = 0; walk < 20; ++walk) {
-    evolv::v1::Candidate c = (*problem)->Random(rng);
-    for (int step = 0; step < 30; ++step) {
-      c = (*problem)->Mutate(c, rng);
-      auto p = evolv::numerics::FromCandidate(c);
-      if (!p.ok() || evolv::numerics::Cost(*p) > 10) break;
-      const auto t0 = std::chrono::steady_clock::now();
-      const auto fit = FitConstants(*p, FitSamples(), step);
-      benchmark::DoNotOptimize(fit);
-      ms.push_back(
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      c = evolv::numerics::ToCandidate(fit.program);
+  for (const auto mode : {evolv::v1::REAL, evolv::v1::FLOAT32}) {
+    evolv::v1::NumericsSpec spec;
+    spec.set_target("exp2");
+    spec.set_upper(1);
+    spec.set_mode(mode);
+    auto problem = evolv::CreateNumericsProblem(spec);
+    if (!problem.ok()) return;
+    const bool real = mode == evolv::v1::REAL;
+    evolv::Rng rng(11);
+    std::vector<double> fit_ms, probe_us, evaluate_ms, share;
+    for (int walk = 0; walk < 20; ++walk) {
+      evolv::v1::Candidate c = (*problem)->Random(rng);
+      for (int step = 0; step < 30; ++step) {
+        c = (*problem)->Mutate(c, rng);
+        auto p = evolv::numerics::FromCandidate(c);
+        if (!p.ok() || evolv::numerics::Cost(*p) > 10) break;
+        auto t0 = std::chrono::steady_clock::now();
+        const auto fit = FitConstants(*p, FitSamples(), step);
+        benchmark::DoNotOptimize(fit);
+        fit_ms.push_back(std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - t0)
+                             .count());
+        t0 = std::chrono::steady_clock::now();
+        benchmark::DoNotOptimize((*problem)->Probe(c));
+        const double probe = std::chrono::duration<double, std::micro>(
+                                 std::chrono::steady_clock::now() - t0)
+                                 .count();
+        t0 = std::chrono::steady_clock::now();
+        benchmark::DoNotOptimize((*problem)->Evaluate(c, {}));
+        const double evaluate = std::chrono::duration<double, std::micro>(
+                                    std::chrono::steady_clock::now() - t0)
+                                    .count();
+        probe_us.push_back(probe);
+        evaluate_ms.push_back(evaluate / 1000);
+        share.push_back(100 * probe / evaluate);
+        c = evolv::numerics::ToCandidate(fit.program);
+      }
     }
+    if (fit_ms.empty()) return;
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    auto p90 = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() * 9 / 10];
+    };
+    const char* name = real ? "REAL" : "FLOAT32";
+    if (real) {
+      std::printf("fit time over %zu walk programs (cost <= 10): median %.3f ms, p90 %.3f ms\n",
+                  fit_ms.size(), median(fit_ms), p90(fit_ms));
+    }
+    std::printf(
+        "%s: functional probe median %.1f us (p90 %.1f), whole evaluation median %.3f ms "
+        "(p90 %.3f): the probe is %.2f%% of an evaluation (median; p90 %.2f%%)\n",
+        name, median(probe_us), p90(probe_us), median(evaluate_ms), p90(evaluate_ms),
+        median(share), p90(share));
   }
-  std::sort(ms.begin(), ms.end());
-  if (ms.empty()) return;
-  std::printf("fit time over %zu walk programs (cost <= 10): median %.3f ms, p90 %.3f ms\n",
-              ms.size(), ms[ms.size() / 2], ms[ms.size() * 9 / 10]);
 }
 
 // Best-of-50 wall time per call, for the ratio line.
