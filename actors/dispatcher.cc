@@ -313,8 +313,8 @@ void Dispatch(Self self) {
       const size_t size = BatchSize(self, *queue, worker);
       std::vector<Task> tasks;
       while (tasks.size() < size && !queue->tasks.empty() &&
-             (tasks.empty() ||
-              (!queue->tasks.front().solo && queue->tasks.front().shared == tasks.front().shared))) {
+             (tasks.empty() || (!queue->tasks.front().solo &&
+                                queue->tasks.front().shared == tasks.front().shared))) {
         tasks.push_back(std::move(queue->tasks.front()));
         queue->tasks.pop_front();
       }

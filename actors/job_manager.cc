@@ -346,8 +346,8 @@ absl::StatusOr<JobParts> BuildStoredParts(Self self, const std::string& id) {
 // options.prepare_timeout from its own start, so start-up takes about the longest build, not the
 // sum, and no more than (jobs / max_preparing, rounded up) limits when every build hangs. A build
 // past its limit gives DeadlineExceeded as in BuildStoredParts and ends alone.
-std::vector<absl::StatusOr<JobParts>> BuildStoredPartsTogether(Self self,
-                                                               const std::vector<std::string>& ids) {
+std::vector<absl::StatusOr<JobParts>> BuildStoredPartsTogether(
+    Self self, const std::vector<std::string>& ids) {
   struct Shared {
     std::mutex mu;
     std::condition_variable cv;

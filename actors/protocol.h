@@ -45,8 +45,8 @@ using worker_actor = caf::typed_actor<
     // spec, fingerprint, ...; parsed once per batch) with its own index, candidate, seed and
     // repeat; with no shared bytes, each task's bytes are a whole request. The tasks run one
     // after another, in one message each way (WorkerInfo.max_batch at most).
-    caf::replies_to<evaluate_batch_atom, std::string, std::vector<std::string>>::with<
-        std::vector<std::string>>>;
+    caf::replies_to<evaluate_batch_atom, std::string,
+                    std::vector<std::string>>::with<std::vector<std::string>>>;
 
 // Whoever submits tasks with (tasks, ...) receives their results in batches:
 // (results, tokens, Evaluation bytes), one Evaluation per token, in matching order.

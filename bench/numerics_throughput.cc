@@ -165,19 +165,19 @@ void PrintFitTimes() {
         auto t0 = std::chrono::steady_clock::now();
         const auto fit = FitConstants(*p, FitSamples(), step);
         benchmark::DoNotOptimize(fit);
-        fit_ms.push_back(std::chrono::duration<double, std::milli>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count());
+        fit_ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
         t0 = std::chrono::steady_clock::now();
         benchmark::DoNotOptimize((*problem)->Probe(c));
-        const double probe = std::chrono::duration<double, std::micro>(
-                                 std::chrono::steady_clock::now() - t0)
-                                 .count();
+        const double probe =
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count();
         t0 = std::chrono::steady_clock::now();
         benchmark::DoNotOptimize((*problem)->Evaluate(c, {}));
-        const double evaluate = std::chrono::duration<double, std::micro>(
-                                    std::chrono::steady_clock::now() - t0)
-                                    .count();
+        const double evaluate =
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                .count();
         probe_us.push_back(probe);
         evaluate_ms.push_back(evaluate / 1000);
         share.push_back(100 * probe / evaluate);
@@ -201,8 +201,8 @@ void PrintFitTimes() {
     std::printf(
         "%s: functional probe median %.1f us (p90 %.1f), whole evaluation median %.3f ms "
         "(p90 %.3f): the probe is %.2f%% of an evaluation (median; p90 %.2f%%)\n",
-        name, median(probe_us), p90(probe_us), median(evaluate_ms), p90(evaluate_ms),
-        median(share), p90(share));
+        name, median(probe_us), p90(probe_us), median(evaluate_ms), p90(evaluate_ms), median(share),
+        p90(share));
   }
 }
 

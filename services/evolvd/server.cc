@@ -267,10 +267,9 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
       evolv::SpawnJobManager(system, store->get(), registry, dispatcher, manager_options);
   // A core actor that goes down wakes the sigwait below as a signal would (every thread blocks
   // SIGTERM, so it waits for that sigwait); the watch tells the two apart.
-  evolv::ActorWatch core_watch(system,
-                               {{"job manager", manager.address()},
-                                {"dispatcher", dispatcher.address()}},
-                               [] { kill(getpid(), SIGTERM); });
+  evolv::ActorWatch core_watch(
+      system, {{"job manager", manager.address()}, {"dispatcher", dispatcher.address()}},
+      [] { kill(getpid(), SIGTERM); });
 
   evolv::ServiceCore core(store->get(), registry, system, manager, dispatcher, *metrics);
   evolv::SearchServiceImpl service(core, token);

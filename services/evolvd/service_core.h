@@ -35,7 +35,8 @@ namespace evolv {
 
 class ServiceCore {
  public:
-  // Everything must outlive the core. `metrics` is fed by the dispatcher (DispatcherOptions::observe).
+  // Everything must outlive the core. `metrics` is fed by the dispatcher
+  // (DispatcherOptions::observe).
   ServiceCore(Store* store, const ProblemRegistry& registry, caf::actor_system& system,
               job_manager_actor manager, dispatcher_actor dispatcher,
               const ServiceMetrics& metrics);

@@ -62,9 +62,9 @@ worker_actor::behavior_type RecordingWorker(worker_actor::pointer, std::shared_p
         std::this_thread::sleep_for(kMessageTime);
         return Answer(request, setup.eval_seconds);
       },
-      [log, setup](evaluate_batch_atom, const std::string& shared,
-                   const std::vector<std::string>& requests)
-          -> caf::result<std::vector<std::string>> {
+      [log, setup](
+          evaluate_batch_atom, const std::string& shared,
+          const std::vector<std::string>& requests) -> caf::result<std::vector<std::string>> {
         log->Add(requests.size());
         std::this_thread::sleep_for(kMessageTime);
         {

@@ -1,10 +1,10 @@
 #include "services/evolvd/metrics.h"
 
-#include "actors/dispatcher.h"
-
 #include <gtest/gtest.h>
 
 #include <sstream>
+
+#include "actors/dispatcher.h"
 
 namespace evolv {
 namespace {
