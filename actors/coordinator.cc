@@ -164,13 +164,16 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
   state.listener = std::move(listener);
   state.options = options;
   // Results come back as (results) messages, not replies: if the dispatcher goes, none will.
+  // The coordinator then ends without a word to the listener: the store keeps the job RUNNING
+  // at its last checkpoint, to resume when the process starts again (evolvd ends when its
+  // dispatcher does).
   self->monitor(state.dispatcher);
   self->set_down_handler([self](caf::down_msg& down) {
-    if (down.source == self->state.dispatcher.address()) {
-      Finish(self, v1::PAUSED,
-             "the dispatcher went down (" + self->system().render(down.reason) +
-                 "); resumes when the job is resumed");
-    }
+    if (down.source != self->state.dispatcher.address() || self->state.finished) return;
+    spdlog::error("job {}: the dispatcher went down ({}); it resumes from its last checkpoint",
+                  self->state.engine->record().id(), self->system().render(down.reason));
+    self->state.finished = true;
+    self->quit(down.reason);
   });
   Send(self, state.engine->Fill());
   if (state.engine->Finished()) {

@@ -1,6 +1,8 @@
 // The actor runtime with real CAF actors: dispatcher, local worker threads, coordinator.
 #include <gtest/gtest.h>
 
+#include "actors/coordinator.h"
+#include "actors/dispatcher.h"
 #include "actors/local_runtime.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/toy_problem.h"
@@ -33,6 +35,28 @@ TEST(RuntimeTest, RunsAJobToTheEndAndReportsProgress) {
   EXPECT_GE(reports, 1);
   EXPECT_EQ((*store)->ReadHistory("runtime")->size(), 200u);
   EXPECT_EQ((*store)->GetJob("runtime")->state(), v1::SUCCEEDED);
+}
+
+// Results reach a coordinator as messages from the dispatcher, not as replies, so it watches
+// the dispatcher: one that goes down ends the coordinator instead of leaving it waiting.
+TEST(RuntimeTest, ACoordinatorWhoseDispatcherGoesDownEndsInsteadOfWaiting) {
+  TempDir dir;
+  auto store = Store::Open(dir.path());
+  auto engine = JobEngine::Create(ToyJob(200, 0), store->get(), testing::ToyRegistry());
+  ASSERT_TRUE(engine.ok());
+  caf::actor_system_config config;
+  caf::actor_system system{config};
+  auto dispatcher = SpawnDispatcher(system);  // no workers: the job's tasks wait in its queue
+  auto coordinator = SpawnCoordinator(system, std::shared_ptr<JobEngine>(std::move(*engine)),
+                                      dispatcher, job_listener_actor{});
+  caf::scoped_actor self{system};
+  self->monitor(coordinator);
+  caf::anon_send_exit(dispatcher, caf::exit_reason::kill);
+  bool ended = false;
+  self->receive([&](const caf::down_msg& down) { ended = down.source == coordinator.address(); },
+                caf::after(std::chrono::seconds(30)) >> [] {});
+  EXPECT_TRUE(ended);
+  caf::anon_send_exit(coordinator, caf::exit_reason::kill);  // lets the system end if it did not
 }
 
 TEST(RuntimeTest, ATaskPastItsTimeoutIsRetriedThenRecordedAsFailedWithTheReason) {
