@@ -307,45 +307,12 @@ std::function<absl::StatusOr<JobParts>()> StoredJobBuild(Self self, const std::s
           limits = self->state.options.limits] { return BuildJobParts(spec, *registry, limits); };
 }
 
-// Job `id`'s parts built from its stored spec on a thread of its own while this (the manager's)
-// thread waits, at most options.prepare_timeout: a problem whose files hang (a stuck network
-// mount) cannot stop the manager. Past the limit DeadlineExceeded; the build then ends alone
-// (counted in `building`, which the shutdown waits for) and its result is dropped.
-absl::StatusOr<JobParts> BuildStoredParts(Self self, const std::string& id) {
-  struct Slot {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<absl::StatusOr<JobParts>> result;
-  };
-  auto slot = std::make_shared<Slot>();
-  auto& state = self->state;
-  const std::string what = "resuming job " + id;
-  LaunchBuild(state.building, what, StoredJobBuild(self, id),
-              [slot](absl::StatusOr<JobParts> result) {
-                {
-                  std::lock_guard<std::mutex> lock(slot->mu);
-                  slot->result = std::move(result);
-                }
-                slot->cv.notify_all();
-              });
-  std::unique_lock<std::mutex> lock(slot->mu);
-  if (!slot->cv.wait_for(lock, state.options.prepare_timeout,
-                         [&] { return slot->result.has_value(); })) {
-    return absl::DeadlineExceededError(
-        what + ": building the job's problem took longer than " +
-        absl::StrCat(state.options.prepare_timeout.count() / 1000.0) +
-        " s (reading its files?); it is PAUSED, ResumeJob tries again");
-  }
-  absl::StatusOr<JobParts> result = std::move(*slot->result);
-  slot->result.reset();
-  return result;
-}
-
 // The parts of jobs `ids` built from their stored specs on threads of their own, at most
 // options.max_preparing at once, while this (the manager's) thread waits: each build gets
 // options.prepare_timeout from its own start, so start-up takes about the longest build, not the
 // sum, and no more than (jobs / max_preparing, rounded up) limits when every build hangs. A build
-// past its limit gives DeadlineExceeded as in BuildStoredParts and ends alone.
+// past its limit gives DeadlineExceeded, ends alone (counted in `building`, which the shutdown
+// waits for) and its result is dropped.
 std::vector<absl::StatusOr<JobParts>> BuildStoredPartsTogether(
     Self self, const std::vector<std::string>& ids) {
   struct Shared {
@@ -415,6 +382,14 @@ std::vector<absl::StatusOr<JobParts>> BuildStoredPartsTogether(
     }
   }
   return out;
+}
+
+// Job `id`'s parts built from its stored spec on a thread of its own while this (the manager's)
+// thread waits, at most options.prepare_timeout: a problem whose files hang (a stuck network
+// mount) cannot stop the manager. Past the limit DeadlineExceeded; the build then ends alone
+// (counted in `building`, which the shutdown waits for) and its result is dropped.
+absl::StatusOr<JobParts> BuildStoredParts(Self self, const std::string& id) {
+  return std::move(BuildStoredPartsTogether(self, {id}).front());
 }
 
 // Stops job `id`'s coordinator with the job in `target`; the coordinator's checkpoint is the state
