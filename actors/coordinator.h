@@ -23,7 +23,7 @@
 namespace evolv {
 
 struct CoordinatorOptions {
-  uint64_t checkpoint_every_results = 200;
+  uint64_t checkpoint_every_results = 1000;
   double checkpoint_every_seconds = 5.0;
   double progress_every_seconds = 0.25;
 };

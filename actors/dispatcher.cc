@@ -10,6 +10,8 @@
 
 #include "actors/job_engine.h"
 #include "evolv/v1/cluster.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "spdlog/spdlog.h"
 
 namespace evolv {
@@ -153,22 +155,60 @@ size_t BatchSize(Self self, const JobQueue& queue, const Worker& worker) {
   return std::max<size_t>(1, std::min(size, share));
 }
 
+// What the dispatcher reads of an Evaluation: its status, eval_seconds and whether a worker is
+// named. Read field by field from the bytes, skipping the rest (objectives, metrics, error, the
+// refined candidate) without building them: one per result, on the dispatcher's thread.
+struct EvaluationTiming {
+  v1::EvaluationStatus status = v1::EVALUATION_STATUS_UNSPECIFIED;
+  double eval_seconds = 0;
+  bool has_worker = false;
+};
+
+// False when `bytes` are not a well-formed Evaluation. As protobuf does, a field that occurs
+// more than once keeps its last value.
+bool ReadTiming(const std::string& bytes, EvaluationTiming* timing) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  while (const uint32_t tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const WireFormatLite::WireType type = WireFormatLite::GetTagWireType(tag);
+    if (field == v1::Evaluation::kStatusFieldNumber && type == WireFormatLite::WIRETYPE_VARINT) {
+      uint32_t status = 0;
+      if (!in.ReadVarint32(&status)) return false;
+      timing->status = static_cast<v1::EvaluationStatus>(status);
+    } else if (field == v1::Evaluation::kEvalSecondsFieldNumber &&
+               type == WireFormatLite::WIRETYPE_FIXED64) {
+      uint64_t raw = 0;
+      if (!in.ReadLittleEndian64(&raw)) return false;
+      timing->eval_seconds = WireFormatLite::DecodeDouble(raw);
+    } else if (field == v1::Evaluation::kWorkerFieldNumber &&
+               type == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length) || !in.Skip(static_cast<int>(length))) return false;
+      timing->has_worker = length > 0;
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+  return in.ConsumedEntireMessage();
+}
+
 // Reports a worker's result to options.observe and folds its evaluation time into its job's
 // moving average.
 void NoteEvalSeconds(Self self, const std::string& job_id, const std::string& evaluation_bytes) {
-  v1::Evaluation evaluation;
-  if (!evaluation.ParseFromString(evaluation_bytes)) return;
-  if (self->state.options.observe && !evaluation.worker().empty()) {
-    self->state.options.observe(evaluation.eval_seconds());
+  EvaluationTiming evaluation;
+  if (!ReadTiming(evaluation_bytes, &evaluation)) return;
+  if (self->state.options.observe && evaluation.has_worker) {
+    self->state.options.observe(evaluation.eval_seconds);
   }
   auto queue = self->state.queues.find(job_id);
-  if (queue == self->state.queues.end() || evaluation.status() != v1::OK ||
-      !(evaluation.eval_seconds() >= 0)) {
+  if (queue == self->state.queues.end() || evaluation.status != v1::OK ||
+      !(evaluation.eval_seconds >= 0)) {
     return;
   }
   double& average = queue->second.eval_seconds;
-  average =
-      average < 0 ? evaluation.eval_seconds() : 0.8 * average + 0.2 * evaluation.eval_seconds();
+  average = average < 0 ? evaluation.eval_seconds : 0.8 * average + 0.2 * evaluation.eval_seconds;
 }
 
 // The queue of job `job_id`, made on its first task level with the least-served queue; its

@@ -11,11 +11,23 @@
 // checkpoints), and the checkpoints alone; the rest of the wall time is the actors' (messages,
 // serialization, the dispatcher, the workers' threads).
 //
+// Every run also prints the CPU time its threads used per evaluation, read from
+// /proc/self/task/*/schedstat around the engine run: the worker actors' threads (the evaluation
+// and its wrapper), CAF's scheduler threads (the coordinator and the dispatcher) and the rest.
+// On 2 cores the speedup is about 2 x (plain loop time) / (sum of these): every microsecond the
+// coordinator spends is taken from a worker. These figures vary less between runs than the
+// speedup, so they tell whether a change to the engine helped.
+//
 //   build/bench/engine_farming [evaluations=2000] [work_ms=1] [window=64] [--runs N]
+#include <dirent.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iterator>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "actors/local_runtime.h"
@@ -44,9 +56,60 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+// CPU seconds each thread of this process has run, by thread id, with its name.
+struct ThreadCpu {
+  std::string name;
+  double seconds = 0;
+};
+
+std::map<std::string, ThreadCpu> ThreadCpuNow() {
+  std::map<std::string, ThreadCpu> threads;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) return threads;
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string base = std::string("/proc/self/task/") + entry->d_name;
+    std::ifstream comm(base + "/comm"), schedstat(base + "/schedstat");
+    ThreadCpu thread;
+    double on_cpu_ns = 0;
+    if (!std::getline(comm, thread.name) || !(schedstat >> on_cpu_ns)) continue;
+    thread.seconds = on_cpu_ns / 1e9;
+    threads[entry->d_name] = thread;
+  }
+  closedir(dir);
+  return threads;
+}
+
+// CPU used between two ThreadCpuNow() readings, in three groups: the worker actors (CAF's
+// detached threads, "caf.actor"), CAF's scheduler threads (CAF 0.17 names them
+// "caf.multiplexer"; the coordinator and the dispatcher run there) and every other thread.
+struct CpuSplit {
+  double workers = 0;
+  double scheduler = 0;
+  double other = 0;
+};
+
+CpuSplit CpuBetween(const std::map<std::string, ThreadCpu>& before,
+                    const std::map<std::string, ThreadCpu>& after) {
+  CpuSplit split;
+  for (const auto& [tid, thread] : after) {
+    auto earlier = before.find(tid);
+    const double used = thread.seconds - (earlier == before.end() ? 0 : earlier->second.seconds);
+    if (thread.name == "caf.actor") {
+      split.workers += used;
+    } else if (thread.name == "caf.multiplexer") {
+      split.scheduler += used;
+    } else {
+      split.other += used;
+    }
+  }
+  return split;
+}
+
 struct Farming {
   double loop_seconds = 0;
   double farmed_seconds = -1;  // negative when the engine run failed
+  CpuSplit cpu;                // of the engine run
 };
 
 // The engine without actors: Fill, evaluate in this thread, OnResult, checkpoints as the
@@ -101,11 +164,14 @@ Farming Farm(const v1::JobRecord& job, const ProblemRegistry& registry, int run)
   auto store = Store::Open(dir.path());
   auto engine = JobEngine::Create(job, store->get(), registry);
   double farmed_seconds;
+  CpuSplit cpu;
   {
     LocalRuntime runtime(2, registry);
+    const auto threads_before = ThreadCpuNow();
     start = std::chrono::steady_clock::now();
     auto outcome = runtime.RunJob(std::move(*engine), CoordinatorOptions{}, nullptr, nullptr);
     farmed_seconds = Seconds(start);
+    cpu = CpuBetween(threads_before, ThreadCpuNow());
     if (outcome.state != v1::SUCCEEDED) {
       std::fprintf(stderr, "engine run ended in state %d: %s\n", outcome.state,
                    outcome.error.c_str());
@@ -117,7 +183,12 @@ Farming Farm(const v1::JobRecord& job, const ProblemRegistry& registry, int run)
       "(%.0f evals/s): speedup %.2fx\n",
       run, loop_seconds, evaluations / loop_seconds, farmed_seconds, evaluations / farmed_seconds,
       loop_seconds / farmed_seconds);
-  return {loop_seconds, farmed_seconds};
+  std::printf(
+      "       CPU per evaluation: worker threads %.2f us, scheduler threads (coordinator, "
+      "dispatcher) %.2f us, other threads %.2f us; plain loop %.2f us\n",
+      1e6 * cpu.workers / evaluations, 1e6 * cpu.scheduler / evaluations,
+      1e6 * cpu.other / evaluations, 1e6 * loop_seconds / evaluations);
+  return {loop_seconds, farmed_seconds, cpu};
 }
 
 }  // namespace
@@ -138,12 +209,15 @@ int main(int argc, char** argv) {
   std::printf("evaluations: %llu of %.2f ms CPU work each, window %u\n",
               static_cast<unsigned long long>(evaluations), work_ms, window);
   std::vector<double> speedups, per_second, engine_us, loop_us, alone_us, checkpoint_us;
+  std::vector<double> worker_cpu_us, scheduler_cpu_us;
   for (int run = 1; run <= runs; ++run) {
     const Farming farming = Farm(job, registry, run);
     if (farming.farmed_seconds < 0) return 1;
     speedups.push_back(farming.loop_seconds / farming.farmed_seconds);
     per_second.push_back(evaluations / farming.farmed_seconds);
     engine_us.push_back(1e6 * farming.farmed_seconds / evaluations);
+    worker_cpu_us.push_back(1e6 * farming.cpu.workers / evaluations);
+    scheduler_cpu_us.push_back(1e6 * farming.cpu.scheduler / evaluations);
     if (work_ms == 0) {
       const Alone alone = DriveAlone(job, registry);
       if (alone.seconds < 0) {
@@ -156,6 +230,9 @@ int main(int argc, char** argv) {
     }
   }
   bench::TargetReport report;
+  report.Report("CPU of the worker threads per evaluation", worker_cpu_us, " us", false);
+  report.Report("CPU of the scheduler threads (coordinator, dispatcher) per evaluation",
+                scheduler_cpu_us, " us", false);
   if (work_ms == 0) {
     // Zero-cost evaluations: what is measured is the engine itself (ask, probe, dispatch, two
     // worker hops, tell, history, checkpoints). No target: the figures are reported.

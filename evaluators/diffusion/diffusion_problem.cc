@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "evaluators/common/png_image.h"
+#include "evaluators/diffusion/eigen_blocking.h"
 #include "evaluators/diffusion/learned_denoiser.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -167,6 +168,7 @@ absl::StatusOr<std::vector<int>> CanonicalSteps(const v1::DiffusionSchedule& sch
 }
 
 absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::DiffusionSpec& s) {
+  PinEigenBlocking();  // before any product: the same results on every machine
   auto problem = std::unique_ptr<DiffusionProblem>(new DiffusionProblem);
   v1::DiffusionSpec& spec = problem->spec_;
   spec = s;

@@ -18,7 +18,8 @@
 // Functional key: Probe is the sorted step set (and any skipped blocks, per step, sorted), so
 // permutations of a candidate share a key; CanonicalSpec is the normalized mixture, schedule,
 // sampler, N and noise seed — not K or the baselines, which only decide feasibility and the
-// report. Cache contract: evaluation is deterministic, the default CompareHit (exact to 1e-9).
+// report. Cache contract: evaluation is deterministic, the same on every machine with the same
+// build (Eigen's blocking is pinned: eigen_blocking.h), the default CompareHit (exact to 1e-9).
 //
 // The denoiser: the mixture's exact one, or (`denoiser`) a learned residual MLP read from a model
 // file (learned_denoiser.h), trained on the same mixture; the mixture stays the data of the

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "evaluators/diffusion/eigen_blocking.h"
 #include "evaluators/diffusion/learned_denoiser.h"
 
 namespace evolv {
@@ -13,6 +14,7 @@ namespace {
 // model to MODEL, by default the spec's diffusion.denoiser.model. Exit codes: 0 written, 1 the
 // file could not be written, 2 bad usage or spec (a field out of range is named).
 int TrainDenoiserMain(const v1::JobSpec& job_spec, const std::vector<std::string>& options) {
+  PinEigenBlocking();  // the same model on every machine
   std::string out;
   for (size_t i = 0; i < options.size(); ++i) {
     if (options[i] == "--out" && i + 1 < options.size()) {

@@ -17,7 +17,7 @@ struct RunOptions {
   std::string cluster_secret_file;  // empty: EVOLV_CLUSTER_SECRET
   std::string cluster_port_file;    // where to write the bound cluster port
   TlsOptions tls;
-  uint64_t checkpoint_every_results = 200;
+  uint64_t checkpoint_every_results = 1000;
   double checkpoint_every_seconds = 5.0;
   bool progress = true;
   double progress_every_seconds = 2.0;  // interval of plain progress lines (not on a TTY)

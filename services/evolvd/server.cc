@@ -68,7 +68,7 @@ struct Flags {
   std::string auth_token_file;
   std::string port_file;
   std::string log_level = "info";
-  uint64_t checkpoint_every_results = 200;
+  uint64_t checkpoint_every_results = 1000;
   double checkpoint_every_seconds = 5.0;
   int http_max_connections = 256;
   double http_request_timeout = 10.0;  // seconds

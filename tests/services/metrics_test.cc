@@ -131,6 +131,11 @@ TEST(EvaluationMetricsTest, TheDispatcherRecordsWhatWorkersRanAndNothingElse) {
   ran.set_status(v1::OK);
   ran.set_eval_seconds(0.02);
   ran.set_worker("local-0");
+  // Fields the dispatcher skips on its way to the time: before it and after it.
+  ran.add_objectives(1.5);
+  ran.add_objectives(-2);
+  (*ran.mutable_metrics())["error"] = 3;
+  ran.mutable_refined()->mutable_value()->set_type_url("type.googleapis.com/x");
   auto worker = system.spawn(FakeWorker, ran);
   v1::WorkerInfo info;
   info.set_id("local-0");

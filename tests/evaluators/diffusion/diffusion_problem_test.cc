@@ -4,11 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <functional>
 #include <set>
 
+#include "evaluators/diffusion/eigen_blocking.h"
 #include "evaluators/registry.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "search/functional_hash.h"
@@ -151,6 +153,16 @@ TEST(DiffusionSpecTest, BadInputIsRefusedNamingTheField) {
     EXPECT_EQ(problem.status().code(), absl::StatusCode::kInvalidArgument) << c.what;
     EXPECT_THAT(std::string(problem.status().message()), StartsWith(c.message_prefix)) << c.what;
   }
+}
+
+// Eigen's products block for the pinned cache sizes once a diffusion problem exists, whatever this
+// CPU's caches are, so that evaluations are the same on every machine (eigen_blocking.h; the
+// golden test pins the values they give).
+TEST(DiffusionProblemTest, EigenBlocksForThePinnedCacheSizesOnEveryMachine) {
+  auto problem = Make(Small());
+  EXPECT_EQ(Eigen::l1CacheSize(), kEigenBlockingL1);
+  EXPECT_EQ(Eigen::l2CacheSize(), kEigenBlockingL2);
+  EXPECT_EQ(Eigen::l3CacheSize(), kEigenBlockingL3);
 }
 
 TEST(DiffusionSpecTest, TheRegistryBuildsTheDomainFromItsSpec) {
