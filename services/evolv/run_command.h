@@ -4,6 +4,7 @@
 #include <string>
 
 #include "actors/cluster.h"
+#include "actors/coordinator.h"
 
 namespace evolv {
 
@@ -17,8 +18,9 @@ struct RunOptions {
   std::string cluster_secret_file;  // empty: EVOLV_CLUSTER_SECRET
   std::string cluster_port_file;    // where to write the bound cluster port
   TlsOptions tls;
-  uint64_t checkpoint_every_results = 1000;
-  double checkpoint_every_seconds = 5.0;
+  // The coordinator's defaults (actors/coordinator.h), said once there.
+  uint64_t checkpoint_every_results = CoordinatorOptions{}.checkpoint_every_results;
+  double checkpoint_every_seconds = CoordinatorOptions{}.checkpoint_every_seconds;
   bool progress = true;
   double progress_every_seconds = 2.0;  // interval of plain progress lines (not on a TTY)
   // Not empty: the closing report is also written there (services/job_report.h), figures too.

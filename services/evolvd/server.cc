@@ -40,6 +40,7 @@
 #include <thread>
 
 #include "actors/cluster.h"
+#include "actors/coordinator.h"
 #include "actors/dispatcher.h"
 #include "actors/job_manager.h"
 #include "actors/worker.h"
@@ -68,8 +69,9 @@ struct Flags {
   std::string auth_token_file;
   std::string port_file;
   std::string log_level = "info";
-  uint64_t checkpoint_every_results = 1000;
-  double checkpoint_every_seconds = 5.0;
+  // The coordinator's defaults (actors/coordinator.h), said once there.
+  uint64_t checkpoint_every_results = evolv::CoordinatorOptions{}.checkpoint_every_results;
+  double checkpoint_every_seconds = evolv::CoordinatorOptions{}.checkpoint_every_seconds;
   int http_max_connections = 256;
   double http_request_timeout = 10.0;  // seconds
   double http_idle_timeout = 60.0;     // seconds
