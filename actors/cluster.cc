@@ -127,7 +127,9 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     info.set_slots(1);
     info.set_max_batch(kWorkerMaxBatch);
     for (const auto& d : options.domains) info.add_domains(d);
-    auto worker = system.spawn<caf::detached>(WorkerBehavior, info.id(), &registry);
+    info.set_allows_commands(options.allow_commands);
+    auto worker =
+        system.spawn<caf::detached>(WorkerBehavior, info.id(), &registry, options.allow_commands);
     workers.emplace_back(caf::actor_cast<caf::actor>(worker), info.SerializeAsString());
   }
   auto stop_workers = [&] {

@@ -62,6 +62,7 @@ struct WorkerNodeOptions {
   uint32_t slots = 1;
   std::string device = "cpu";
   std::vector<std::string> domains;  // empty: every domain
+  bool allow_commands = false;       // runs user commands (evolv-worker --allow-commands)
   std::string secret;
   TlsOptions tls;
   double heartbeat_seconds = 2.0;

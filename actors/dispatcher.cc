@@ -50,7 +50,8 @@ struct Worker {
   v1::WorkerStatus status;
   bool heartbeats = false;  // remote workers send them; stale ones are dropped
 
-  bool Runs(const std::string& domain) const {
+  bool Runs(const std::string& domain, const std::set<std::string>& command_domains) const {
+    if (!status.info().allows_commands() && command_domains.count(domain)) return false;
     const auto& domains = status.info().domains();
     if (domains.empty()) return true;
     for (const auto& d : domains) {
@@ -120,7 +121,9 @@ JobQueue* NextQueue(Self self, const Worker& worker) {
   JobQueue* best = nullptr;
   double best_share = std::numeric_limits<double>::infinity();
   for (auto& [job, queue] : self->state.queues) {
-    if (queue.tasks.empty() || !worker.Runs(queue.tasks.front().domain)) continue;
+    if (queue.tasks.empty() ||
+        !worker.Runs(queue.tasks.front().domain, self->state.options.command_domains))
+      continue;
     const double share = static_cast<double>(queue.served) / queue.weight;
     if (share < best_share) {
       best_share = share;
@@ -146,7 +149,7 @@ size_t BatchSize(Self self, const JobQueue& queue, const Worker& worker) {
   }
   uint64_t free_slots = 0;
   for (const auto& [address, other] : self->state.workers) {
-    if (other.Runs(queue.tasks.front().domain)) {
+    if (other.Runs(queue.tasks.front().domain, options.command_domains)) {
       free_slots +=
           other.status.info().slots() - std::min(other.status.info().slots(), other.status.busy());
     }

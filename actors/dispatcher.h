@@ -12,7 +12,8 @@
 // the evaluations of a job of priority 0 while both have work queued. A new job starts level with
 // the least-served one.
 // Capabilities: a task goes only to a worker whose WorkerInfo.domains is empty or names the
-// task's domain.
+// task's domain, and a task of a domain that runs user commands (command_domains) only to a
+// worker that allows them (WorkerInfo.allows_commands).
 // Batches: a worker that offers WorkerInfo.max_batch > 1 is sent up to that many of one job's
 // tasks in one message (evaluate_batch) once the job's evaluation time is known: as many as take
 // about `batch_seconds`, at most `max_batch`, and no more than an even share of the job's queue
@@ -34,6 +35,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
+#include <string>
 
 #include "actors/protocol.h"
 
@@ -46,6 +49,9 @@ struct DispatcherOptions {
   size_t max_queued = 100000;
   uint32_t max_batch = 64;      // tasks per message to one worker, at most (1: no batches)
   double batch_seconds = 0.02;  // a batch's expected evaluation time, at most
+  // Domains whose evaluations run user commands (ProblemRegistry::RunsCommands): their tasks go
+  // only to workers whose WorkerInfo.allows_commands is set.
+  std::set<std::string> command_domains;
   // Called on the dispatcher's thread with each worker-run evaluation's seconds (for metrics).
   std::function<void(double)> observe;
 };

@@ -5,12 +5,14 @@
 namespace evolv {
 
 LocalRuntime::LocalRuntime(int workers, const ProblemRegistry& registry, const TlsOptions& tls,
-                           const DispatcherOptions& dispatcher_options)
+                           const DispatcherOptions& dispatcher_options, bool allow_commands)
     : config_(std::make_unique<caf::actor_system_config>()) {
   ConfigureActorSystem(*config_, tls);
   system_ = std::make_unique<caf::actor_system>(*config_);
-  dispatcher_ = SpawnDispatcher(*system_, dispatcher_options);
-  workers_ = SpawnLocalWorkers(*system_, dispatcher_, workers, registry);
+  DispatcherOptions options = dispatcher_options;
+  options.command_domains = registry.CommandDomains();
+  dispatcher_ = SpawnDispatcher(*system_, options);
+  workers_ = SpawnLocalWorkers(*system_, dispatcher_, workers, registry, "local", allow_commands);
 }
 
 absl::StatusOr<uint16_t> LocalRuntime::OpenClusterPort(const ClusterServerOptions& options) {

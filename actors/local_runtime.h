@@ -22,8 +22,10 @@ class LocalRuntime {
  public:
   // `workers` >= 0 local worker threads (0: none; remote workers must join). `registry` must
   // outlive the runtime. With `tls`, the system can carry a TLS cluster link (see cluster.h).
+  // The dispatcher's command_domains are the registry's; with `allow_commands` the local
+  // workers run user commands (a study's objective; docs/security.md).
   LocalRuntime(int workers, const ProblemRegistry& registry, const TlsOptions& tls = {},
-               const DispatcherOptions& dispatcher_options = {});
+               const DispatcherOptions& dispatcher_options = {}, bool allow_commands = false);
 
   // Opens the cluster port for remote workers (evolv-worker); returns the bound port.
   absl::StatusOr<uint16_t> OpenClusterPort(const ClusterServerOptions& options);

@@ -37,8 +37,8 @@ std::string MismatchError(const Problem& problem, const std::string& here,
 
 }  // namespace
 
-Evaluator::Evaluator(std::string worker_id, const ProblemRegistry& registry)
-    : worker_id_(std::move(worker_id)), registry_(registry) {}
+Evaluator::Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands)
+    : worker_id_(std::move(worker_id)), registry_(registry), allow_commands_(allow_commands) {}
 
 v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
   BuiltProblem* built = nullptr;
@@ -49,6 +49,14 @@ v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
     }
   }
   if (!built) {
+    if (!allow_commands_ && registry_.RunsCommands(registry_.DomainOf(request.spec()))) {
+      v1::Evaluation refused =
+          Failed("this worker does not run commands: the " + registry_.DomainOf(request.spec()) +
+                 " domain's evaluations run the job's command, which only workers started with "
+                 "--allow-commands do");
+      refused.set_worker(worker_id_);
+      return refused;
+    }
     auto created = registry_.Create(request.spec());
     if (!created.ok()) return Failed(std::string(created.status().message()));
     if (problems_.size() == kProblemsKept) problems_.erase(problems_.begin());
@@ -84,8 +92,10 @@ v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
 }
 
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
-                                           std::string worker_id, const ProblemRegistry* registry) {
-  self->state.evaluator = std::make_unique<Evaluator>(std::move(worker_id), *registry);
+                                           std::string worker_id, const ProblemRegistry* registry,
+                                           bool allow_commands) {
+  self->state.evaluator =
+      std::make_unique<Evaluator>(std::move(worker_id), *registry, allow_commands);
   // One request's Evaluation bytes.
   auto run = [self](const std::string& request_bytes) {
     v1::EvalRequest request;
@@ -133,11 +143,11 @@ worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<Worker
 std::vector<worker_actor> SpawnLocalWorkers(caf::actor_system& system,
                                             const dispatcher_actor& dispatcher, int count,
                                             const ProblemRegistry& registry,
-                                            const std::string& prefix) {
+                                            const std::string& prefix, bool allow_commands) {
   std::vector<worker_actor> workers;
   for (int i = 0; i < count; ++i) {
     const std::string id = prefix + "-" + std::to_string(i);
-    auto worker = system.spawn<caf::detached>(WorkerBehavior, id, &registry);
+    auto worker = system.spawn<caf::detached>(WorkerBehavior, id, &registry, allow_commands);
     workers.push_back(worker);
     v1::WorkerInfo info;
     info.set_id(id);
@@ -145,6 +155,7 @@ std::vector<worker_actor> SpawnLocalWorkers(caf::actor_system& system,
     info.set_device("cpu");
     info.set_slots(1);
     info.set_max_batch(kWorkerMaxBatch);
+    info.set_allows_commands(allow_commands);
     caf::anon_send(dispatcher, join_atom::value, caf::actor_cast<caf::actor>(worker),
                    info.SerializeAsString());
   }

@@ -33,7 +33,9 @@ namespace evolv {
 // Not thread-safe: one per worker thread.
 class Evaluator {
  public:
-  Evaluator(std::string worker_id, const ProblemRegistry& registry);
+  // With `allow_commands` false, requests of a domain that runs user commands
+  // (ProblemRegistry::RunsCommands) are refused with a FAILED evaluation, never evaluated.
+  Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands = false);
   v1::Evaluation Run(const v1::EvalRequest& request);
 
  private:
@@ -46,26 +48,30 @@ class Evaluator {
 
   std::string worker_id_;
   const ProblemRegistry& registry_;
+  bool allow_commands_;
   std::vector<BuiltProblem> problems_;  // most recent last
 };
 
 // The most evaluations a worker offers to take in one message (WorkerInfo.max_batch).
 inline constexpr uint32_t kWorkerMaxBatch = 64;
 
-// Spawns `count` detached local workers and has them join `dispatcher`, each with one slot.
+// Spawns `count` detached local workers and has them join `dispatcher`, each with one slot;
+// with `allow_commands` they run user commands (WorkerInfo.allows_commands).
 // Ids are "<prefix>-0", "<prefix>-1", ...
 // Returns their handles (send them an exit message to stop them).
 std::vector<worker_actor> SpawnLocalWorkers(caf::actor_system& system,
                                             const dispatcher_actor& dispatcher, int count,
                                             const ProblemRegistry& registry,
-                                            const std::string& prefix = "local");
+                                            const std::string& prefix = "local",
+                                            bool allow_commands = false);
 
 struct WorkerState {
   std::unique_ptr<Evaluator> evaluator;
 };
 
-// The behaviour of one worker actor (spawn it detached).
+// The behaviour of one worker actor (spawn it detached); `allow_commands` as for Evaluator.
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
-                                           std::string worker_id, const ProblemRegistry* registry);
+                                           std::string worker_id, const ProblemRegistry* registry,
+                                           bool allow_commands);
 
 }  // namespace evolv

@@ -8,6 +8,7 @@
 #include "evaluators/numerics/numerics_problem.h"
 #include "evaluators/scaling/scaling_problem.h"
 #include "evaluators/solver/solver_problem.h"
+#include "evaluators/study/study_problem.h"
 
 namespace evolv {
 
@@ -20,6 +21,8 @@ absl::Status RegisterBuiltinDomains(ProblemRegistry& r) {
            r.Register<v1::DiffusionSpec>("diffusion", CreateDiffusionProblem,
                                          DiffusionExampleSpec(), std::nullopt, DiffusionCommands()),
            r.Register<v1::ScalingSpec>("scaling", CreateScalingProblem, ScalingExampleSpec()),
+           r.Register<v1::StudySpec>("study", CreateStudyProblem, StudyExampleSpec(), std::nullopt,
+                                     {}, DomainRuns::kUserCommands),
        }) {
     if (!status.ok()) return status;
   }

@@ -71,7 +71,8 @@ class Problem {
   virtual std::vector<std::string> ObjectiveNames() const = 0;
   // How people read each objective, one per name in the same order with the same names: a label,
   // a unit and whether the stored value is log10 of the quantity shown (e.g. label "max rel.
-  // error", LOG10: a stored -7.21 reads "max rel. error 6.2e-08"). Clients show objectives only
+  // error", LOG10: a stored -7.21 reads "max rel. error 6.2e-08") or minus it (NEGATED: a
+  // maximized quantity, e.g. an accuracy stored as -0.91). Clients show objectives only
   // this way (services/objective_text.h, the status page). The default: each name as its own
   // label, no unit, the value as stored.
   virtual std::vector<v1::ObjectiveDisplay> ObjectiveDisplays() const;

@@ -106,6 +106,21 @@ std::string ProblemRegistry::SpecTypeOf(std::string_view domain) const {
   return "";
 }
 
+bool ProblemRegistry::RunsCommands(std::string_view domain) const {
+  for (const auto& [type, entry] : by_type_) {
+    if (entry.name == domain) return entry.runs == DomainRuns::kUserCommands;
+  }
+  return false;
+}
+
+std::set<std::string> ProblemRegistry::CommandDomains() const {
+  std::set<std::string> names;
+  for (const auto& [type, entry] : by_type_) {
+    if (entry.runs == DomainRuns::kUserCommands) names.insert(entry.name);
+  }
+  return names;
+}
+
 std::vector<std::string> ProblemRegistry::Domains() const {
   std::vector<std::string> names;
   for (const auto& [type, entry] : by_type_) names.push_back(entry.name);

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,12 @@ struct DomainCommand {
   std::function<int(const v1::JobSpec& spec, const std::vector<std::string>& options)> run;
 };
 
+// What a domain's evaluations run: the project's own code, or commands that a job's spec names
+// (a study's objective). Only workers that allow commands (evolvd and evolv-worker
+// --allow-commands; WorkerInfo.allows_commands) are sent the latter's evaluations, and a worker
+// that does not allow them refuses them (docs/security.md).
+enum class DomainRuns { kOwnCode, kUserCommands };
+
 template <class Spec>
 using TypedProblemFactory = std::function<absl::StatusOr<std::unique_ptr<Problem>>(const Spec&)>;
 
@@ -62,9 +69,11 @@ class ProblemRegistry {
   template <class Spec>
   absl::Status Register(std::string name, TypedProblemFactory<Spec> factory, const Spec& example,
                         std::optional<SchemaV1Slot> schema_v1 = std::nullopt,
-                        std::vector<DomainCommand> commands = {}) {
+                        std::vector<DomainCommand> commands = {},
+                        DomainRuns runs = DomainRuns::kOwnCode) {
     Entry entry;
     entry.name = std::move(name);
+    entry.runs = runs;
     entry.spec_type = Spec::descriptor()->full_name();
     entry.schema_v1 = std::move(schema_v1);
     entry.commands = std::move(commands);
@@ -92,6 +101,10 @@ class ProblemRegistry {
   std::string SpecTypeOf(std::string_view domain) const;
   // Registered domain names, sorted.
   std::vector<std::string> Domains() const;
+  // Whether the domain's evaluations run commands its jobs' specs name (DomainRuns).
+  bool RunsCommands(std::string_view domain) const;
+  // The domains for which RunsCommands is true (DispatcherOptions::command_domains).
+  std::set<std::string> CommandDomains() const;
   // Every domain's command-line tools, by domain name order.
   std::vector<DomainCommand> Commands() const;
   // Domains registered although their example was refused with FAILED_PRECONDITION, with the
@@ -108,6 +121,7 @@ class ProblemRegistry {
     std::function<absl::StatusOr<std::unique_ptr<Problem>>(const google::protobuf::Any&)> factory;
     std::optional<SchemaV1Slot> schema_v1;
     std::vector<DomainCommand> commands;
+    DomainRuns runs = DomainRuns::kOwnCode;
   };
   absl::Status Add(Entry entry, const google::protobuf::Any& example);
   const Entry* Find(const v1::JobSpec& spec) const;

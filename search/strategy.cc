@@ -6,6 +6,7 @@
 
 #include "search/bandits/bandit_strategy.h"
 #include "search/nsga2.h"
+#include "search/random_search.h"
 #include "search/regularized_evolution.h"
 #include "search/top_k_evolution.h"
 
@@ -75,6 +76,8 @@ absl::Status ValidateStrategy(const v1::StrategySpec& spec) {
       return ValidateBanditConfig(spec.bandit());
     case v1::StrategySpec::kTopKEvolution:
       return ValidateTopKEvolutionConfig(spec.top_k_evolution());
+    case v1::StrategySpec::kRandom:
+      return absl::OkStatus();
     case v1::StrategySpec::CONFIG_NOT_SET:
       // NSGA-II with defaults; the bandit for a bandit-sequence problem, top-k evolution for a
       // problem with an evolvable space.
@@ -89,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec
   if (absl::Status status = ValidateStrategy(spec.strategy()); !status.ok()) return status;
   // The strategy's stream is derived from, not equal to, the job seed.
   const uint64_t seed = Mix64(spec.seed() ^ 0x5eed5eed5eed5eedULL);
+  if (spec.strategy().has_random()) return std::make_unique<RandomSearch>(problem, seed);
   if (spec.strategy().has_regularized_evolution()) {
     return std::make_unique<RegularizedEvolution>(spec.strategy().regularized_evolution(), problem,
                                                   seed);

@@ -36,8 +36,9 @@ std::string FormatDuration(double seconds) {
 }
 
 std::string FormatObjective(const v1::ObjectiveDisplay& display, double value) {
-  const double shown =
-      display.scale() == v1::ObjectiveDisplay::LOG10 ? std::pow(10.0, value) : value;
+  const double shown = display.scale() == v1::ObjectiveDisplay::LOG10     ? std::pow(10.0, value)
+                       : display.scale() == v1::ObjectiveDisplay::NEGATED ? -value
+                                                                          : value;
   const std::string& label = display.label().empty() ? display.name() : display.label();
   std::string text = label.empty() ? "" : label + " ";
   text += FormatNumber(shown);

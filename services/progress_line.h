@@ -13,9 +13,10 @@ namespace evolv {
 std::string FormatDuration(double seconds);
 
 // An objective's stored value as `display` says to show it, with its label and unit: a LOG10
-// objective shows 10^value ("max rel. error 6.2e-08", "max error 166 ULP"), a LINEAR one its
-// value ("iterations 16"). Three significant digits, whole numbers from 1,000 to 1e6 in full,
-// "inf" for +inf. The label is the name when empty; a display with neither shows the value alone.
+// objective shows 10^value ("max rel. error 6.2e-08", "max error 166 ULP"), a NEGATED one (a
+// maximized quantity) -value ("accuracy 0.912"), a LINEAR one its value ("iterations 16"). Three
+// significant digits, whole numbers from 1,000 to 1e6 in full, "inf" for +inf. The label is the
+// name when empty; a display with neither shows the value alone.
 std::string FormatObjective(const v1::ObjectiveDisplay& display, double value);
 
 // The work done of the job's measure and budget: "120/5000 instances" (a strategy's own units),

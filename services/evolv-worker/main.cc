@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--device", options.device, "cpu or cuda:K")->capture_default_str();
   app.add_option("--domains", domains, "comma-separated domains this worker runs (default: all)");
+  app.add_flag("--allow-commands", options.allow_commands,
+               "run the commands study specs name (docs/security.md)");
   app.add_option("--secret-file", secret_file,
                  "file holding the cluster secret (default: $EVOLV_CLUSTER_SECRET)");
   app.add_option("--tls-cert", options.tls.certificate, "PEM certificate: TLS on the link");

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   run_cmd->add_option("--cluster-bind", run.cluster_bind, "address of the cluster port")
       ->capture_default_str();
+  run_cmd->add_flag("--allow-commands", run.allow_commands,
+                    "local workers run the commands study specs name (docs/security.md)");
   run_cmd->add_option("--cluster-secret-file", run.cluster_secret_file,
                       "file holding the cluster secret (default: $EVOLV_CLUSTER_SECRET)");
   run_cmd->add_option("--cluster-port-file", run.cluster_port_file,

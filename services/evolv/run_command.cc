@@ -98,6 +98,15 @@ int RunCommand(const RunOptions& options) {
                  std::string(status.message()).c_str());
     return 2;
   }
+  if (registry.RunsCommands(registry.DomainOf(*spec)) && !options.allow_commands &&
+      options.cluster_port < 0) {
+    std::fprintf(stderr,
+                 "evolv: %s: the %s domain runs the job's command on workers: pass "
+                 "--allow-commands to let the local workers run it (docs/security.md), or "
+                 "--cluster-port for workers started with --allow-commands\n",
+                 options.spec_path.c_str(), registry.DomainOf(*spec).c_str());
+    return 2;
+  }
   if (!options.report_dir.empty()) {
     if (absl::Status status = CheckReportDir(options.report_dir); !status.ok()) {
       std::fprintf(stderr, "evolv: --report-dir: %s\n", std::string(status.message()).c_str());
@@ -189,7 +198,7 @@ int RunCommand(const RunOptions& options) {
   coordinator_options.checkpoint_every_seconds = options.checkpoint_every_seconds;
   LocalRuntime::Outcome outcome;
   {
-    LocalRuntime runtime(workers, registry, options.tls);
+    LocalRuntime runtime(workers, registry, options.tls, {}, options.allow_commands);
     if (options.cluster_port >= 0) {
       ClusterServerOptions cluster;
       cluster.bind = options.cluster_bind;

@@ -27,6 +27,8 @@ struct RunOptions {
   std::string report_dir;
   // Open a store whose write-ahead log is damaged anyway (StoreOptions::repair).
   bool repair = false;
+  // Local workers run the commands study specs name (docs/security.md).
+  bool allow_commands = false;
 };
 
 // Exit codes: 0 the job finished (or had finished), 1 a runtime or storage error (or the report

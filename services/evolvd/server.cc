@@ -79,6 +79,7 @@ struct Flags {
   uint64_t max_evaluation_memory_mb = 8192;
   double prepare_timeout = 60.0;  // seconds
   bool repair = false;
+  bool allow_commands = false;
 };
 
 // The exit code when a core actor went down while serving (EX_SOFTWARE).
@@ -120,6 +121,8 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
       ->check(CLI::Range(0, 65535));
   app.add_option("--cluster-bind", flags.cluster_bind, "address of the cluster port")
       ->capture_default_str();
+  app.add_flag("--allow-commands", flags.allow_commands,
+               "local workers run the commands study specs name (docs/security.md)");
   app.add_option("--cluster-secret-file", flags.cluster_secret_file,
                  "file holding the cluster secret (default: $EVOLV_CLUSTER_SECRET)");
   app.add_option("--tls-cert", flags.tls.certificate, "PEM certificate: TLS on the cluster link");
@@ -238,6 +241,7 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   auto metrics = std::make_shared<evolv::ServiceMetrics>();
   evolv::DispatcherOptions dispatcher_options;
   dispatcher_options.observe = [metrics](double seconds) { metrics->ObserveEvaluation(seconds); };
+  dispatcher_options.command_domains = registry.CommandDomains();
   evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system, dispatcher_options);
   int cluster_port = 0;
   evolv::gatekeeper_actor gatekeeper;
@@ -256,8 +260,8 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
     cluster_port = published->port;
     gatekeeper = published->gatekeeper;
   }
-  std::vector<evolv::worker_actor> worker_handles =
-      evolv::SpawnLocalWorkers(system, dispatcher, workers, registry);
+  std::vector<evolv::worker_actor> worker_handles = evolv::SpawnLocalWorkers(
+      system, dispatcher, workers, registry, "local", flags.allow_commands);
   evolv::JobManagerOptions manager_options;
   manager_options.coordinator.checkpoint_every_results = flags.checkpoint_every_results;
   manager_options.coordinator.checkpoint_every_seconds = flags.checkpoint_every_seconds;

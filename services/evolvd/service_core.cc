@@ -52,6 +52,23 @@ ServiceCore::ServiceCore(Store* store, const ProblemRegistry& registry, caf::act
 absl::StatusOr<v1::JobRecord> ServiceCore::SubmitJob(const v1::SubmitJobRequest& request,
                                                      RequestDeadline deadline) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec: missing");
+  // A domain whose evaluations run the job's command needs a worker that allows commands; the
+  // spec's own errors come first.
+  const std::string domain = registry_.DomainOf(request.spec());
+  if (registry_.RunsCommands(domain)) {
+    if (auto problem = registry_.Create(request.spec()); !problem.ok()) return problem.status();
+    auto workers = dispatcher_.Workers();
+    if (!workers.ok()) return workers.status();
+    const bool any = std::any_of(workers->begin(), workers->end(), [](const auto& worker) {
+      return worker.info().allows_commands();
+    });
+    if (!any) {
+      return absl::FailedPreconditionError(
+          "spec.problem: the " + domain +
+          " domain runs the job's command on workers, and no connected worker allows commands "
+          "(start evolvd or evolv-worker with --allow-commands; docs/security.md)");
+    }
+  }
   return manager_.Submit(request.spec(), deadline);
 }
 

@@ -333,6 +333,39 @@ constexpr char kNotUtf8Spec[] =
     "name: \"bad\\377\"\nnumerics { target: \"exp\" lower: 0 upper: 1 }\n"
     "budget { max_evaluations: 10 }\n";
 
+TEST_F(CliTest, AStudyRunsItsCommandOnlyWithAllowCommandsAndIsServedFromTheStoreAfter) {
+  // The objective: a shell script of x and the category, through its JSON line.
+  const std::string script = WriteFile("objective.sh", R"sh(echo "training..."
+awk -v x="$1" -v k="$2" 'BEGIN { printf "{\"accuracy\": %.17g}\n", 1 - (x - 0.3) ^ 2 - (k == "b") }'
+)sh");
+  auto spec = [&](const std::string& name) {
+    return WriteFile(name + ".json", R"({"name": ")" + name + R"(",
+      "study": {
+        "parameters": [{"name": "x", "real": {"low": 0, "high": 1, "digits": 3}},
+                       {"name": "kind", "categorical": {"choices": ["a", "b"]}}],
+        "objectives": [{"name": "accuracy", "direction": "MAXIMIZE"}],
+        "command": {"argv": ["sh", ")" + script +
+                                         R"(", "{x}", "{kind}"]}},
+      "strategy": {"regularized_evolution": {"population_size": 8, "tournament_size": 3}},
+      "budget": {"max_evaluations": 40}, "seed": 5, "window": 4})");
+  };
+  const Outcome refused = RunToEnd({"run", spec("first"), "--data-dir", dir_.Sub("d")});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("--allow-commands"), std::string::npos) << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("d")));  // nothing stored
+
+  const Outcome first =
+      RunToEnd({"run", spec("first"), "--data-dir", dir_.Sub("d"), "--allow-commands"});
+  ASSERT_EQ(first.code, 0) << first.err;
+  // Maximized: shown as the accuracy itself, near its best of 1 at x = 0.3, kind a.
+  EXPECT_NE(first.out.find("best trials (by accuracy, maximized)"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("trials: 40 (40 OK"), std::string::npos) << first.out;
+  const Outcome second =
+      RunToEnd({"run", spec("second"), "--data-dir", dir_.Sub("d"), "--allow-commands"});
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_NE(second.out.find("cache: 40 hits, 0 misses"), std::string::npos) << second.out;
+}
+
 TEST_F(CliTest, BadSpecsExitTwoNamingTheFieldAndTouchNothing) {
   // A store with a finished job in it, to check that bad specs leave it byte for byte alone.
   const std::string good = WriteFile("good.json", Spec(50));

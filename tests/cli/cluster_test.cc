@@ -79,11 +79,12 @@ class ClusterTest : public ::testing::Test {
   }
 
   std::unique_ptr<Subprocess> StartWorker(int port, const std::string& secret = "secret",
-                                          const std::string& working_dir = "") {
-    return Start(
-        EVOLV_WORKER_BINARY,
-        {"--connect", "127.0.0.1:" + std::to_string(port), "--secret-file", dir_.Sub(secret)},
-        working_dir);
+                                          const std::string& working_dir = "",
+                                          const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--connect", "127.0.0.1:" + std::to_string(port),
+                                     "--secret-file", dir_.Sub(secret)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Start(EVOLV_WORKER_BINARY, args, working_dir);
   }
 
   struct Row {
@@ -140,6 +141,37 @@ TEST_F(ClusterTest, TwoRemoteWorkersCompleteAJobAndEachEvaluationNamesItsWorker)
   EXPECT_EQ(workers.size(), 2u);
   for (const auto& w : workers) EXPECT_NE(w.find(':'), std::string::npos) << w;  // host:pid/slot
   EXPECT_EQ(Functions(rows), Functions(Reference(spec)));
+}
+
+TEST_F(ClusterTest, AStudysTrialsGoOnlyToTheWorkerThatAllowsCommands) {
+  const std::string script = dir_.Sub("objective.sh");
+  std::ofstream(script)
+      << R"sh(awk -v x="$1" 'BEGIN { printf "{\"loss\": %.17g}\n", (x - 2) ^ 2 }')sh"
+      << "\n";
+  const std::string spec = dir_.Sub("study.json");
+  std::ofstream(spec) << R"({"study": {
+      "parameters": [{"name": "x", "integer": {"low": -50, "high": 50}}],
+      "objectives": [{"name": "loss"}],
+      "command": {"argv": ["sh", ")"
+                      << script << R"(", "{x}"]}},
+    "strategy": {"regularized_evolution": {"population_size": 6, "tournament_size": 2}},
+    "budget": {"max_evaluations": 30}, "seed": 3, "window": 4})";
+  int port = 0;
+  auto server = StartServer(spec, dir_.Sub("d"), 0, &port);
+  auto plain = StartWorker(port);  // joins first, and is never sent a trial
+  std::this_thread::sleep_for(200ms);
+  auto allowing = StartWorker(port, "secret", "", {"--allow-commands"});
+  ASSERT_EQ(server->Wait(120s), 0) << server->Stderr();
+  const auto rows = History(dir_.Sub("d"));
+  ASSERT_EQ(rows.size(), 30u);
+  std::set<std::string> workers;
+  for (const auto& r : rows) {
+    EXPECT_TRUE(r.ok) << r.function;
+    if (!r.worker.empty()) workers.insert(r.worker);
+  }
+  ASSERT_EQ(workers.size(), 1u);
+  EXPECT_NE(workers.begin()->find(std::to_string(allowing->pid())), std::string::npos)
+      << *workers.begin();
 }
 
 TEST_F(ClusterTest, SigkillOfOneWorkerLosesNothing) {

@@ -5,6 +5,7 @@
 
 #include "evaluators/numerics/numerics_problem.h"
 #include "evaluators/solver/solver_problem.h"
+#include "evaluators/study/study_problem.h"
 
 namespace evolv::fuzz {
 
@@ -16,6 +17,8 @@ const ProblemRegistry& FuzzProblems() {
                                            SchemaV1Slot{10, 1, "evolv.v1.NumericsProgram"}),
              r->Register<v1::SolverSpec>("solver", CreateSolverProblem, SolverExampleSpec(),
                                          SchemaV1Slot{11, 2, "evolv.v1.SolverChoice"}),
+             r->Register<v1::StudySpec>("study", CreateStudyProblem, StudyExampleSpec(),
+                                        std::nullopt, {}, DomainRuns::kUserCommands),
          }) {
       if (!status.ok()) {
         std::fprintf(stderr, "fuzz registry: %s\n", std::string(status.message()).c_str());

@@ -1,5 +1,5 @@
-// The problem registry the fuzzers validate specs and build problems with: the numerics and
-// solver domains, registered as evaluators/registry.cc registers them (the diffusion domain is
+// The problem registry the fuzzers validate specs and build problems with: the numerics, solver
+// and study domains, registered as evaluators/registry.cc registers them (the diffusion domain is
 // left out to keep the fuzz tree's build short; its spec is then an unknown problem type).
 // Thread-safety: built once on first use; read-only afterwards.
 #pragma once

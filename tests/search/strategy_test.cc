@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "google/protobuf/unknown_field_set.h"
 #include "search/job_spec.h"
 #include "search/nsga2.h"
 #include "search/pareto.h"
+#include "search/random_search.h"
 #include "search/regularized_evolution.h"
 #include "tests/support/toy_problem.h"
 
@@ -71,6 +75,45 @@ TEST(RegularizedEvolutionTest, RestoreRejectsAnotherStrategysSnapshot) {
   Nsga2 nsga({}, problem, 1);
   EXPECT_FALSE(evolution.Restore(nsga.Snapshot()).ok());
   EXPECT_FALSE(nsga.Restore(evolution.Snapshot()).ok());
+}
+
+TEST(RandomSearchTest, DrawsOnePerIndexWhateverTheResultsAndResumesFromItsCount) {
+  ToyProblem problem(3, 0, 0);
+  RandomSearch a(problem, 4);
+  std::vector<v1::Candidate> from_a;
+  RunSearch(a, problem, 60, &from_a);
+  // Nothing told changes what it asks: the same seed without any results asks the same.
+  RandomSearch unfed(problem, 4);
+  std::set<std::string> distinct;
+  for (int i = 0; i < 60; ++i) {
+    const v1::Candidate c = unfed.Ask(i);
+    EXPECT_EQ(c.SerializeAsString(), from_a[i].SerializeAsString()) << i;
+    distinct.insert(c.SerializeAsString());
+  }
+  EXPECT_EQ(distinct.size(), 60u);
+  // Another seed, other draws.
+  RandomSearch other(problem, 5);
+  EXPECT_NE(other.Ask(0).SerializeAsString(), from_a[0].SerializeAsString());
+  // Restored from a snapshot after 30, it continues with draw 30.
+  RandomSearch first_half(problem, 4);
+  RunSearch(first_half, problem, 30);
+  RandomSearch resumed(problem, 4);
+  ASSERT_TRUE(resumed.Restore(first_half.Snapshot()).ok());
+  EXPECT_EQ(resumed.Ask(30).SerializeAsString(), from_a[30].SerializeAsString());
+  // Another strategy's snapshot is refused.
+  v1::RegularizedEvolutionConfig config;
+  RegularizedEvolution evolution(config, problem, 1);
+  EXPECT_FALSE(resumed.Restore(evolution.Snapshot()).ok());
+  EXPECT_FALSE(evolution.Restore(first_half.Snapshot()).ok());
+}
+
+TEST(RandomSearchTest, AJobSpecNamesIt) {
+  ToyProblem problem(2, 0, 0);
+  v1::JobSpec spec;
+  spec.mutable_strategy()->mutable_random();
+  auto strategy = CreateStrategy(spec, problem);
+  ASSERT_TRUE(strategy.ok()) << strategy.status();
+  EXPECT_TRUE((*strategy)->Snapshot().has_random());
 }
 
 TEST(Nsga2Test, KeepsParentsAndApproachesTheFront) {

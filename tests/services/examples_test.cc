@@ -20,6 +20,9 @@ TEST(ExamplesTest, EveryExampleParsesAndValidates) {
   std::filesystem::current_path(EVOLV_SOURCE_DIR);
   for (const auto& entry : std::filesystem::directory_iterator(examples)) {
     const std::string path = entry.path().string();
+    // Specs only: JSON and text-format files (a study's objective script sits beside them).
+    const std::string extension = entry.path().extension().string();
+    if (extension != ".json" && extension != ".txtpb") continue;
     auto spec = LoadJobSpec(path, registry);
     ASSERT_TRUE(spec.ok()) << path << ": " << spec.status();
     const absl::Status valid = ValidateJobSpec(*spec, registry);

@@ -34,6 +34,9 @@ TEST(ProgressLineTest, ObjectivesReadWithLabelUnitAndTheirScale) {
             "iterations 16");
   EXPECT_EQ(FormatObjective(Display("iterations", "", "", v1::ObjectiveDisplay::LINEAR), 22401),
             "iterations 22401");
+  // A maximized quantity, stored negated: shown as itself.
+  EXPECT_EQ(FormatObjective(Display("accuracy", "", "", v1::ObjectiveDisplay::NEGATED), -0.912),
+            "accuracy 0.912");
   // A record from before displays existed: the value alone.
   EXPECT_EQ(FormatObjective(v1::ObjectiveDisplay(), -7.21), "-7.21");
   EXPECT_EQ(FormatObjective(relative, INFINITY), "max rel. error inf");

@@ -61,10 +61,12 @@ function fmt(x) {
   return Number(mantissa) + 'e' + Number(exponent);
 }
 
-// The quantity a stored objective value stands for: 10^value when its display's scale is LOG10.
+// The quantity a stored objective value stands for: 10^value when its display's scale is LOG10,
+// -value when it is NEGATED (a maximized quantity).
 function shown(value, display) {
   const v = dbl(value);
-  return (display || {}).scale === 'LOG10' ? 10 ** v : v;
+  const scale = (display || {}).scale;
+  return scale === 'LOG10' ? 10 ** v : scale === 'NEGATED' ? -v : v;
 }
 
 // A stored objective value as people read it: the quantity, formatted, and its unit.
