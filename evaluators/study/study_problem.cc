@@ -45,6 +45,11 @@ std::string LastLine(const std::string& text) {
   return "";
 }
 
+// An objective's stored value as the user reads it: a maximized one is stored negated.
+double Shown(const v1::ObjectiveDisplay& display, double stored) {
+  return display.scale() == v1::ObjectiveDisplay::NEGATED ? -stored : stored;
+}
+
 std::string Quoted(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
@@ -262,9 +267,6 @@ std::string StudyProblem::Render(const v1::Candidate& candidate, RenderFormat fo
 
 std::string StudyProblem::Report(const std::vector<v1::HistoryEntry>& history) const {
   const std::vector<v1::ObjectiveDisplay> displays = ObjectiveDisplays();
-  auto shown = [&](size_t k, double stored) {
-    return displays[k].scale() == v1::ObjectiveDisplay::NEGATED ? -stored : stored;
-  };
   std::vector<const v1::HistoryEntry*> ok;
   size_t failed = 0, infeasible = 0, hits = 0;
   for (const v1::HistoryEntry& entry : history) {
@@ -304,7 +306,7 @@ std::string StudyProblem::Report(const std::vector<v1::HistoryEntry>& history) c
     for (int k = 0;
          k < entry.evaluation().objectives_size() && k < static_cast<int>(displays.size()); ++k) {
       absl::StrAppendFormat(&line, " %s=%.6g", displays[k].name(),
-                            shown(k, entry.evaluation().objectives(k)));
+                            Shown(displays[k], entry.evaluation().objectives(k)));
     }
     return line + "  " + Render(entry.candidate(), RenderFormat::kText) + "\n";
   };
@@ -356,8 +358,7 @@ std::vector<v1::ReportChart> StudyProblem::Charts(
       }
       if ((i % stride != 0 && i + 1 != history.size()) || !std::isfinite(best_stored)) continue;
       series.add_x(static_cast<double>(history[i].index()));
-      series.add_y(displays[k].scale() == v1::ObjectiveDisplay::NEGATED ? -best_stored
-                                                                        : best_stored);
+      series.add_y(Shown(displays[k], best_stored));
     }
   }
   for (int p = 0; p < space_.size() && p < kChartedParameters; ++p) {
@@ -379,8 +380,7 @@ std::vector<v1::ReportChart> StudyProblem::Charts(
       if (e.status() != v1::OK || e.objectives_size() == 0 || p >= static_cast<int>(values.size()))
         continue;
       series.add_x(values[p]);
-      series.add_y(displays.front().scale() == v1::ObjectiveDisplay::NEGATED ? -e.objectives(0)
-                                                                             : e.objectives(0));
+      series.add_y(Shown(displays.front(), e.objectives(0)));
     }
   }
   return charts;
