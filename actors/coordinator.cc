@@ -1,13 +1,27 @@
 #include "actors/coordinator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <map>
 
 #include "evolv/v1/cluster.pb.h"
+#include "evolv/v1/service.pb.h"
 #include "spdlog/spdlog.h"
 
 namespace evolv {
 namespace {
+
+// A trial of a job its clients evaluate: a task waiting for a client's result, leased to one
+// client until `expires` or waiting to be suggested.
+struct ClientTrial {
+  EvalTask task;
+  bool leased = false;
+  std::chrono::steady_clock::time_point leased_at;
+  std::chrono::steady_clock::time_point expires;
+  int64_t deadline_unix_ms = 0;
+  std::string client;
+};
 
 struct CoordinatorState {
   std::shared_ptr<JobEngine> engine;
@@ -20,6 +34,10 @@ struct CoordinatorState {
   // fingerprint, evaluator version), serialized once; a task's request is these bytes followed
   // by its own fields (index, candidate, seed, repeat), which protobuf parses as one message.
   std::string request_prefix;
+  // A job its clients evaluate (Problem::EvaluatedByClients): its tasks wait here, by index,
+  // for SuggestTrials and CompleteTrial instead of going to the dispatcher.
+  bool by_clients = false;
+  std::map<uint64_t, ClientTrial> trials;
 };
 
 using Self = coordinator_actor::stateful_pointer<CoordinatorState>;
@@ -96,20 +114,14 @@ void MaybeCheckpoint(Self self) {
 
 void Send(Self self, std::vector<EvalTask> tasks);
 
-// Tells the engine a batch of results, then sends what it asks next in one message.
-void OnResults(Self self, const std::vector<uint64_t>& indices,
-               const std::vector<std::string>& evaluations) {
+// Tells the engine a batch of results (index, evaluation), then sends what it asks next in one
+// message.
+void Tell(Self self, std::vector<std::pair<uint64_t, v1::Evaluation>> results) {
   auto& state = self->state;
   if (state.finished) return;
   std::vector<EvalTask> next;
-  for (size_t i = 0; i < indices.size() && i < evaluations.size(); ++i) {
-    v1::Evaluation evaluation;
-    if (!evaluation.ParseFromString(evaluations[i])) {
-      evaluation.Clear();
-      evaluation.set_status(v1::FAILED);
-      evaluation.set_error("malformed evaluation from worker");
-    }
-    std::vector<EvalTask> tasks = state.engine->OnResult(indices[i], std::move(evaluation));
+  for (auto& [index, evaluation] : results) {
+    std::vector<EvalTask> tasks = state.engine->OnResult(index, std::move(evaluation));
     std::move(tasks.begin(), tasks.end(), std::back_inserter(next));
   }
   Send(self, std::move(next));
@@ -121,9 +133,32 @@ void OnResults(Self self, const std::vector<uint64_t>& indices,
   SendProgress(self, false);
 }
 
+void OnResults(Self self, const std::vector<uint64_t>& indices,
+               const std::vector<std::string>& evaluations) {
+  std::vector<std::pair<uint64_t, v1::Evaluation>> results;
+  for (size_t i = 0; i < indices.size() && i < evaluations.size(); ++i) {
+    v1::Evaluation& evaluation = results.emplace_back(indices[i], v1::Evaluation()).second;
+    if (!evaluation.ParseFromString(evaluations[i])) {
+      evaluation.Clear();
+      evaluation.set_status(v1::FAILED);
+      evaluation.set_error("malformed evaluation from worker");
+    }
+  }
+  Tell(self, std::move(results));
+}
+
 void Send(Self self, std::vector<EvalTask> tasks) {
   auto& state = self->state;
   if (tasks.empty()) return;
+  if (state.by_clients) {
+    for (auto& task : tasks) {
+      const uint64_t index = task.index;
+      ClientTrial& trial = state.trials[index];
+      trial = ClientTrial();
+      trial.task = std::move(task);
+    }
+    return;
+  }
   if (state.request_prefix.empty()) {
     const v1::JobRecord& record = state.engine->record();
     v1::EvalRequest shared;
@@ -154,6 +189,126 @@ void Send(Self self, std::vector<EvalTask> tasks) {
              std::move(indices), std::move(own));
 }
 
+using Reply = caf::result<int32_t, std::string, std::string>;
+
+Reply Answer(const absl::Status& status) {
+  return Reply(static_cast<int32_t>(status.code()), std::string(status.message()), std::string());
+}
+
+Reply Answer(const google::protobuf::Message& message) {
+  return Reply(static_cast<int32_t>(absl::StatusCode::kOk), std::string(),
+               message.SerializeAsString());
+}
+
+// Runs a request's work so that no exception leaves the handler: it answers Internal instead.
+template <class F>
+Reply Guarded(Self self, const char* what, F handle) {
+  try {
+    return handle();
+  } catch (const std::exception& e) {
+    spdlog::error("job {}: {}: {}", self->state.engine->record().id(), what, e.what());
+    return Answer(absl::InternalError(std::string(what) + ": " + e.what()));
+  } catch (...) {
+    spdlog::error("job {}: {}: an exception of unknown type", self->state.engine->record().id(),
+                  what);
+    return Answer(absl::InternalError(std::string(what) + ": an exception of unknown type"));
+  }
+}
+
+absl::Status NotByClients(Self self) {
+  return absl::FailedPreconditionError("job " + self->state.engine->record().id() +
+                                       ": its candidates are evaluated on workers, not by clients");
+}
+
+// Trials whose lease has passed wait again, to be suggested to the next client.
+void ExpireLeases(Self self, std::chrono::steady_clock::time_point now) {
+  for (auto& [index, trial] : self->state.trials) {
+    if (trial.leased && trial.expires <= now) {
+      spdlog::info("job {}: the lease of trial {} (client '{}') passed; it waits again",
+                   self->state.engine->record().id(), index, trial.client);
+      trial.leased = false;
+    }
+  }
+}
+
+Reply Suggest(Self self, const std::string& bytes) {
+  auto& state = self->state;
+  v1::SuggestTrialsRequest request;
+  if (!request.ParseFromString(bytes)) {
+    return Answer(absl::InvalidArgumentError("request: does not parse"));
+  }
+  if (!state.by_clients) return Answer(NotByClients(self));
+  v1::SuggestTrialsResponse response;
+  response.set_state(state.finished ? v1::SUCCEEDED : v1::RUNNING);
+  if (state.finished) return Answer(response);
+  const auto now = std::chrono::steady_clock::now();
+  ExpireLeases(self, now);
+  const uint32_t count = std::max<uint32_t>(request.count(), 1);
+  const double lease = request.lease_seconds() > 0 ? request.lease_seconds() : 600;
+  const auto expires = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                 std::chrono::duration<double>(lease));
+  const int64_t deadline = NowUnixMs() + static_cast<int64_t>(lease * 1000);
+  const Problem& problem = state.engine->problem();
+  for (auto& [index, trial] : state.trials) {
+    if (response.trials_size() >= static_cast<int>(count)) break;
+    if (trial.leased) continue;
+    trial.leased = true;
+    trial.leased_at = now;
+    trial.expires = expires;
+    trial.deadline_unix_ms = deadline;
+    trial.client = request.client_id();
+    v1::Trial& out = *response.add_trials();
+    out.set_job_id(state.engine->record().id());
+    out.set_trial_id(index);
+    out.set_parameters_json(problem.Render(trial.task.candidate, RenderFormat::kJson));
+    *out.mutable_candidate() = trial.task.candidate;
+    out.set_lease_deadline_unix_ms(deadline);
+  }
+  return Answer(response);
+}
+
+Reply Complete(Self self, const std::string& bytes) {
+  auto& state = self->state;
+  v1::CompleteTrialRequest request;
+  if (!request.ParseFromString(bytes)) {
+    return Answer(absl::InvalidArgumentError("request: does not parse"));
+  }
+  if (!state.by_clients) return Answer(NotByClients(self));
+  const std::string& id = state.engine->record().id();
+  auto it = state.trials.find(request.trial_id());
+  if (state.finished || it == state.trials.end()) {
+    return Answer(absl::FailedPreconditionError(
+        "trial_id: trial " + std::to_string(request.trial_id()) + " of job " + id +
+        " is not waiting for a result: it was never suggested, or it is completed already"));
+  }
+  const Problem& problem = state.engine->problem();
+  v1::Evaluation evaluation;
+  if (!request.failure().empty()) {
+    evaluation =
+        UnscoredEvaluation(v1::FAILED, "the client reported a failure: " + request.failure(),
+                           static_cast<int>(problem.ObjectiveNames().size()));
+  } else {
+    auto reported = problem.ClientEvaluation(it->second.task.candidate, request.values());
+    if (!reported.ok()) return Answer(reported.status());
+    evaluation = std::move(*reported);
+  }
+  const std::string& client = request.client_id().empty() ? it->second.client : request.client_id();
+  evaluation.set_worker(client.empty() ? "client" : "client " + client);
+  if (it->second.leased) {
+    evaluation.set_eval_seconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.leased_at)
+            .count());
+  }
+  v1::CompleteTrialResponse response;
+  *response.mutable_evaluation() = evaluation;
+  const uint64_t index = it->first;
+  state.trials.erase(it);
+  std::vector<std::pair<uint64_t, v1::Evaluation>> results;
+  results.emplace_back(index, std::move(evaluation));
+  Tell(self, std::move(results));
+  return Answer(response);
+}
+
 coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<JobEngine> engine,
                                                      dispatcher_actor dispatcher,
                                                      job_listener_actor listener,
@@ -163,6 +318,7 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
   state.dispatcher = std::move(dispatcher);
   state.listener = std::move(listener);
   state.options = options;
+  state.by_clients = state.engine->problem().EvaluatedByClients();
   // Results come back as (results) messages, not replies: if the dispatcher goes, none will.
   // The coordinator then ends without a word to the listener: the store keeps the job RUNNING
   // at its last checkpoint, to resume when the process starts again (evolvd ends when its
@@ -190,9 +346,16 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
           Finish(self, v1::SUCCEEDED, "");
           return;
         }
+        ExpireLeases(self, std::chrono::steady_clock::now());
         MaybeCheckpoint(self);
         SendProgress(self, false);
         self->delayed_send(self, std::chrono::milliseconds(500), tick_atom::value);
+      },
+      [self](suggest_atom, const std::string& bytes) -> Reply {
+        return Guarded(self, "suggesting trials", [&] { return Suggest(self, bytes); });
+      },
+      [self](complete_atom, const std::string& bytes) -> Reply {
+        return Guarded(self, "completing a trial", [&] { return Complete(self, bytes); });
       },
       [self](results_atom, const std::vector<uint64_t>& indices,
              const std::vector<std::string>& evaluations) {

@@ -122,6 +122,66 @@ auto Guarded(const std::string& what, F handle) -> decltype(handle()) {
   }
 }
 
+// The answer to a trial request of job `id` when no coordinator of it runs here: an ended or
+// paused job suggests no trials (the response says its state) and takes no completion
+// (FailedPrecondition).
+absl::StatusOr<std::string> WithoutCoordinator(Self self, const std::string& id, bool suggest) {
+  auto record = self->state.jobs->Get(id);
+  if (!record.ok()) return record.status();
+  const bool running = record->state() == v1::RUNNING;
+  if (suggest && !running) {
+    v1::SuggestTrialsResponse response;
+    response.set_state(record->state());
+    return response.SerializeAsString();
+  }
+  return absl::FailedPreconditionError(
+      "job " + id + " is " +
+      (running ? "being paused or cancelled" : JobStateName(record->state())) +
+      ": it takes no completed trials now; its trials are suggested again when it runs");
+}
+
+void DeliverPayload(Promise& rp, const absl::StatusOr<std::string>& payload) {
+  if (payload.ok()) {
+    rp.deliver(static_cast<int32_t>(absl::StatusCode::kOk), std::string(), *payload);
+  } else {
+    rp.deliver(static_cast<int32_t>(payload.status().code()),
+               std::string(payload.status().message()), std::string());
+  }
+}
+
+// A trial request (suggest or complete) of job `id`: its coordinator answers while it runs here.
+// A coordinator that ends meanwhile (the job reached its budget) has told the manager so before
+// the request bounces, so the bounce is answered from the job's state as it is then.
+template <class Atom>
+Reply ToCoordinator(Self self, const std::string& id, Atom atom, const std::string& bytes) {
+  constexpr bool suggest = std::is_same_v<Atom, suggest_atom>;
+  auto& state = self->state;
+  auto live = state.live.find(id);
+  if (live == state.live.end() || live->second.stopping) {
+    auto payload = WithoutCoordinator(self, id, suggest);
+    if (!payload.ok()) return Answer(payload.status());
+    return Reply(static_cast<int32_t>(absl::StatusCode::kOk), std::string(), *payload);
+  }
+  Promise rp = self->make_response_promise<int32_t, std::string, std::string>();
+  self->request(live->second.coordinator, kStopTimeout, atom, bytes)
+      .then(
+          [rp](int32_t code, std::string& message, std::string& payload) mutable {
+            rp.deliver(code, std::move(message), std::move(payload));
+          },
+          [self, rp, id](caf::error& error) mutable {
+            Guarded("a trial request of job " + id, [&] {
+              if (error == caf::sec::request_receiver_down) {
+                DeliverPayload(rp, WithoutCoordinator(self, id, suggest));
+              } else {
+                DeliverPayload(
+                    rp, absl::UnavailableError("job " + id + ": its coordinator did not answer: " +
+                                               self->system().render(error)));
+              }
+            });
+          });
+  return rp;
+}
+
 // Sends (done, ...) to the job's watchers and forgets its coordinator.
 void Release(Self self, const std::string& id, v1::JobState state, const std::string& error) {
   auto it = self->state.live.find(id);
@@ -784,6 +844,24 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
                        state.jobs->Find(id)->progress().evaluations());
         });
       },
+      [self](suggest_atom, const std::string& bytes) -> Reply {
+        return Guarded("suggesting trials", [&]() -> Reply {
+          v1::SuggestTrialsRequest request;
+          if (!request.ParseFromString(bytes)) {
+            return Answer(absl::InvalidArgumentError("request: does not parse"));
+          }
+          return ToCoordinator(self, request.job_id(), suggest_atom::value, bytes);
+        });
+      },
+      [self](complete_atom, const std::string& bytes) -> Reply {
+        return Guarded("completing a trial", [&]() -> Reply {
+          v1::CompleteTrialRequest request;
+          if (!request.ParseFromString(bytes)) {
+            return Answer(absl::InvalidArgumentError("request: does not parse"));
+          }
+          return ToCoordinator(self, request.job_id(), complete_atom::value, bytes);
+        });
+      },
       [self](shutdown_atom) -> Reply {
         return Guarded("shutting down", [&]() -> Reply {
           WaitForBuilds(self);
@@ -895,6 +973,18 @@ absl::StatusOr<v1::JobRecord> JobManagerClient::Submit(const v1::JobSpec& spec,
   return Parse<v1::JobRecord>(Call(kBuildCallTimeout, submit_atom::value, spec.SerializeAsString(),
                                    DeadlineUnixMs(deadline)));
 }
+absl::StatusOr<v1::SuggestTrialsResponse> JobManagerClient::SuggestTrials(
+    const v1::SuggestTrialsRequest& request) {
+  return Parse<v1::SuggestTrialsResponse>(
+      Call(kCallTimeout, suggest_atom::value, request.SerializeAsString()));
+}
+
+absl::StatusOr<v1::CompleteTrialResponse> JobManagerClient::CompleteTrial(
+    const v1::CompleteTrialRequest& request) {
+  return Parse<v1::CompleteTrialResponse>(
+      Call(kCallTimeout, complete_atom::value, request.SerializeAsString()));
+}
+
 absl::StatusOr<v1::JobRecord> JobManagerClient::Get(const std::string& job_id) {
   return Parse<v1::JobRecord>(Call(kCallTimeout, get_atom::value, job_id));
 }

@@ -95,6 +95,9 @@ class JobManagerClient {
 
   absl::StatusOr<v1::JobRecord> Submit(const v1::JobSpec& spec, RequestDeadline deadline = {});
   absl::StatusOr<v1::JobRecord> Get(const std::string& job_id);
+  // A job its clients evaluate (see SearchService.SuggestTrials and CompleteTrial).
+  absl::StatusOr<v1::SuggestTrialsResponse> SuggestTrials(const v1::SuggestTrialsRequest& request);
+  absl::StatusOr<v1::CompleteTrialResponse> CompleteTrial(const v1::CompleteTrialRequest& request);
   absl::StatusOr<std::vector<v1::JobRecord>> List();
   absl::StatusOr<v1::JobRecord> Pause(const std::string& job_id, RequestDeadline deadline = {});
   absl::StatusOr<v1::JobRecord> Resume(const std::string& job_id, RequestDeadline deadline = {});

@@ -35,6 +35,8 @@ using evaluate_batch_atom = caf::atom_constant<caf::atom("evalbatch")>;
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using tasks_atom = caf::atom_constant<caf::atom("tasks")>;
 using results_atom = caf::atom_constant<caf::atom("results")>;
+using suggest_atom = caf::atom_constant<caf::atom("suggest")>;
+using complete_atom = caf::atom_constant<caf::atom("complete")>;
 
 // A worker runs Problem::Evaluate; one evaluation at a time per actor.
 using worker_actor = caf::typed_actor<
@@ -105,7 +107,13 @@ using coordinator_actor = caf::typed_actor<
     // in `target` (RUNNING, PAUSED or CANCELLED; one store write), replies, quits. An error reply
     // means the checkpoint failed and the job keeps running, or that it had ended (then the
     // listener has had (done, ...) first).
-    caf::replies_to<stop_atom, int32_t>::with<std::string>>;
+    caf::replies_to<stop_atom, int32_t>::with<std::string>,
+    // A job its clients evaluate (Problem::EvaluatedByClients); answered like the job manager's
+    // requests, (absl::StatusCode as int32, error message, payload bytes):
+    // (suggest, SuggestTrialsRequest bytes) -> SuggestTrialsResponse bytes
+    caf::replies_to<suggest_atom, std::string>::with<int32_t, std::string, std::string>,
+    // (complete, CompleteTrialRequest bytes) -> CompleteTrialResponse bytes
+    caf::replies_to<complete_atom, std::string>::with<int32_t, std::string, std::string>>;
 
 // The job manager (actors/job_manager.h). Every request is answered with
 // (absl::StatusCode as int32, error message, payload bytes); the payload is empty on error.
@@ -134,7 +142,11 @@ using job_manager_actor = job_listener_actor::extend<
                                                                        std::string>,
     // (shutdown) -> once every running job is stopped: OK when each was checkpointed (still
     // RUNNING), else the first failure (that job resumes from its last checkpoint)
-    caf::replies_to<shutdown_atom>::with<int32_t, std::string, std::string>>;
+    caf::replies_to<shutdown_atom>::with<int32_t, std::string, std::string>,
+    // (suggest | complete, request bytes) -> as the job's coordinator answers them; a job not
+    // running here answers with its state (an ended job suggests no trials)
+    caf::replies_to<suggest_atom, std::string>::with<int32_t, std::string, std::string>,
+    caf::replies_to<complete_atom, std::string>::with<int32_t, std::string, std::string>>;
 
 // The text of an error reply made with caf::make_error(code, text), else CAF's rendering of it.
 inline std::string ErrorText(caf::actor_system& system, const caf::error& error) {

@@ -32,6 +32,15 @@ Problem::HitDifference Problem::CompareHit(const v1::Evaluation& cached,
   return d;
 }
 
+absl::StatusOr<v1::Evaluation> Problem::ClientEvaluation(
+    const v1::Candidate& candidate,
+    const google::protobuf::Map<std::string, double>& values) const {
+  (void)candidate;
+  (void)values;
+  return absl::FailedPreconditionError("the " + Domain() +
+                                       " domain's candidates are not evaluated by clients");
+}
+
 std::vector<v1::ObjectiveDisplay> Problem::ObjectiveDisplays() const {
   std::vector<v1::ObjectiveDisplay> displays;
   for (const std::string& name : ObjectiveNames()) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "evolv/v1/checkpoint.pb.h"
 #include "evolv/v1/job.pb.h"
 #include "search/rng.h"
@@ -44,6 +45,7 @@ struct Figure {
 
 class BanditSequence;
 class EvolvableSpace;
+class ParameterSpace;
 
 class Problem {
  public:
@@ -126,6 +128,18 @@ class Problem {
   // Human form of a candidate (C code, a schedule, a table row).
   virtual std::string Render(const v1::Candidate& candidate, RenderFormat format) const = 0;
 
+  // Evaluation by clients (evolvd's SuggestTrials and CompleteTrial): whether the job's
+  // candidates are evaluated by its clients, which receive them as Render(kJson), rather than by
+  // workers. The default: false.
+  virtual bool EvaluatedByClients() const { return false; }
+  // The evaluation a client reports for `candidate`: `values` holds the objectives by name as
+  // the client measured them, and other numbers. InvalidArgument whose message starts with
+  // "values" when an objective is missing or not finite. Called only when EvaluatedByClients;
+  // the default refuses.
+  virtual absl::StatusOr<v1::Evaluation> ClientEvaluation(
+      const v1::Candidate& candidate,
+      const google::protobuf::Map<std::string, double>& values) const;
+
   // Hand-made candidates a search starts from (e.g. a domain's classical baselines or a paper's
   // named configurations), best first; may be empty (the default). NSGA-II, regularized evolution
   // and the top-k evolution ask them first, up to their population. A pure function of the spec
@@ -140,6 +154,9 @@ class Problem {
   // (search/top_k_evolution.h), when it has them; nullptr otherwise (the strategy then uses
   // Random and Mutate).
   virtual const EvolvableSpace* AsEvolvableSpace() const { return nullptr; }
+  // The problem as a box of real, integer and categorical parameters (search/parameter_space.h),
+  // which the model-based strategy searches, when it is one; nullptr otherwise.
+  virtual const ParameterSpace* AsParameterSpace() const { return nullptr; }
 
   // The domain's report on a job, given its history in index order: e.g. the Pareto front,
   // baselines and the best candidate rendered. Plain text. Called for a finished (or stopped) job

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "search/bandits/bandit_strategy.h"
+#include "search/gp_search.h"
 #include "search/nsga2.h"
 #include "search/random_search.h"
 #include "search/regularized_evolution.h"
@@ -78,9 +79,23 @@ absl::Status ValidateStrategy(const v1::StrategySpec& spec) {
       return ValidateTopKEvolutionConfig(spec.top_k_evolution());
     case v1::StrategySpec::kRandom:
       return absl::OkStatus();
+    case v1::StrategySpec::kGp:
+      if (spec.gp().initial_random() > kGpMaxInitialRandom) {
+        return OutOfRange("gp.initial_random",
+                          "exceeds the limit " + std::to_string(kGpMaxInitialRandom));
+      }
+      if (spec.gp().max_model_points() > kGpMaxModelPoints) {
+        return OutOfRange("gp.max_model_points",
+                          "exceeds the limit " + std::to_string(kGpMaxModelPoints));
+      }
+      if (spec.gp().max_model_points() == 1) {
+        return OutOfRange("gp.max_model_points", "must be 0 (400) or at least 2");
+      }
+      return absl::OkStatus();
     case v1::StrategySpec::CONFIG_NOT_SET:
       // NSGA-II with defaults; the bandit for a bandit-sequence problem, top-k evolution for a
-      // problem with an evolvable space.
+      // problem with an evolvable space, the Gaussian-process search for a box of parameters
+      // with one objective.
       return absl::OkStatus();
   }
   return OutOfRange("config", "unknown strategy");
@@ -93,6 +108,16 @@ absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec
   // The strategy's stream is derived from, not equal to, the job seed.
   const uint64_t seed = Mix64(spec.seed() ^ 0x5eed5eed5eed5eedULL);
   if (spec.strategy().has_random()) return std::make_unique<RandomSearch>(problem, seed);
+  if (spec.strategy().has_gp() && problem.AsParameterSpace() == nullptr) {
+    return OutOfRange("gp", "the " + problem.Domain() +
+                                " domain's candidates are not a box of parameters; gp searches "
+                                "studies");
+  }
+  if (spec.strategy().has_gp() ||
+      (spec.strategy().config_case() == v1::StrategySpec::CONFIG_NOT_SET &&
+       problem.AsParameterSpace() != nullptr && problem.ObjectiveNames().size() == 1)) {
+    return std::make_unique<GpSearch>(spec.strategy().gp(), problem, seed);
+  }
   if (spec.strategy().has_regularized_evolution()) {
     return std::make_unique<RegularizedEvolution>(spec.strategy().regularized_evolution(), problem,
                                                   seed);

@@ -71,7 +71,8 @@ struct JobLimits {
 // spec's seed. InvalidArgument (naming the field) for an unknown or out-of-range configuration,
 // or one whose state is estimated past limits.max_strategy_bytes (nothing is allocated then).
 // A spec that names none gets the bandit for a bandit-sequence problem, top-k evolution for a
-// problem with an evolvable space, and NSGA-II otherwise.
+// problem with an evolvable space, the Gaussian-process search (search/gp_search.h) for a box of
+// parameters with one objective, and NSGA-II otherwise.
 absl::StatusOr<std::unique_ptr<Strategy>> CreateStrategy(const v1::JobSpec& spec,
                                                          const Problem& problem,
                                                          const JobLimits& limits = {});

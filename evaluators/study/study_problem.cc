@@ -92,7 +92,7 @@ v1::StudySpec StudyExampleSpec() {
 std::string StudyProblem::CanonicalSpec() const {
   v1::StudySpec key = space_.spec();
   for (auto& parameter : *key.mutable_parameters()) parameter.clear_kind();
-  key.mutable_command()->clear_timeout_seconds();
+  if (key.has_command()) key.mutable_command()->clear_timeout_seconds();
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream stream(&bytes);
@@ -170,6 +170,10 @@ v1::Evaluation StudyProblem::Evaluate(const v1::Candidate& candidate,
   (void)context;
   const int objectives = space_.spec().objectives_size();
   if (std::optional<v1::Evaluation> infeasible = CheckFeasible(candidate)) return *infeasible;
+  if (!space_.spec().has_command()) {
+    return UnscoredEvaluation(
+        v1::FAILED, "the study's trials are evaluated by its clients, not on workers", objectives);
+  }
   const std::vector<double> values = Values(candidate);
   const v1::StudyCommand& command = space_.spec().command();
   CommandRun run;
@@ -202,29 +206,40 @@ v1::Evaluation StudyProblem::Evaluate(const v1::Candidate& candidate,
     return failed("the command's last line on stdout is not a JSON object: " + line.substr(0, 200) +
                   StderrTail(outcome));
   }
+  // A field that is not a number reads as NaN: an objective then "is not a finite number".
+  google::protobuf::Map<std::string, double> numbers;
+  for (const auto& [name, value] : result.fields()) {
+    numbers[name] = value.kind_case() == google::protobuf::Value::kNumberValue
+                        ? value.number_value()
+                        : std::numeric_limits<double>::quiet_NaN();
+  }
+  auto evaluation = FromValues(numbers);
+  if (!evaluation.ok()) {
+    return failed("the command's JSON line: " + std::string(evaluation.status().message()));
+  }
+  return *evaluation;
+}
+
+absl::StatusOr<v1::Evaluation> StudyProblem::FromValues(
+    const google::protobuf::Map<std::string, double>& values) const {
   v1::Evaluation evaluation;
   evaluation.set_status(v1::OK);
   for (const v1::StudyObjective& objective : space_.spec().objectives()) {
-    auto it = result.fields().find(objective.name());
-    if (it == result.fields().end()) {
-      return failed("the command's JSON line has no objective '" + objective.name() + "'");
+    auto it = values.find(objective.name());
+    if (it == values.end()) {
+      return absl::InvalidArgumentError("no objective '" + objective.name() + "'");
     }
-    if (it->second.kind_case() != google::protobuf::Value::kNumberValue ||
-        !std::isfinite(it->second.number_value())) {
-      return failed("the command's JSON line: objective '" + objective.name() +
-                    "' is not a finite number");
+    if (!std::isfinite(it->second)) {
+      return absl::InvalidArgumentError("objective '" + objective.name() +
+                                        "' is not a finite number");
     }
-    const double value = it->second.number_value();
-    evaluation.add_objectives(objective.direction() == v1::StudyObjective::MAXIMIZE ? -value
-                                                                                    : value);
+    evaluation.add_objectives(objective.direction() == v1::StudyObjective::MAXIMIZE ? -it->second
+                                                                                    : it->second);
   }
   // The other finite numbers, by name order, as metrics.
   std::vector<std::string> names;
-  for (const auto& [name, value] : result.fields()) {
-    if (value.kind_case() == google::protobuf::Value::kNumberValue &&
-        std::isfinite(value.number_value())) {
-      names.push_back(name);
-    }
+  for (const auto& [name, value] : values) {
+    if (std::isfinite(value)) names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   int kept = 0;
@@ -233,15 +248,61 @@ v1::Evaluation StudyProblem::Evaluate(const v1::Candidate& candidate,
         std::any_of(space_.spec().objectives().begin(), space_.spec().objectives().end(),
                     [&](const v1::StudyObjective& o) { return o.name() == name; });
     if (!is_objective && ++kept > kStudyMaxMetrics) continue;
-    (*evaluation.mutable_metrics())[name] = result.fields().at(name).number_value();
+    (*evaluation.mutable_metrics())[name] = values.at(name);
   }
   return evaluation;
+}
+
+absl::StatusOr<v1::Evaluation> StudyProblem::ClientEvaluation(
+    const v1::Candidate& candidate,
+    const google::protobuf::Map<std::string, double>& values) const {
+  if (!space_.spec().has_clients()) {
+    return absl::FailedPreconditionError("the study's trials are evaluated by its command");
+  }
+  if (std::optional<v1::Evaluation> infeasible = CheckFeasible(candidate)) {
+    return absl::InvalidArgumentError("trial: " + infeasible->error());
+  }
+  auto evaluation = FromValues(values);
+  if (!evaluation.ok()) {
+    return absl::InvalidArgumentError("values: " + std::string(evaluation.status().message()));
+  }
+  return evaluation;
+}
+
+std::vector<ParameterSpace::Dimension> StudyProblem::Dimensions() const {
+  std::vector<Dimension> dimensions;
+  for (const v1::StudyParameter& p : space_.spec().parameters()) {
+    Dimension& d = dimensions.emplace_back();
+    if (p.has_integer()) d.kind = Kind::kInteger;
+    if (p.has_categorical()) {
+      d.kind = Kind::kCategorical;
+      d.choices = p.categorical().choices_size();
+    }
+  }
+  return dimensions;
+}
+
+v1::Candidate StudyProblem::FromUnit(const std::vector<double>& point) const {
+  std::vector<double> values(space_.size());
+  for (int i = 0; i < space_.size(); ++i) {
+    const double u = i < static_cast<int>(point.size()) && std::isfinite(point[i]) ? point[i] : 0;
+    // At takes [0, 1): the top of the range is the last bin's.
+    values[i] = space_.At(i, std::clamp(u, 0.0, std::nextafter(1.0, 0.0)));
+  }
+  return Pack(values);
+}
+
+std::vector<double> StudyProblem::ToUnit(const v1::Candidate& candidate) const {
+  std::vector<double> point = Values(candidate);
+  if (static_cast<int>(point.size()) != space_.size()) return {};
+  for (int i = 0; i < space_.size(); ++i) point[i] = space_.Fraction(i, point[i]);
+  return point;
 }
 
 std::string StudyProblem::Render(const v1::Candidate& candidate, RenderFormat format) const {
   const std::vector<double> values = Values(candidate);
   if (static_cast<int>(values.size()) != space_.size()) return "(not a trial of this study)";
-  if (format == RenderFormat::kC) {
+  if (format == RenderFormat::kC && space_.spec().has_command()) {
     std::string line;
     for (const std::string& arg : space_.Argv(values)) {
       if (!line.empty()) line += ' ';
@@ -287,8 +348,10 @@ std::string StudyProblem::Report(const std::vector<v1::HistoryEntry>& history) c
       "trials: %d (%d OK, %d failed, %d infeasible; %d served from the cache)\n",
       space_.size(), space_.size() == 1 ? "" : "s", space_.spec().objectives_size(),
       space_.spec().objectives_size() == 1 ? "" : "s",
-      absl::StrJoin(space_.spec().command().argv(), " "), history.size(), ok.size(), failed,
-      infeasible, hits);
+      space_.spec().has_command()
+          ? absl::StrJoin(space_.spec().command().argv(), " ")
+          : "none (clients evaluate '" + space_.spec().clients().objective() + "')",
+      history.size(), ok.size(), failed, infeasible, hits);
   for (auto it = history.rbegin(); it != history.rend(); ++it) {
     if (it->evaluation().status() == v1::FAILED) {
       out += "last failure (trial " + std::to_string(it->index()) +

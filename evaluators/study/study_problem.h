@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "evaluators/study/study_space.h"
 #include "evolv/v1/study.pb.h"
+#include "search/parameter_space.h"
 #include "search/problem.h"
 
 namespace evolv {
@@ -36,7 +37,7 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateStudyProblem(const v1::StudySpec&
 // A small valid spec (two parameters, one objective, a command the registry never runs).
 v1::StudySpec StudyExampleSpec();
 
-class StudyProblem : public Problem {
+class StudyProblem : public Problem, public ParameterSpace {
  public:
   explicit StudyProblem(StudySpace space) : space_(std::move(space)) {}
 
@@ -62,6 +63,14 @@ class StudyProblem : public Problem {
   // objective; the error says which, with the tail of stderr.
   v1::Evaluation Evaluate(const v1::Candidate& candidate,
                           const EvalContext& context) const override;
+  // A study with `clients`: its trials go to the clients (SuggestTrials), which report the
+  // objectives as the command's JSON line would (CompleteTrial).
+  bool EvaluatedByClients() const override { return space_.spec().has_clients(); }
+  // OK with objectives and metrics as Evaluate reads them from a JSON line; InvalidArgument
+  // "values: no objective 'loss'" or "values: objective 'loss' is not a finite number".
+  absl::StatusOr<v1::Evaluation> ClientEvaluation(
+      const v1::Candidate& candidate,
+      const google::protobuf::Map<std::string, double>& values) const override;
   // kText: "name=value, ..."; kJson: {"name": value, ...}; kC: the command line.
   std::string Render(const v1::Candidate& candidate, RenderFormat format) const override;
   // Trials run, failed and infeasible; the 10 best configurations (by the objectives in order)
@@ -71,12 +80,23 @@ class StudyProblem : public Problem {
   // objective against parameter K (the first 7 parameters), one point per trial.
   std::vector<v1::ReportChart> Charts(const std::vector<v1::HistoryEntry>& history) const override;
 
+  // The parameters as a box for the model-based strategy (search/gp_search.h).
+  const ParameterSpace* AsParameterSpace() const override { return this; }
+  std::vector<Dimension> Dimensions() const override;
+  v1::Candidate FromUnit(const std::vector<double>& point) const override;
+  std::vector<double> ToUnit(const v1::Candidate& candidate) const override;
+
   const StudySpace& space() const { return space_; }
 
  private:
   // The trial's values, or empty when the candidate holds no StudyTrial.
   std::vector<double> Values(const v1::Candidate& candidate) const;
   v1::Candidate Pack(const std::vector<double>& values) const;
+  // The evaluation of reported numbers by name: every objective's, finite (negated where
+  // maximized), and at most 64 other finite ones as metrics; else InvalidArgument saying which
+  // objective is missing or not finite.
+  absl::StatusOr<v1::Evaluation> FromValues(
+      const google::protobuf::Map<std::string, double>& values) const;
 
   StudySpace space_;
 };

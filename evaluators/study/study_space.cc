@@ -140,7 +140,34 @@ absl::StatusOr<StudySpace> StudySpace::Create(const v1::StudySpec& given) {
     }
   }
 
-  v1::StudyCommand& command = *spec.mutable_command();
+  std::vector<std::vector<Piece>> argv;
+  switch (spec.evaluation_case()) {
+    case v1::StudySpec::kCommand:
+      if (absl::Status status = CheckCommand(spec, *spec.mutable_command(), &argv); !status.ok()) {
+        return status;
+      }
+      break;
+    case v1::StudySpec::kClients:
+      if (spec.clients().objective().empty() ||
+          spec.clients().objective().size() > kStudyMaxClientObjectiveBytes ||
+          HasNul(spec.clients().objective())) {
+        return Invalid("clients.objective",
+                       absl::StrCat("names the clients' objective function: 1 to ",
+                                    kStudyMaxClientObjectiveBytes, " bytes without NUL"));
+      }
+      break;
+    case v1::StudySpec::EVALUATION_NOT_SET:
+      return Invalid("command.argv",
+                     "the command to run is required (or clients, for trials the clients "
+                     "evaluate over SuggestTrials and CompleteTrial)");
+  }
+  StudySpace space(std::move(spec));
+  space.argv_ = std::move(argv);
+  return space;
+}
+
+absl::Status StudySpace::CheckCommand(const v1::StudySpec& spec, v1::StudyCommand& command,
+                                      std::vector<std::vector<Piece>>* argv) {
   if (command.argv().empty() || command.argv(0).empty()) {
     return Invalid("command.argv", "the command to run is required");
   }
@@ -171,7 +198,6 @@ absl::StatusOr<StudySpace> StudySpace::Create(const v1::StudySpec& given) {
 
   std::map<std::string, int> index;
   for (int i = 0; i < spec.parameters_size(); ++i) index[spec.parameters(i).name()] = i;
-  std::vector<std::vector<Piece>> argv;
   for (int a = 0; a < command.argv_size(); ++a) {
     const std::string& arg = command.argv(a);
     const std::string field = absl::StrCat("command.argv[", a, "]");
@@ -203,11 +229,9 @@ absl::StatusOr<StudySpace> StudySpace::Create(const v1::StudySpec& given) {
         pieces.back().text += arg[i];
       }
     }
-    argv.push_back(std::move(pieces));
+    argv->push_back(std::move(pieces));
   }
-  StudySpace space(std::move(spec));
-  space.argv_ = std::move(argv);
-  return space;
+  return absl::OkStatus();
 }
 
 double StudySpace::Canonical(int i, double value) const {

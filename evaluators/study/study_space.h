@@ -26,6 +26,7 @@ inline constexpr int kStudyMaxEnv = 256;
 // Below the dispatcher's limit on one evaluation (DispatcherOptions::task_timeout_seconds, 600 s),
 // past which it would send the trial to another worker while the first still runs it.
 inline constexpr double kStudyMaxTimeoutSeconds = 500;
+inline constexpr size_t kStudyMaxClientObjectiveBytes = 256;
 inline constexpr double kStudyDefaultTimeoutSeconds = 300;
 inline constexpr uint32_t kStudyDefaultDigits = 6;
 inline constexpr uint32_t kStudyMaxDigits = 15;
@@ -51,6 +52,12 @@ class StudySpace {
 
   // The canonical value of parameter `i` nearest to `value` within its bounds.
   double Canonical(int i, double value) const;
+  // A value of parameter `i` at fraction u in [0, 1) of its range (log space where it says so);
+  // a range of n integers, grid points or choices is n equal bins.
+  double At(int i, double u) const;
+  // Where value lies in parameter `i`'s range, in [0, 1] (log space where it says so): the
+  // centre of its bin for an integer, grid or categorical parameter.
+  double Fraction(int i, double value) const;
   // Whether `values` holds one canonical in-bounds value per parameter; else why not.
   absl::Status Check(const std::vector<double>& values) const;
   // Parameter `i`'s canonical value as the command receives it: the shortest decimal that reads
@@ -61,10 +68,6 @@ class StudySpace {
 
  private:
   explicit StudySpace(v1::StudySpec spec) : spec_(std::move(spec)) {}
-  // A value of parameter `i` at fraction u in [0, 1) of its range (log space where it says so).
-  double At(int i, double u) const;
-  // Where value lies in parameter `i`'s range, in [0, 1] (log space where it says so).
-  double Fraction(int i, double value) const;
 
   v1::StudySpec spec_;  // with defaults filled in (digits, timeout)
   // The argv split at its placeholders: per argument, literal pieces and parameter indices
@@ -74,6 +77,11 @@ class StudySpace {
     std::string text;
   };
   std::vector<std::vector<Piece>> argv_;
+
+  // Checks the command (filling in its default time limit) and splits its argv at the
+  // placeholders.
+  static absl::Status CheckCommand(const v1::StudySpec& spec, v1::StudyCommand& command,
+                                   std::vector<std::vector<Piece>>* argv);
 };
 
 // Whether `name` is a valid parameter or objective name: [A-Za-z_][A-Za-z0-9_]{0,63}.

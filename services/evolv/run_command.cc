@@ -98,6 +98,17 @@ int RunCommand(const RunOptions& options) {
                  std::string(status.message()).c_str());
     return 2;
   }
+  if (registry.RunsCommands(registry.DomainOf(*spec))) {
+    auto problem = registry.Create(*spec);
+    if (problem.ok() && (*problem)->EvaluatedByClients()) {
+      std::fprintf(stderr,
+                   "evolv: %s: the job's trials are evaluated by its clients: submit it to evolvd "
+                   "(evolv submit) and run the clients against it (SuggestTrials, CompleteTrial; "
+                   "python/evolv_client)\n",
+                   options.spec_path.c_str());
+      return 2;
+    }
+  }
   if (registry.RunsCommands(registry.DomainOf(*spec)) && !options.allow_commands &&
       options.cluster_port < 0) {
     std::fprintf(stderr,

@@ -129,4 +129,18 @@ grpc::Status SearchServiceImpl::GetJobReport(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status SearchServiceImpl::SuggestTrials(grpc::ServerContext* context,
+                                              const v1::SuggestTrialsRequest* request,
+                                              v1::SuggestTrialsResponse* response) {
+  EVOLV_AUTHORIZE(context);
+  return Answer(core_.SuggestTrials(*request), response);
+}
+
+grpc::Status SearchServiceImpl::CompleteTrial(grpc::ServerContext* context,
+                                              const v1::CompleteTrialRequest* request,
+                                              v1::CompleteTrialResponse* response) {
+  EVOLV_AUTHORIZE(context);
+  return Answer(core_.CompleteTrial(*request), response);
+}
+
 }  // namespace evolv

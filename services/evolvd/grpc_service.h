@@ -51,6 +51,10 @@ class SearchServiceImpl final : public v1::SearchService::Service {
                         v1::GetStatsResponse*) override;
   grpc::Status GetJobReport(grpc::ServerContext*, const v1::GetJobReportRequest*,
                             v1::JobReport*) override;
+  grpc::Status SuggestTrials(grpc::ServerContext*, const v1::SuggestTrialsRequest*,
+                             v1::SuggestTrialsResponse*) override;
+  grpc::Status CompleteTrial(grpc::ServerContext*, const v1::CompleteTrialRequest*,
+                             v1::CompleteTrialResponse*) override;
 
  private:
   grpc::Status Authorize(grpc::ServerContext* context) const;

@@ -77,7 +77,7 @@ absl::StatusOr<v1::JobDetail> BuildJobDetail(const v1::JobRecord& job, const Sto
   }
   const size_t n = history->size();
   for (size_t i = 0; i < kRecentRows && i < n; ++i) {
-    *detail.add_recent() = rows.Row(job, (*history)[n - 1 - i], false);
+    *detail.add_recent() = rows.Row(job, (*history)[n - 1 - i], true);
   }
   return detail;
 }

@@ -13,6 +13,11 @@ constexpr uint32_t kMaxJobsPage = 1000;
 constexpr uint32_t kDefaultRowsPage = 10;
 constexpr uint32_t kMaxRowsPage = 1000;
 constexpr int kMaxObjectiveIndex = 64;
+constexpr uint32_t kMaxSuggestedTrials = 1000;
+constexpr double kMaxLeaseSeconds = 7 * 24 * 3600;
+constexpr size_t kMaxClientIdBytes = 128;
+constexpr size_t kMaxFailureBytes = 4096;
+constexpr int kMaxTrialValues = 1024;
 
 absl::StatusOr<uint64_t> ParsePageToken(const std::string& token) {
   if (token.empty()) return 0;
@@ -56,7 +61,9 @@ absl::StatusOr<v1::JobRecord> ServiceCore::SubmitJob(const v1::SubmitJobRequest&
   // spec's own errors come first.
   const std::string domain = registry_.DomainOf(request.spec());
   if (registry_.RunsCommands(domain)) {
-    if (auto problem = registry_.Create(request.spec()); !problem.ok()) return problem.status();
+    auto problem = registry_.Create(request.spec());
+    if (!problem.ok()) return problem.status();
+    if ((*problem)->EvaluatedByClients()) return manager_.Submit(request.spec(), deadline);
     auto workers = dispatcher_.Workers();
     if (!workers.ok()) return workers.status();
     const bool any = std::any_of(workers->begin(), workers->end(), [](const auto& worker) {
@@ -70,6 +77,40 @@ absl::StatusOr<v1::JobRecord> ServiceCore::SubmitJob(const v1::SubmitJobRequest&
     }
   }
   return manager_.Submit(request.spec(), deadline);
+}
+
+absl::StatusOr<v1::SuggestTrialsResponse> ServiceCore::SuggestTrials(
+    const v1::SuggestTrialsRequest& request) {
+  if (absl::Status s = CheckJobId(request.job_id()); !s.ok()) return s;
+  if (request.count() > kMaxSuggestedTrials) {
+    return absl::InvalidArgumentError("count: at most " + std::to_string(kMaxSuggestedTrials));
+  }
+  if (!(request.lease_seconds() >= 0 && request.lease_seconds() <= kMaxLeaseSeconds)) {
+    return absl::InvalidArgumentError("lease_seconds: must be in [0, 604800] (0 means 600)");
+  }
+  if (request.client_id().size() > kMaxClientIdBytes) {
+    return absl::InvalidArgumentError("client_id: longer than 128 bytes");
+  }
+  return manager_.SuggestTrials(request);
+}
+
+absl::StatusOr<v1::CompleteTrialResponse> ServiceCore::CompleteTrial(
+    const v1::CompleteTrialRequest& request) {
+  if (absl::Status s = CheckJobId(request.job_id()); !s.ok()) return s;
+  if (request.client_id().size() > kMaxClientIdBytes) {
+    return absl::InvalidArgumentError("client_id: longer than 128 bytes");
+  }
+  if (request.failure().size() > kMaxFailureBytes) {
+    return absl::InvalidArgumentError("failure: longer than 4096 bytes");
+  }
+  if (request.values_size() > kMaxTrialValues) {
+    return absl::InvalidArgumentError("values: more than 1024 numbers");
+  }
+  if (request.failure().empty() && request.values().empty()) {
+    return absl::InvalidArgumentError(
+        "values: empty; report the objectives by name, or the trial's failure");
+  }
+  return manager_.CompleteTrial(request);
 }
 
 absl::StatusOr<v1::JobRecord> ServiceCore::GetJob(const std::string& job_id) {

@@ -61,6 +61,12 @@ class ServiceCore {
   absl::StatusOr<v1::ListWorkersResponse> ListWorkers();
   absl::StatusOr<v1::GetStatsResponse> GetStats(const v1::GetStatsRequest& request);
 
+  // A job its clients evaluate; see SuggestTrials and CompleteTrial in service.proto. Limits:
+  // count at most 1000, lease_seconds in [0, 604800], client_id at most 128 bytes, failure at
+  // most 4096 bytes, at most 1024 values.
+  absl::StatusOr<v1::SuggestTrialsResponse> SuggestTrials(const v1::SuggestTrialsRequest& request);
+  absl::StatusOr<v1::CompleteTrialResponse> CompleteTrial(const v1::CompleteTrialRequest& request);
+
   // For the status page; see job_detail.h.
   absl::StatusOr<v1::JobDetail> GetJobDetail(const std::string& job_id);
   // The job's report and figures; see job_reports.h. Shared, as the HTTP side serves one figure

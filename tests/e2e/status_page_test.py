@@ -9,6 +9,7 @@ and that the browser logged no console errors.
       --chromedriver PATH --chromium PATH
 """
 import json
+import math
 import os
 import socket
 import subprocess
@@ -290,6 +291,55 @@ class StatusPage(unittest.TestCase):
                 self.assertGreater(zoomed["min"], full["min"])
                 self.assertLess(zoomed["max"], full["max"])
                 self.assertEqual(driver.js(DRAG_ZOOM, "report-chart-results", "reset"), full)
+                errors = [e for e in driver.browser_log() if e.get("level") == "SEVERE"]
+                self.assertEqual(errors, [], "console errors: %s" % errors)
+            finally:
+                driver.quit()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_a_study_evaluated_by_its_clients_shows_its_trials_and_charts(self):
+        # evolv's Python client (build/python, on sys.path through --stubs).
+        from evolv.study import Study
+        from evolv.v1 import job_pb2
+        tmp = h.temp_dir("evolvd-e2e-study-")
+        server = h.Evolvd(os.path.join(tmp, "data"), workers=1).start()
+        try:
+            study = Study(server.address, {
+                "name": "e2e study", "budget": {"max_evaluations": 30}, "seed": 2, "window": 2,
+                "study": {"parameters": [{"name": "lr", "real": {"low": 1e-4, "high": 1,
+                                                                 "log": True}},
+                                         {"name": "act", "categorical": {
+                                             "choices": ["relu", "tanh"]}}],
+                          "objectives": [{"name": "accuracy", "direction": "MAXIMIZE"}],
+                          "clients": {"objective": "e2e/v1"}}}, client_id="e2e")
+            while (trial := study.ask(timeout=30)) is not None:
+                lr = trial.params["lr"]
+                study.tell(trial, 1 - abs(math.log10(lr) + 2) / 4)
+            h.wait_for(lambda: study.record().state == job_pb2.SUCCEEDED, 30, "the study to end")
+            driver = WebDriver(DRIVER["chromedriver"], DRIVER["chromium"],
+                               os.path.join(tmp, "profile"))
+            try:
+                driver.get(server.url + "/job/" + study.job_id)
+                # The trials: each with its parameters and the client that evaluated it.
+                rows = h.wait_for(lambda: driver.js(
+                    "return [...document.querySelectorAll('#recent tr')].slice(1).map("
+                    "r => [...r.cells].map(c => c.textContent))"), 30, "the trials table")
+                self.assertEqual(len(rows), 20)
+                for row in rows:
+                    self.assertRegex(row[-2], r"^lr=[0-9.e-]+, act=(relu|tanh)$")
+                    self.assertEqual(row[-1], "" if row[2] == "yes" else "client e2e")
+                    # The accuracy as measured (maximized: shown as the value, not negated).
+                    self.assertGreaterEqual(float(row[3]), 0)
+                # Best so far, and the objective against each parameter (log x for lr).
+                best = h.wait_for(lambda: driver.js(CHART_STATE, "report-chart-best-so-far"), 30,
+                                  "the best-so-far chart")
+                self.assertGreater(best["points"], 0)
+                lr_chart = h.wait_for(lambda: driver.js(CHART_STATE, "report-chart-parameter-0"),
+                                      30, "the accuracy-against-lr chart")
+                self.assertEqual(lr_chart["points"], 30)
+                self.assertEqual(lr_chart["xType"], "logarithmic")
+                self.assertTrue(lr_chart["allFinite"])
                 errors = [e for e in driver.browser_log() if e.get("level") == "SEVERE"]
                 self.assertEqual(errors, [], "console errors: %s" % errors)
             finally:

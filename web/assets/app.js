@@ -317,17 +317,32 @@ function card(label, value, id) {
   return el('div', {class: 'card'}, el('div', {class: 'muted'}, label), el('div', {class: 'v', id}, value));
 }
 
+// The candidate as its problem renders it, on one line: the first line, at most 80 characters;
+// the whole text is its tooltip.
+function candidateCell(rendered) {
+  const text = rendered || '';
+  const line = text.split('\n')[0];
+  const short =
+      line.length > 80 ? line.slice(0, 79) + '\u2026' : (line !== text ? line + ' \u2026' : line);
+  return el('td', {class: 'candidate', title: text}, short);
+}
+
 function evalRows(rows, names, displays) {
-  const table = el('table', {id: 'recent'},
-    el('tr', {}, el('th', {}, 'index'), el('th', {}, 'key'), el('th', {}, 'cache hit'),
-       ...names.map(n => el('th', {}, n)), el('th', {}, 'status')));
+  const table =
+      el('table', {id: 'recent'},
+         el('tr', {}, el('th', {}, 'index'), el('th', {}, 'key'), el('th', {}, 'cache hit'),
+            ...names.map(n => el('th', {}, n)), el('th', {}, 'status'), el('th', {}, 'candidate'),
+            el('th', {}, 'evaluated by')));
   for (const r of rows || []) {
     const e = r.evaluation || {};
     const objectives = (e.objectives || []).map(
         (v, k) => el('td', {class: 'num'}, fmtObjective(v, displays[k])));
-    table.appendChild(el('tr', {}, el('td', {class: 'num'}, String(num(r.index))),
-      el('td', {class: 'muted'}, (r.key_hex || '').slice(0, 12)),
-      el('td', {}, r.cache_hit ? 'yes' : 'no'), ...objectives, el('td', {}, e.status || '')));
+    table.appendChild(
+        el('tr', {}, el('td', {class: 'num'}, String(num(r.index))),
+           el('td', {class: 'muted'}, (r.key_hex || '').slice(0, 12)),
+           el('td', {}, r.cache_hit ? 'yes' : 'no'), ...objectives, el('td', {}, e.status || ''),
+           candidateCell(r.rendered),
+           el('td', {class: 'muted'}, r.cache_hit ? '' : (e.worker || ''))));
   }
   return table;
 }

@@ -198,7 +198,7 @@ TEST_F(StudyTest, ACommandThatFailsIsAFailedTrialWithTheReason) {
            {"exit", "exited with status 3; stderr: something went wrong"},
            {"nan", "not a JSON object"},
            {"text", "objective 'loss' is not a finite number"},
-           {"missing", "has no objective 'loss'"},
+           {"missing", "the command's JSON line: no objective 'loss'"},
            {"prose", "not a JSON object: done"},
        }) {
     auto problem = Build(Spec(c.mode));
