@@ -3,6 +3,12 @@
 // checkpoints every `checkpoint_every_results` results or `checkpoint_every_seconds` seconds,
 // and reports progress to a listener. It never blocks: evaluation runs on workers.
 //
+// A job its clients evaluate (Problem::EvaluatedByClients, a study with `clients`) sends nothing
+// to the dispatcher: the coordinator keeps the engine's tasks as trials, leases them to the
+// clients that ask (suggest: lowest index first, until a deadline; its tick returns the expired
+// ones) and tells the engine each completion (complete) like a worker's result
+// (docs/adr/0024-studies-evaluated-by-clients.md).
+//
 // Interface: coordinator_actor (actors/protocol.h). (stop, target) commits a checkpoint with the
 // job in `target` (RUNNING to be resumed later, PAUSED, CANCELLED), replies with the record it
 // wrote and quits; when that checkpoint fails it replies with an error and keeps running. When

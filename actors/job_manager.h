@@ -46,6 +46,10 @@
 // (ResourceExhausted or Unavailable, naming the store) and leave nothing behind; reads (GetJob,
 // ListJobs, WatchJob) keep working. docs/adr/0020-store-write-errors.md.
 //
+// Trial requests (suggest, complete) of a job its clients evaluate go to the job's coordinator;
+// one that finds no coordinator (the job ended, is paused, or ended while the request was on its
+// way) is answered from the job's state: no trials and the state, or FailedPrecondition.
+//
 // Interface: job_manager_actor (actors/protocol.h). JobManagerClient wraps it in blocking calls.
 #pragma once
 
