@@ -167,18 +167,25 @@ class ProgramBuilder {
   std::vector<Pending> ops_;
 };
 
+// t = x - center (x itself for centre 0) and u = t * t for a symmetric form; u = t = x else.
+std::pair<ProgramBuilder::Ref, ProgramBuilder::Ref> EmitVariables(const Form& form,
+                                                                  ProgramBuilder& b) {
+  const ProgramBuilder::Ref x = ProgramBuilder::kXRef;
+  ProgramBuilder::Ref t = x, u = x;
+  if (form.symmetric) {
+    if (form.center != 0) t = b.Emit(Op::kAdd, x, b.Constant(-form.center));
+    u = b.Emit(Op::kMul, t, t);
+  }
+  return {t, u};
+}
+
 // The program [t *] prod(u - z) p(u) / q(u) for `form`; q monic (empty: polynomial). Fails
 // (returns false) when the result would be a constant.
 bool BuildProgram(const Form& form, const Polynomial& p, const Polynomial& q, bool fma,
                   Program* out) {
   ProgramBuilder b(fma);
   using Ref = ProgramBuilder::Ref;
-  const Ref x = ProgramBuilder::kXRef;
-  Ref t = x, u = x;
-  if (form.symmetric) {
-    if (form.center != 0) t = b.Emit(Op::kAdd, x, b.Constant(-form.center));
-    u = b.Emit(Op::kMul, t, t);
-  }
+  const auto [t, u] = EmitVariables(form, b);
   Ref r = b.Horner(u, p, false);
   if (!q.empty() && q.size() > 1) r = b.Emit(Op::kDiv, r, b.Horner(u, q, true));
   for (long double z : form.zeros) {
@@ -188,6 +195,59 @@ bool BuildProgram(const Form& form, const Polynomial& p, const Polynomial& q, bo
   if (!b.HasInstructions() || r.kind != Ref::kInstruction) return false;
   *out = b.Finish();
   return true;
+}
+
+// The nested form of P_m / Q_n (Q monic, m >= n) in w = u - a, a = form.lo:
+//   c_0 + w (c_1 + ... + w (c_k + r(w) / Q(w))),  k = m - n,  deg r < n,
+// the same function with p = C Q + w^k r, C = c_0 + ... + c_k w^k.
+struct Nested {
+  Polynomial c, r, q;  // in w; q monic
+};
+
+// C's low coefficients follow from p's (Q(0) != 0: no pole at the anchor), then c_k and r from
+// the quotient (p - C_{<k} Q) / w^k. False when m < n or Q (nearly) vanishes at the anchor.
+bool Nest(const Form& form, const Polynomial& p_u, const Polynomial& q_u, Nested* out) {
+  const int m = static_cast<int>(p_u.size()) - 1, n = static_cast<int>(q_u.size()) - 1;
+  if (n < 1 || m < n) return false;
+  const Polynomial p = Rebase(p_u, -form.lo, 1.0L), q = Rebase(q_u, -form.lo, 1.0L);
+  long double q_scale = 0;
+  for (long double v : q) q_scale = std::max(q_scale, fabsl(v));
+  if (!(fabsl(q[0]) > 1e-12L * q_scale)) return false;
+  const int k = m - n;
+  Polynomial c(k + 1, 0.0L);
+  Polynomial rest = p;  // p - C_{<k} Q: its coefficients below w^k vanish as C grows
+  for (int j = 0; j < k; ++j) {
+    c[j] = rest[j] / q[0];
+    for (int i = 0; i <= n; ++i) rest[j + i] -= c[j] * q[i];
+  }
+  c[k] = rest[m] / q[n];
+  Polynomial r(n, 0.0L);
+  for (int i = 0; i < n; ++i) r[i] = rest[k + i] - c[k] * q[i];
+  for (const Polynomial* poly : {&c, &r}) {
+    for (long double v : *poly) {
+      if (!std::isfinite(v)) return false;
+    }
+  }
+  *out = {std::move(c), std::move(r), q};
+  return true;
+}
+
+// The program [t *] prod(u - z) nested(w) for `form` (a zero at the anchor reuses w).
+Program BuildNestedProgram(const Form& form, const Nested& nested, bool fma) {
+  ProgramBuilder b(fma);
+  using Ref = ProgramBuilder::Ref;
+  const auto [t, u] = EmitVariables(form, b);
+  const long double a = form.lo;
+  const Ref w = a == 0 ? u : b.Emit(Op::kAdd, u, b.Constant(-a));
+  const int k = static_cast<int>(nested.c.size()) - 1;
+  Ref acc = b.Emit(Op::kDiv, b.Horner(w, nested.r, false), b.Horner(w, nested.q, true));
+  acc = b.Emit(Op::kAdd, acc, b.Constant(nested.c[k]));
+  for (int j = k - 1; j >= 0; --j) acc = b.MulAdd(acc, w, nested.c[j]);
+  for (long double z : form.zeros) {
+    acc = b.Emit(Op::kMul, acc, z == 0 ? u : z == a ? w : b.Emit(Op::kAdd, u, b.Constant(-z)));
+  }
+  if (form.odd) acc = b.Emit(Op::kMul, acc, t);
+  return b.Finish();
 }
 
 bool UsesOnly(const Program& p, const std::vector<Op>& ops) {
@@ -368,14 +428,28 @@ int SkeletonCost(const Form& form, int m, int n, bool fma) {
   return Cost(p);
 }
 
+// Cost of the nested form of P_m / Q_n, or -1 when there is none (m < n or n = 0).
+int NestedSkeletonCost(const Form& form, int m, int n, bool fma) {
+  if (n < 1 || m < n) return -1;
+  const Nested skeleton{Polynomial(m - n + 1, 1.0L), Polynomial(n, 1.0L), Polynomial(n + 1, 1.0L)};
+  return Cost(BuildNestedProgram(form, skeleton, fma));
+}
+
 void AddBaseline(const FamilyContext& ctx, const Form& form, const char* family, int m, int n,
-                 const Polynomial& p, const Polynomial& q) {
+                 const Polynomial& p, const Polynomial& q, bool nested = false) {
   Baseline b;
   b.family = family;
-  b.form = Label(form, m, n);
-  b.kind = absl::StrCat(family, " ", Label(form, -1, n));
+  const char* suffix = nested ? " nested" : "";
+  b.form = absl::StrCat(Label(form, m, n), suffix);
+  b.kind = absl::StrCat(family, " ", Label(form, -1, n), suffix);
   b.relative = form.relative;
-  if (!BuildProgram(form, p, q, ctx.fma, &b.program)) return;
+  if (nested) {
+    Nested parts;
+    if (!Nest(form, p, q, &parts)) return;
+    b.program = BuildNestedProgram(form, parts, ctx.fma);
+  } else if (!BuildProgram(form, p, q, ctx.fma, &b.program)) {
+    return;
+  }
   b.ops = Cost(b.program);
   b.uses_allowed_ops = UsesOnly(b.program, *ctx.ops);
   ctx.out->baselines.push_back(std::move(b));
@@ -439,7 +513,10 @@ void AddFamily(const FamilyContext& ctx, const Form& form, const FamilyOptions& 
   for (int n = 1; options.rationals && n <= kMaxRationalDegree; ++n) {
     for (int m = 0; m + n <= kMaxRationalDegree && m + n <= resolved_degree; ++m) {
       const int cost = SkeletonCost(form, m, n, ctx.fma);
-      if (cost < 0 || cost > ctx.max_ops) continue;
+      const int nested_cost = NestedSkeletonCost(form, m, n, ctx.fma);
+      const bool fits = cost >= 0 && cost <= ctx.max_ops;
+      const bool nested_fits = nested_cost >= 0 && nested_cost <= ctx.max_ops;
+      if (!fits && !nested_fits) continue;
       absl::StatusOr<RationalFit> fit = grid.Fit(m, n);
       if (!fit.ok()) {
         Fail(ctx, form, "minimax", m, n, std::string(fit.status().message()));
@@ -448,10 +525,11 @@ void AddFamily(const FamilyContext& ctx, const Form& form, const FamilyOptions& 
         Polynomial p = fit->p, q = fit->q;
         std::string pole;
         const Monic monic = MakeMonic(form.lo, form.hi, &p, &q, &pole);
-        if (monic == Monic::kOk) AddBaseline(ctx, form, "minimax", m, n, p, q);
+        if (monic == Monic::kOk && fits) AddBaseline(ctx, form, "minimax", m, n, p, q);
+        if (monic == Monic::kOk && nested_fits) AddBaseline(ctx, form, "minimax", m, n, p, q, true);
         if (monic == Monic::kPole) Fail(ctx, form, "minimax", m, n, pole);
       }
-      if (!options.pade) continue;
+      if (!options.pade || !fits) continue;
       const Polynomial c = options.series(options.pade_at, m + n + 1);
       Polynomial p, q;
       if (c.empty() || !Pade(c, m, n, &p, &q)) continue;  // a block of the Padé table

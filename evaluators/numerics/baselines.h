@@ -17,6 +17,12 @@
 //   "minimax":  relative-error minimax (remez.h) of h by P_m (polynomial) and P_m / Q_n (rational,
 //               n >= 1, Q monic in the program, m + n <= kMaxRationalDegree), in x and, where f is
 //               symmetric, in s. The polynomials in x also two degrees past the budget.
+//               Each rational with m >= n also "nested": the same P_m / Q_n in w = u - lower(u)
+//               as c_0 + w (c_1 + ... + w (c_{m-n} + r(w) / Q_n(w))), deg r < n. It costs one
+//               op fewer than P / Q (as many when w = u - lower costs one that no zero factor
+//               shares), and the rational part's rounding is scaled by w^(m-n) below the
+//               Horner steps', which is what float32 needs: exp2 on [0, 1] is within 1 ULP on
+//               every float with the nested P4/Q1 (9 ops) where the P/Q forms of 10 ops give 2.
 //   "taylor":   Taylor polynomial of h at the interval's lower end (so exp2 on [0, 1] is Taylor at
 //               0), in x, the same degrees as the minimax polynomials in x.
 //   "pade":     Padé approximants [m/n] of h, for the rational minimax (m, n): in s at the
@@ -28,7 +34,8 @@
 // kMaxFactoredZeros only the polynomials in x are computed.
 // Programs are built in Horner form: P_m in u costs 2m ops, monic Q_n 2n - 1, then 1 division, 1
 // op for s = t * t, 1 for t = x - c (c != 0), 1 for the product with t, 2 per zero factor (1 for a
-// zero at 0). Coefficients are rounded to double; FLOAT32 callers refine them over floats.
+// zero at 0); nested: 2m + 2n - 1 ops, plus 1 for w when lower(u) != 0, plus the same factors.
+// Coefficients are rounded to double; FLOAT32 callers refine them over floats.
 //
 // A baseline that cannot be computed (the target is not finite on the interval, a Remez that
 // does not converge, a minimax or Padé rational with a pole on the interval) becomes a

@@ -23,8 +23,11 @@ constexpr long double kPi = 3.141592653589793238462643383279502884L;
 template <typename S>
 class ResidualModel {
  public:
-  // Uses the samples with the given indices (all when empty).
-  ResidualModel(const Program& p, const Samples& s, const std::vector<int>& subset = {})
+  // Uses the samples with the given indices (all when empty). Residuals are relative, or with
+  // `float_ulps` scaled by 2^-floor(log2 |y|): in units of y's float ULP (up to the constant
+  // 2^23), which is how FLOAT32 jobs are scored.
+  ResidualModel(const Program& p, const Samples& s, const std::vector<int>& subset = {},
+                bool float_ulps = false)
       : program_(p) {
     const std::vector<bool> live = LiveValues(p);
     for (size_t k = 0; k < p.constants.size(); ++k) {
@@ -36,7 +39,11 @@ class ResidualModel {
     auto add = [&](size_t i) {
       x_.push_back(static_cast<S>(s.x[i]));
       y_.push_back(static_cast<S>(s.y[i]));
-      scale_.push_back(s.y[i] != 0 ? static_cast<S>(1.0L / fabsl(s.y[i])) : S(1));
+      const long double y = s.y[i];
+      long double scale = 1;
+      if (y != 0 && std::isfinite(y))
+        scale = float_ulps ? ldexpl(1.0L, -ilogbl(y)) : 1.0L / fabsl(y);
+      scale_.push_back(static_cast<S>(scale));
     };
     if (subset.empty()) {
       for (size_t i = 0; i < s.x.size(); ++i) add(i);
@@ -246,13 +253,20 @@ std::vector<int> ScreeningSubset(const std::vector<long double>& x, int count) {
 
 FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
                        const FitOptions& options) {
-  const ResidualModel<long double> exact(p, fit);
+  const bool ulps = options.float_ulps;
+  const ResidualModel<long double> exact(p, fit, {}, ulps);
   FitResult out{p, exact.MaxAbs(exact.Initial())};
+  // The reported error is relative whatever the fit minimized.
+  auto relative = [&fit](const Program& q) {
+    const ResidualModel<long double> model(q, fit);
+    return model.MaxAbs(model.Initial());
+  };
+  if (ulps) out.max_rel_error = relative(p);
   const int m = exact.num_params();
   if (m == 0 || exact.num_points() == 0) return out;
 
   const std::vector<int> subset = ScreeningSubset(fit.x, options.screen_points);
-  const FastModel screen(p, fit, subset);
+  const FastModel screen(p, fit, subset, ulps);
   const int n = screen.num_points();
   const Vector uniform = Vector::Constant(n, 1.0 / n);
   Rng rng(Mix64(seed ^ 0x9e3779b97f4a7c15ULL));
@@ -279,7 +293,7 @@ FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
   best = Lawson(screen, best, options.lawson_iterations, options.lawson_patience, &best_err);
 
   if (!subset.empty() && options.polish_iterations > 0) {
-    const FastModel all(p, fit);
+    const FastModel all(p, fit, {}, ulps);
     double all_err = all.MaxAbs(best);
     if (all_err > 1.25 * best_err) {
       best = Lawson(all, best, options.polish_iterations, options.polish_iterations, &all_err);
@@ -287,11 +301,12 @@ FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
   }
   // Keep the program's own constants when the fit made things worse (measured exactly below).
   Program fitted = screen.WithConstants(best);
-  const ResidualModel<long double> check(fitted, fit);
+  const ResidualModel<long double> check(fitted, fit, {}, ulps);
   const long double fitted_err = check.MaxAbs(check.Initial());
-  if (fitted_err <= out.max_rel_error || !std::isfinite(out.max_rel_error)) {
+  const long double start_err = exact.MaxAbs(exact.Initial());
+  if (fitted_err <= start_err || !std::isfinite(start_err)) {
     out.program = std::move(fitted);
-    out.max_rel_error = fitted_err;
+    out.max_rel_error = ulps ? relative(out.program) : fitted_err;
   }
   return out;
 }

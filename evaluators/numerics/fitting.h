@@ -1,9 +1,9 @@
 // Fitting a program's constants to a target (the inner loop of AutoNumerics-Zero's search).
 //
 // The fit minimizes the relative residuals r_i = (f(x_i) - y_i) / |y_i| (absolute where
-// y_i == 0). It runs in double on a screening subset of the fit samples (the samples nearest to
-// `screen_points` Chebyshev nodes of their range, endpoints included), where a 10-op program's
-// Jacobian costs microseconds:
+// y_i == 0), or with FitOptions::float_ulps the residuals in units of y_i's float ULP. It runs in
+// double on a screening subset of the fit samples (the samples nearest to `screen_points` Chebyshev
+// nodes of their range, endpoints included), where a 10-op program's Jacobian costs microseconds:
 //   1. Levenberg-Marquardt on sum r_i^2 from the program's own constants and, when there are at
 //      least two free constants, from a few deterministic restarts (derived from `seed`), each
 //      stopped once its relative improvement stalls; the best start is kept.
@@ -31,6 +31,11 @@ struct FitOptions {
   int lawson_iterations = 40;  // minimax refinement rounds, at most
   int lawson_patience = 8;     // rounds without a better max error before Lawson stops
   int polish_iterations = 6;   // Lawson rounds on all samples when the subset missed the max
+  // Minimize residuals in units of the target's float ULP, (f - y) / 2^floor(log2 |y|), instead
+  // of relative ones: the two differ by up to a factor 2 within a binade (exp2 on [0, 1]: the
+  // ULP is constant while |y| doubles), and FLOAT32 jobs are scored in ULPs. max_rel_error is
+  // still the relative error.
+  bool float_ulps = false;
 };
 
 struct FitResult {

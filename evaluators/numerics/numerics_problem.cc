@@ -86,7 +86,7 @@ class NumericsProblem : public Problem {
                            spec_.fit_points, spec_.validation_points);
   }
 
-  std::string EvaluatorVersion() const override { return "numerics/5"; }
+  std::string EvaluatorVersion() const override { return "numerics/6"; }
 
   std::vector<std::string> ObjectiveNames() const override { return {"log10_error", "cost"}; }
 
@@ -180,7 +180,9 @@ class NumericsProblem : public Problem {
     const int cost = numerics::Cost(p);
     (*ev.mutable_metrics())["cost"] = cost;
     (*ev.mutable_metrics())["instructions"] = numerics::LiveInstructions(p);
-    const numerics::FitResult fit = numerics::FitConstants(p, fit_, context.seed);
+    numerics::FitOptions fit_options;
+    fit_options.float_ulps = spec_.float32;  // scored in ULPs: fitted in ULPs
+    const numerics::FitResult fit = numerics::FitConstants(p, fit_, context.seed, fit_options);
     const double fit_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // FLOAT32 jobs are scored in ULPs; their relative error (a metric only) is the fit's, which

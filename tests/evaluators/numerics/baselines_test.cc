@@ -5,6 +5,10 @@
 
 #include <cmath>
 
+#include "evaluators/numerics/fitting.h"
+#include "evaluators/numerics/interpreter.h"
+#include "evaluators/numerics/verify_float.h"
+
 namespace evolv::numerics {
 namespace {
 
@@ -147,8 +151,9 @@ TEST(BaselinesTest, OpsAreTheProgramsCostAndRationalsFitTheBudget) {
       EXPECT_LE(b.ops, 10) << b.form;
     }
   }
-  // (m, n) with 2m + 2n <= 10 and n >= 1: 15 pairs, minimax and Padé.
-  EXPECT_EQ(rationals, 30);
+  // (m, n) with 2m + 2n <= 10 and n >= 1: 15 pairs, minimax and Padé; nested minimax for
+  // 2m + 2n - 1 <= 10 and m >= n >= 1: 6 pairs.
+  EXPECT_EQ(rationals, 36);
   EXPECT_TRUE(set.failures.empty());
   const std::vector<const Baseline*> p5 = Find(set, "minimax", "P5(x)");
   ASSERT_EQ(p5.size(), 1u);
@@ -202,6 +207,67 @@ TEST(BaselinesTest, FloatRefinementNeverLosesUlps) {
     EXPECT_LE(refined[i].max_ulp, plain[i].max_ulp) << plain[i].baseline->form;
     EXPECT_EQ(refined[i].rel_error, plain[i].rel_error);
   }
+}
+
+// Long double values of `p` on the dense points.
+std::vector<long double> Values(const Program& p, const Samples& dense) {
+  std::vector<long double> v(dense.x.size());
+  CompiledProgram<long double>(p).Run(dense.x.data(), v.data(), v.size());
+  return v;
+}
+
+// Each nested minimax rational is the function of its P/Q form (to the rounding of the
+// constants to double), written with one op fewer -- or as many where w = x - lower costs one
+// that no zero factor shares.
+void ExpectNestedFormsMatch(const char* target, double lower, double upper, int max_ops,
+                            int saved_ops, int expected_pairs) {
+  const Target& t = *FindTarget(target);
+  const BaselineSet set = ComputeBaselineSet(t, lower, upper, max_ops, kBasicOps);
+  const Samples dense = Dense(t, lower, upper);
+  int pairs = 0;
+  for (const Baseline& nested : set.baselines) {
+    const size_t at = nested.form.find(" nested");
+    if (at == std::string::npos) continue;
+    EXPECT_EQ(nested.kind.substr(nested.kind.size() - 7), " nested") << nested.kind;
+    const std::vector<const Baseline*> plain = Find(set, nested.family, nested.form.substr(0, at));
+    if (plain.empty()) continue;  // its P/Q form is over the budget
+    ++pairs;
+    EXPECT_EQ(nested.ops, plain[0]->ops - saved_ops) << nested.form;
+    const std::vector<long double> a = Values(nested.program, dense),
+                                   b = Values(plain[0]->program, dense);
+    long double diff = 0;
+    for (size_t i = 0; i < a.size(); ++i) diff = std::max(diff, fabsl(a[i] - b[i]) / fabsl(b[i]));
+    EXPECT_LT(diff, 1e-13L) << nested.form;
+  }
+  EXPECT_EQ(pairs, expected_pairs) << target;
+}
+
+TEST(BaselinesTest, NestedRationalsAreTheSameFunctionsWithFewerOps) {
+  ExpectNestedFormsMatch("exp2", 0, 1, 10, 1, 6);
+  ExpectNestedFormsMatch("log2", 1, 2, 12, 1, 6);  // (x-1) shared by the anchor and the zero
+  ExpectNestedFormsMatch("exp", 1, 2, 10, 0, 6);   // w = x - 1 costs the op it saves
+}
+
+TEST(BaselinesTest, NestedP4Q1KeepsFloat32Exp2WithinOneUlpOnEveryFloatOfTheInterval) {
+  // exp2 on [0, 1] in float needs a 12-op polynomial for 1 ULP; the P/Q forms of 10 ops give
+  // 2 ULP: rounding P, Q and the division costs about 1.5 ULP. Nested, the rational's rounding
+  // is scaled by x^3 and the result's by the Horner steps' own: 1 ULP with 9 ops.
+  const Target& t = *FindTarget("exp2");
+  const BaselineSet set = ComputeBaselineSet(t, 0, 1, 10, kBasicOps);
+  const std::vector<const Baseline*> nested = Find(set, "minimax", "P4(x)/Q1(x) nested");
+  ASSERT_EQ(nested.size(), 1u);
+  EXPECT_EQ(nested[0]->ops, 9);
+  // As a FLOAT32 evaluation takes it: constants fitted in float ULPs, then refined over
+  // neighbouring floats.
+  FitOptions in_ulps;
+  in_ulps.float_ulps = true;
+  const FitResult fit =
+      FitConstants(nested[0]->program, MakeFitPoints(t, 0, 1, 1024, true), 1, in_ulps);
+  const Samples fl = MakeValidationPoints(t, 0, 1, 10000, 3, true);
+  const FloatRefineResult refined = RefineFloatConstants(fit.program, fl);
+  const ExhaustiveResult all = VerifyAllFloats(refined.program, t, 0.0f, 1.0f);
+  EXPECT_LE(all.max_ulp, 1.0) << "worst at x = " << all.worst_x;
+  EXPECT_EQ(all.checked, 1065353217u);
 }
 
 TEST(BaselinesTest, MinimaxPolynomialVanishesExactlyAtAZeroAtTheOrigin) {

@@ -359,8 +359,14 @@ TEST(NumericsProblemTest, ChartsTheBestProgramsErrorAcrossTheInterval) {
       }
       max_error = std::max(max_error, curve.y(i));
     }
-    // The curve peaks where the validation found the best program's max error.
-    EXPECT_NEAR(max_error, best_error, 0.1 * best_error);
+    // The curve peaks where the validation found the best program's max error. In ULPs the
+    // peaks are single floats that 401 points can step over: within one ULP below it there.
+    if (float32) {
+      EXPECT_LE(max_error, best_error);
+      EXPECT_GE(max_error, best_error - 1);
+    } else {
+      EXPECT_NEAR(max_error, best_error, 0.1 * best_error);
+    }
   }
   // Nothing to chart without an OK evaluation.
   auto problem = Make(Spec("exp2", 0, 1));
@@ -421,9 +427,10 @@ namespace {
 // A small FLOAT32 search, guarding the float32 search from silently getting worse: NSGA-II
 // (the default strategy) on exp2 over [0, 1] at 10 ops, 96 evaluations, run as the engine would
 // (CheckFeasible, then Evaluate with the index as seed). Its best program of cost <= 10 is within
-// 2 ULP on every float of [0, 1], the float-refined minimax polynomial's level, which the seeds
-// start from (a search without them once ended at 6 ULP after 30 minutes).
-TEST(NumericsSearchTest, AFloat32SearchKeepsTheMinimaxLevelOnEveryFloat) {
+// 1 ULP on every float of [0, 1], the level of the nested minimax P4/Q1 (9 ops) that the seeds
+// start from (the 10-op minimax polynomial gives 2; a search without seeds once ended at 6 ULP
+// after 30 minutes).
+TEST(NumericsSearchTest, AFloat32SearchKeepsTheNestedMinimaxLevelOnEveryFloat) {
   v1::NumericsSpec spec = Spec("exp2", 0, 1);
   spec.set_mode(v1::FLOAT32);
   spec.set_max_ops(10);
@@ -447,7 +454,7 @@ TEST(NumericsSearchTest, AFloat32SearchKeepsTheMinimaxLevelOnEveryFloat) {
   ASSERT_FALSE(found.empty());
   std::stable_sort(found.begin(), found.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  EXPECT_LE(found.front().first, 2.0);
+  EXPECT_LE(found.front().first, 1.0);
   // As the report does: the validation points sample the interval, so the few best are verified
   // on every float and the best verified one counts.
   double verified = INFINITY;
@@ -457,7 +464,7 @@ TEST(NumericsSearchTest, AFloat32SearchKeepsTheMinimaxLevelOnEveryFloat) {
                                                             1.0f)
                                       .max_ulp);
   }
-  EXPECT_LE(verified, 2.0);
+  EXPECT_LE(verified, 1.0);
 }
 
 }  // namespace
