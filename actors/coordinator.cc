@@ -19,7 +19,6 @@ struct ClientTrial {
   bool leased = false;
   std::chrono::steady_clock::time_point leased_at;
   std::chrono::steady_clock::time_point expires;
-  int64_t deadline_unix_ms = 0;
   std::string client;
 };
 
@@ -255,7 +254,6 @@ Reply Suggest(Self self, const std::string& bytes) {
     trial.leased = true;
     trial.leased_at = now;
     trial.expires = expires;
-    trial.deadline_unix_ms = deadline;
     trial.client = request.client_id();
     v1::Trial& out = *response.add_trials();
     out.set_job_id(state.engine->record().id());

@@ -355,7 +355,8 @@ int RerunSpec(Options o) {
   bench::TargetReport report;
   // Every run must meet it: the check is on the worst run.
   const double worst = *std::max_element(errors.begin(), errors.end());
-  report.Check({"worst run's error at <= " + std::to_string(o.max_ops) + " ops",
+  report.Check({"the worst of the " + std::to_string(o.runs) +
+                    " seeds' error at <= " + std::to_string(o.max_ops) + " ops (one figure)",
                 bench::Compare::kAtMost, o.at_most, o.float32 ? " ULP" : ""},
                {worst});
   return report.ExitStatus();

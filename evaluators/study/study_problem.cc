@@ -156,7 +156,10 @@ ProbeBytes StudyProblem::Probe(const v1::Candidate& candidate) const {
 }
 
 std::optional<v1::Evaluation> StudyProblem::CheckFeasible(const v1::Candidate& candidate) const {
-  const std::vector<double> values = Values(candidate);
+  return Infeasibility(Values(candidate));
+}
+
+std::optional<v1::Evaluation> StudyProblem::Infeasibility(const std::vector<double>& values) const {
   absl::Status status = values.empty() && space_.size() > 0
                             ? absl::InvalidArgumentError("the candidate is not a study trial")
                             : space_.Check(values);
@@ -169,12 +172,12 @@ v1::Evaluation StudyProblem::Evaluate(const v1::Candidate& candidate,
                                       const EvalContext& context) const {
   (void)context;
   const int objectives = space_.spec().objectives_size();
-  if (std::optional<v1::Evaluation> infeasible = CheckFeasible(candidate)) return *infeasible;
+  const std::vector<double> values = Values(candidate);
+  if (std::optional<v1::Evaluation> infeasible = Infeasibility(values)) return *infeasible;
   if (!space_.spec().has_command()) {
     return UnscoredEvaluation(
         v1::FAILED, "the study's trials are evaluated by its clients, not on workers", objectives);
   }
-  const std::vector<double> values = Values(candidate);
   const v1::StudyCommand& command = space_.spec().command();
   CommandRun run;
   run.argv = space_.Argv(values);

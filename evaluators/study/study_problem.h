@@ -91,6 +91,8 @@ class StudyProblem : public Problem, public ParameterSpace {
  private:
   // The trial's values, or empty when the candidate holds no StudyTrial.
   std::vector<double> Values(const v1::Candidate& candidate) const;
+  // CheckFeasible on the trial's values.
+  std::optional<v1::Evaluation> Infeasibility(const std::vector<double>& values) const;
   v1::Candidate Pack(const std::vector<double>& values) const;
   // The evaluation of reported numbers by name: every objective's, finite (negated where
   // maximized), and at most 64 other finite ones as metrics; else InvalidArgument saying which

@@ -58,10 +58,11 @@ absl::StatusOr<v1::JobRecord> ServiceCore::SubmitJob(const v1::SubmitJobRequest&
                                                      RequestDeadline deadline) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec: missing");
   // A domain whose evaluations run the job's command needs a worker that allows commands; the
-  // spec's own errors come first.
+  // spec's own errors come first. The problem is built through the service's cache, where the
+  // job's later queries find it.
   const std::string domain = registry_.DomainOf(request.spec());
   if (registry_.RunsCommands(domain)) {
-    auto problem = registry_.Create(request.spec());
+    auto problem = problems_.Get(request.spec());
     if (!problem.ok()) return problem.status();
     if ((*problem)->EvaluatedByClients()) return manager_.Submit(request.spec(), deadline);
     auto workers = dispatcher_.Workers();
