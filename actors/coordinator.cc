@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 
+#include "actors/reply.h"
 #include "evolv/v1/cluster.pb.h"
 #include "evolv/v1/service.pb.h"
 #include "spdlog/spdlog.h"
@@ -188,32 +189,6 @@ void Send(Self self, std::vector<EvalTask> tasks) {
              std::move(indices), std::move(own));
 }
 
-using Reply = caf::result<int32_t, std::string, std::string>;
-
-Reply Answer(const absl::Status& status) {
-  return Reply(static_cast<int32_t>(status.code()), std::string(status.message()), std::string());
-}
-
-Reply Answer(const google::protobuf::Message& message) {
-  return Reply(static_cast<int32_t>(absl::StatusCode::kOk), std::string(),
-               message.SerializeAsString());
-}
-
-// Runs a request's work so that no exception leaves the handler: it answers Internal instead.
-template <class F>
-Reply Guarded(Self self, const char* what, F handle) {
-  try {
-    return handle();
-  } catch (const std::exception& e) {
-    spdlog::error("job {}: {}: {}", self->state.engine->record().id(), what, e.what());
-    return Answer(absl::InternalError(std::string(what) + ": " + e.what()));
-  } catch (...) {
-    spdlog::error("job {}: {}: an exception of unknown type", self->state.engine->record().id(),
-                  what);
-    return Answer(absl::InternalError(std::string(what) + ": an exception of unknown type"));
-  }
-}
-
 absl::Status NotByClients(Self self) {
   return absl::FailedPreconditionError("job " + self->state.engine->record().id() +
                                        ": its candidates are evaluated on workers, not by clients");
@@ -350,10 +325,12 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
         self->delayed_send(self, std::chrono::milliseconds(500), tick_atom::value);
       },
       [self](suggest_atom, const std::string& bytes) -> Reply {
-        return Guarded(self, "suggesting trials", [&] { return Suggest(self, bytes); });
+        return Guarded("job " + self->state.engine->record().id(), "suggesting trials",
+                       [&] { return Suggest(self, bytes); });
       },
       [self](complete_atom, const std::string& bytes) -> Reply {
-        return Guarded(self, "completing a trial", [&] { return Complete(self, bytes); });
+        return Guarded("job " + self->state.engine->record().id(), "completing a trial",
+                       [&] { return Complete(self, bytes); });
       },
       [self](results_atom, const std::vector<uint64_t>& indices,
              const std::vector<std::string>& evaluations) {

@@ -8,16 +8,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <new>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <thread>
-#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "actors/job_engine.h"
 #include "actors/job_lifecycle.h"
+#include "actors/reply.h"
 #include "spdlog/spdlog.h"
 
 namespace evolv {
@@ -28,7 +26,6 @@ constexpr auto kStopTimeout = std::chrono::seconds(30);
 constexpr auto kBuildDrainLimit = std::chrono::seconds(20);
 
 // Every request's answer: (absl::StatusCode, message, payload bytes).
-using Reply = caf::result<int32_t, std::string, std::string>;
 using Promise = caf::typed_response_promise<int32_t, std::string, std::string>;
 
 // A job whose coordinator runs in this process.
@@ -69,19 +66,6 @@ struct ManagerState {
 
 using Self = job_manager_actor::stateful_pointer<ManagerState>;
 
-Reply Answer(const absl::Status& status) {
-  return Reply(static_cast<int32_t>(status.code()), std::string(status.message()), std::string());
-}
-
-Reply Answer(const google::protobuf::Message& message) {
-  return Reply(static_cast<int32_t>(absl::StatusCode::kOk), std::string(),
-               message.SerializeAsString());
-}
-
-Reply Answer(const absl::StatusOr<v1::JobRecord>& record) {
-  return record.ok() ? Answer(*record) : Answer(record.status());
-}
-
 void Deliver(Promise& rp, const absl::StatusOr<v1::JobRecord>& record) {
   if (record.ok()) {
     rp.deliver(static_cast<int32_t>(absl::StatusCode::kOk), std::string(),
@@ -89,36 +73,6 @@ void Deliver(Promise& rp, const absl::StatusOr<v1::JobRecord>& record) {
   } else {
     rp.deliver(static_cast<int32_t>(record.status().code()), std::string(record.status().message()),
                std::string());
-  }
-}
-
-// Inside a catch block: the status of the exception being handled, which escaped `what`.
-// ResourceExhausted for a failed allocation (std::bad_alloc, or std::length_error from a
-// container asked for more than it can hold), Internal for any other exception.
-absl::Status CaughtStatus(const std::string& what) {
-  try {
-    throw;
-  } catch (const std::bad_alloc& e) {
-    return absl::ResourceExhaustedError(what + ": out of memory (" + e.what() + ")");
-  } catch (const std::length_error& e) {
-    return absl::ResourceExhaustedError(what + ": a size beyond any container (" + e.what() + ")");
-  } catch (const std::exception& e) {
-    return absl::InternalError(what + ": " + e.what());
-  } catch (...) {
-    return absl::InternalError(what + ": an exception of unknown type");
-  }
-}
-
-// Runs a message handler's work so that no exception leaves it: a request answers with the
-// exception's status (CaughtStatus), a one-way message logs it, and the actor keeps serving.
-template <class F>
-auto Guarded(const std::string& what, F handle) -> decltype(handle()) {
-  try {
-    return handle();
-  } catch (...) {
-    const absl::Status status = CaughtStatus(what);
-    spdlog::error("job manager: {}", status.ToString());
-    if constexpr (!std::is_void_v<decltype(handle())>) return Answer(status);
   }
 }
 
@@ -169,7 +123,7 @@ Reply ToCoordinator(Self self, const std::string& id, Atom atom, const std::stri
             rp.deliver(code, std::move(message), std::move(payload));
           },
           [self, rp, id](caf::error& error) mutable {
-            Guarded("a trial request of job " + id, [&] {
+            Guarded("job manager", "a trial request of job " + id, [&] {
               if (error == caf::sec::request_receiver_down) {
                 DeliverPayload(rp, WithoutCoordinator(self, id, suggest));
               } else {
@@ -628,7 +582,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
   });
 
   // Load every job; resume the RUNNING ones.
-  Guarded("loading jobs", [&] {
+  Guarded("job manager", "loading jobs", [&] {
     const auto t0 = std::chrono::steady_clock::now();
     auto running = state.jobs->Restore();
     if (!running.ok()) {
@@ -654,7 +608,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
   });
 
   self->set_down_handler([self](caf::down_msg& down) {
-    Guarded("a monitored actor's end", [&] {
+    Guarded("job manager", "a monitored actor's end", [&] {
       auto& state = self->state;
       for (auto it = state.live.begin(); it != state.live.end(); ++it) {
         if (it->second.coordinator.address() != down.source) continue;
@@ -683,7 +637,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
 
   return {
       [self](submit_atom, const std::string& bytes, int64_t deadline) -> Reply {
-        return Guarded("submitting a job", [&]() -> Reply {
+        return Guarded("job manager", "submitting a job", [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("submit"));
           v1::JobSpec spec;
           if (!spec.ParseFromString(bytes)) {
@@ -708,11 +662,11 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](get_atom, const std::string& id) -> Reply {
-        return Guarded("getting job " + id,
+        return Guarded("job manager", "getting job " + id,
                        [&]() -> Reply { return Answer(self->state.jobs->Get(id)); });
       },
       [self](list_atom) -> Reply {
-        return Guarded("listing jobs", [&]() -> Reply {
+        return Guarded("job manager", "listing jobs", [&]() -> Reply {
           v1::ListJobsResponse response;
           for (auto& record : self->state.jobs->List()) *response.add_jobs() = std::move(record);
           response.set_total_size(response.jobs_size());
@@ -720,19 +674,19 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](pause_atom, const std::string& id, int64_t deadline) -> Reply {
-        return Guarded("pausing job " + id, [&]() -> Reply {
+        return Guarded("job manager", "pausing job " + id, [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("pause " + id));
           return PauseOrCancel(self, id, v1::PAUSED);
         });
       },
       [self](cancel_atom, const std::string& id, int64_t deadline) -> Reply {
-        return Guarded("cancelling job " + id, [&]() -> Reply {
+        return Guarded("job manager", "cancelling job " + id, [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("cancel " + id));
           return PauseOrCancel(self, id, v1::CANCELLED);
         });
       },
       [self](resume_atom, const std::string& id, int64_t deadline) -> Reply {
-        return Guarded("resuming job " + id, [&]() -> Reply {
+        return Guarded("job manager", "resuming job " + id, [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("resume " + id));
           if (self->state.held_for_store.count(id) > 0) return Answer(ResumeHeld(self, id));
           // Checked now and again once the parts are built: the job may change meanwhile.
@@ -774,7 +728,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](prepared_atom, uint64_t token, bool timed_out) {
-        Guarded("a job's parts", [&] {
+        Guarded("job manager", "a job's parts", [&] {
           auto& state = self->state;
           auto it = state.preparing.find(token);
           if (it == state.preparing.end()) return;  // done already
@@ -796,7 +750,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](watch_atom, const std::string& id, job_listener_actor watcher) -> Reply {
-        return Guarded("watching job " + id, [&]() -> Reply {
+        return Guarded("job manager", "watching job " + id, [&]() -> Reply {
           auto& state = self->state;
           auto record = state.jobs->Get(id);
           if (!record.ok()) return Answer(record.status());
@@ -809,7 +763,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](progress_atom, const std::string& id, const std::string& bytes) {
-        Guarded("progress of job " + id, [&] {
+        Guarded("job manager", "progress of job " + id, [&] {
           auto live = self->state.live.find(id);
           if (live == self->state.live.end()) return;
           v1::JobProgress progress;
@@ -820,9 +774,9 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
           }
         });
       },
-      [self](tick_atom) { Guarded("probing the store", [&] { ProbeStore(self); }); },
+      [self](tick_atom) { Guarded("job manager", "probing the store", [&] { ProbeStore(self); }); },
       [self](done_atom, const std::string& id, int32_t job_state, const std::string& error) {
-        Guarded("the end of job " + id, [&] {
+        Guarded("job manager", "the end of job " + id, [&] {
           auto& state = self->state;
           const auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
           if (!LiveWith(self, id, sender)) return;
@@ -845,7 +799,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](suggest_atom, const std::string& bytes) -> Reply {
-        return Guarded("suggesting trials", [&]() -> Reply {
+        return Guarded("job manager", "suggesting trials", [&]() -> Reply {
           v1::SuggestTrialsRequest request;
           if (!request.ParseFromString(bytes)) {
             return Answer(absl::InvalidArgumentError("request: does not parse"));
@@ -854,7 +808,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](complete_atom, const std::string& bytes) -> Reply {
-        return Guarded("completing a trial", [&]() -> Reply {
+        return Guarded("job manager", "completing a trial", [&]() -> Reply {
           v1::CompleteTrialRequest request;
           if (!request.ParseFromString(bytes)) {
             return Answer(absl::InvalidArgumentError("request: does not parse"));
@@ -863,7 +817,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](shutdown_atom) -> Reply {
-        return Guarded("shutting down", [&]() -> Reply {
+        return Guarded("job manager", "shutting down", [&]() -> Reply {
           WaitForBuilds(self);
           struct Pending {
             int count = 0;

@@ -6,8 +6,9 @@
 #include <ctime>
 #include <filesystem>
 #include <mutex>
-#include <queue>
+#include <set>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -685,41 +686,81 @@ absl::StatusOr<uint64_t> Store::CountHistory(std::string_view job_id) const {
   return count;
 }
 
+namespace {
+
+struct Ranked {
+  double value;
+  v1::HistoryEntry entry;
+};
+
+// Better = smaller objective, then smaller index.
+struct RankedBetter {
+  bool operator()(const Ranked& a, const Ranked& b) const {
+    if (a.value != b.value) return a.value < b.value;
+    return a.entry.index() < b.entry.index();
+  }
+};
+
+}  // namespace
+
 absl::StatusOr<std::vector<v1::HistoryEntry>> Store::QueryTopByJob(std::string_view job_id,
                                                                    int objective_index,
                                                                    size_t k) const {
+  return TopOfHistory(job_id, objective_index, k, /*distinct_keys=*/false);
+}
+
+absl::StatusOr<std::vector<v1::HistoryEntry>> Store::QueryTopKeysByJob(std::string_view job_id,
+                                                                       int objective_index,
+                                                                       size_t k) const {
+  return TopOfHistory(job_id, objective_index, k, /*distinct_keys=*/true);
+}
+
+absl::StatusOr<std::vector<v1::HistoryEntry>> Store::TopOfHistory(std::string_view job_id,
+                                                                  int objective_index, size_t k,
+                                                                  bool distinct_keys) const {
   if (objective_index < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("objective index must be >= 0, got ", objective_index));
   }
-  struct Ranked {
-    double value;
-    v1::HistoryEntry entry;
-  };
-  // Better = smaller objective, then smaller index. The heap keeps the worst of the best k on top.
-  auto better = [](const Ranked& a, const Ranked& b) {
-    if (a.value != b.value) return a.value < b.value;
-    return a.entry.index() < b.entry.index();
-  };
-  std::priority_queue<Ranked, std::vector<Ranked>, decltype(better)> best(better);
   if (k == 0) return std::vector<v1::HistoryEntry>();
+  using Ranking = std::set<Ranked, RankedBetter>;
+  Ranking best;  // at most k, best first
+  // With distinct_keys: where each key's row in `best` is. A key holds one row, its best so far;
+  // a row evicted from `best` is worse than all k there, and so is any later row of its key that
+  // is worse than it, so no key's best row is ever lost.
+  std::unordered_map<std::string, Ranking::iterator> by_key;
+  const RankedBetter better;
   absl::Status st = ScanHistory(
       db_.get(), history_, dir_, job_id, 0, /*fill_cache=*/false, [&](v1::HistoryEntry entry) {
         const v1::Evaluation& eval = entry.evaluation();
         if (eval.status() != v1::OK || objective_index >= eval.objectives_size()) return true;
         const double value = eval.objectives(objective_index);
         if (std::isnan(value)) return true;
-        if (best.size() == k && !better(Ranked{value, entry}, best.top())) return true;
-        best.push(Ranked{value, std::move(entry)});
-        if (best.size() > k) best.pop();
+        Ranked row{value, std::move(entry)};
+        if (best.size() == k && !better(row, *std::prev(best.end()))) return true;
+        if (distinct_keys) {
+          auto same = by_key.find(row.entry.key());
+          if (same != by_key.end()) {
+            if (!better(row, *same->second)) return true;
+            best.erase(same->second);
+            by_key.erase(same);
+          }
+          const std::string key = row.entry.key();
+          by_key[key] = best.insert(std::move(row)).first;
+        } else {
+          best.insert(std::move(row));
+        }
+        if (best.size() > k) {
+          auto worst = std::prev(best.end());
+          if (distinct_keys) by_key.erase(worst->entry.key());
+          best.erase(worst);
+        }
         return true;
       });
   if (!st.ok()) return st;
-  std::vector<v1::HistoryEntry> rows(best.size());
-  for (size_t i = rows.size(); i-- > 0;) {
-    rows[i] = std::move(const_cast<Ranked&>(best.top()).entry);
-    best.pop();
-  }
+  std::vector<v1::HistoryEntry> rows;
+  rows.reserve(best.size());
+  while (!best.empty()) rows.push_back(std::move(best.extract(best.begin()).value().entry));
   return rows;
 }
 

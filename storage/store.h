@@ -166,6 +166,11 @@ class Store {
   // objective_index count. Scans the job's history: O(rows log k).
   absl::StatusOr<std::vector<v1::HistoryEntry>> QueryTopByJob(std::string_view job_id,
                                                               int objective_index, size_t k) const;
+  // The same with each key (HistoryEntry.key) counted once, by its best row: the best rows of
+  // the k best distinct keys, best first. One scan: O(rows log k).
+  absl::StatusOr<std::vector<v1::HistoryEntry>> QueryTopKeysByJob(std::string_view job_id,
+                                                                  int objective_index,
+                                                                  size_t k) const;
 
   // --- Evaluation cache ---------------------------------------------------------------------
 
@@ -209,6 +214,10 @@ class Store {
  private:
   Store(std::string dir, const StoreOptions& options);
   absl::Status Write(rocksdb::WriteBatch* batch);
+  // QueryTopByJob, or with `distinct_keys` QueryTopKeysByJob.
+  absl::StatusOr<std::vector<v1::HistoryEntry>> TopOfHistory(std::string_view job_id,
+                                                             int objective_index, size_t k,
+                                                             bool distinct_keys) const;
   // Upgrades a schema-1 store in place (see storage/schema_migration.h).
   absl::Status UpgradeFromV1();
 

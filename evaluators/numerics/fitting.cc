@@ -255,7 +255,9 @@ FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
                        const FitOptions& options) {
   const bool ulps = options.float_ulps;
   const ResidualModel<long double> exact(p, fit, {}, ulps);
-  FitResult out{p, exact.MaxAbs(exact.Initial())};
+  // The program's own error, in what the fit minimizes.
+  const long double start_err = exact.MaxAbs(exact.Initial());
+  FitResult out{p, start_err};
   // The reported error is relative whatever the fit minimized.
   auto relative = [&fit](const Program& q) {
     const ResidualModel<long double> model(q, fit);
@@ -303,7 +305,6 @@ FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
   Program fitted = screen.WithConstants(best);
   const ResidualModel<long double> check(fitted, fit, {}, ulps);
   const long double fitted_err = check.MaxAbs(check.Initial());
-  const long double start_err = exact.MaxAbs(exact.Initial());
   if (fitted_err <= start_err || !std::isfinite(start_err)) {
     out.program = std::move(fitted);
     out.max_rel_error = ulps ? relative(out.program) : fitted_err;

@@ -72,19 +72,10 @@ absl::StatusOr<v1::QueryEvaluationsResponse> EvaluationQueries::ByProblem(
   for (const auto& job : jobs) {
     if (ProblemBytes(job.spec()) != wanted_bytes) continue;
     // Each job's best rows of offset + page + 1 distinct keys hold every row of the merged page
-    // and one more. A history repeats a key (cache hits), so the first rows may hold fewer keys:
-    // the scan widens until they do or the history ends.
-    const uint64_t wanted_keys = offset + page + 1;
-    for (uint64_t limit = wanted_keys;; limit *= 2) {
-      auto top = store_.QueryTopByJob(job.id(), objective, limit);
-      if (!top.ok()) return top.status();
-      std::set<std::string> keys;
-      for (const auto& entry : *top) keys.insert(entry.key());
-      if (keys.size() >= wanted_keys || top->size() < limit) {
-        for (auto& entry : *top) rows.emplace_back(&job, std::move(entry));
-        break;
-      }
-    }
+    // and one more (a history repeats a key when the cache answers it).
+    auto top = store_.QueryTopKeysByJob(job.id(), objective, offset + page + 1);
+    if (!top.ok()) return top.status();
+    for (auto& entry : *top) rows.emplace_back(&job, std::move(entry));
   }
   std::stable_sort(rows.begin(), rows.end(), [objective](const auto& a, const auto& b) {
     return Objective(a.second.evaluation(), objective) <

@@ -401,6 +401,48 @@ TEST_F(StoreTest, QueryTopByJobReturnsBestOkRowsBestFirst) {
   EXPECT_TRUE(absl::IsInvalidArgument(store->QueryTopByJob("job", -1, 3).status()));
 }
 
+// Row(index, objectives) under functional key `key`.
+v1::HistoryEntry KeyedRow(uint64_t index, double objective, const std::string& key) {
+  v1::HistoryEntry entry = Row(index, {objective});
+  entry.set_key(key);
+  return entry;
+}
+
+TEST_F(StoreTest, QueryTopKeysByJobCountsEachKeyOnceByItsBestRow) {
+  auto store = OpenOrDie();
+  CheckpointBatch batch;
+  batch.history.push_back({"job", KeyedRow(0, 4.0, CacheKey(1))});
+  batch.history.push_back({"job", KeyedRow(1, 1.0, CacheKey(1))});  // key 1's best
+  batch.history.push_back({"job", KeyedRow(2, 1.0, CacheKey(1))});  // ties it, later: not shown
+  batch.history.push_back({"job", KeyedRow(3, 3.0, CacheKey(2))});
+  batch.history.push_back({"job", KeyedRow(4, 2.0, CacheKey(3))});
+  batch.history.push_back({"job", KeyedRow(5, 2.5, CacheKey(4))});
+  batch.history.push_back({"job", KeyedRow(6, 0.5, CacheKey(2))});  // key 2 improves late
+  batch.history.push_back({"job", KeyedRow(7, 9.0, CacheKey(3))});  // worse than key 3's best
+  ASSERT_TRUE(store->Commit(batch).ok());
+
+  EXPECT_THAT(Indices(*store->QueryTopKeysByJob("job", 0, 2)), ElementsAre(6, 1));
+  EXPECT_THAT(Indices(*store->QueryTopKeysByJob("job", 0, 3)), ElementsAre(6, 1, 4));
+  EXPECT_THAT(Indices(*store->QueryTopKeysByJob("job", 0, 10)), ElementsAre(6, 1, 4, 5));
+  // Without distinct keys the repeats fill the page.
+  EXPECT_THAT(Indices(*store->QueryTopByJob("job", 0, 3)), ElementsAre(6, 1, 2));
+  EXPECT_THAT(*store->QueryTopKeysByJob("job", 0, 0), ::testing::IsEmpty());
+  EXPECT_TRUE(absl::IsInvalidArgument(store->QueryTopKeysByJob("job", -1, 3).status()));
+}
+
+// A key's best row arriving after the key was pushed out of the best k by others still counts.
+TEST_F(StoreTest, QueryTopKeysByJobKeepsAKeyThatReturnsWithABetterRow) {
+  auto store = OpenOrDie();
+  CheckpointBatch batch;
+  batch.history.push_back({"job", KeyedRow(0, 5.0, CacheKey(1))});
+  batch.history.push_back({"job", KeyedRow(1, 2.0, CacheKey(2))});
+  batch.history.push_back({"job", KeyedRow(2, 3.0, CacheKey(3))});  // pushes key 1 out of k = 2
+  batch.history.push_back({"job", KeyedRow(3, 1.0, CacheKey(1))});  // key 1 returns, best
+  batch.history.push_back({"job", KeyedRow(4, 6.0, CacheKey(1))});  // and a worse row of it
+  ASSERT_TRUE(store->Commit(batch).ok());
+  EXPECT_THAT(Indices(*store->QueryTopKeysByJob("job", 0, 2)), ElementsAre(3, 1));
+}
+
 TEST_F(StoreTest, DeleteJobRemovesJobCheckpointAndHistoryButKeepsCache) {
   auto store = OpenOrDie();
   ASSERT_TRUE(store->Commit(FullBatch("job-1")).ok());
