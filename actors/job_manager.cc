@@ -25,7 +25,7 @@ constexpr auto kStopTimeout = std::chrono::seconds(30);
 // How long a shutdown waits for the problem builds still running (WaitForBuilds).
 constexpr auto kBuildDrainLimit = std::chrono::seconds(20);
 
-// Every request's answer: (absl::StatusCode, message, payload bytes).
+// A request's answer given later (actors/reply.h): (absl::StatusCode, message, payload bytes).
 using Promise = caf::typed_response_promise<int32_t, std::string, std::string>;
 
 // A job whose coordinator runs in this process.
@@ -76,6 +76,12 @@ void Deliver(Promise& rp, const absl::StatusOr<v1::JobRecord>& record) {
   }
 }
 
+// Guarded (actors/reply.h), logged as the job manager's.
+template <class F>
+auto ManagerGuarded(const std::string& what, F handle) -> decltype(handle()) {
+  return Guarded("job manager", what, std::move(handle));
+}
+
 // The answer to a trial request of job `id` when no coordinator of it runs here: an ended or
 // paused job suggests no trials (the response says its state) and takes no completion
 // (FailedPrecondition).
@@ -123,7 +129,7 @@ Reply ToCoordinator(Self self, const std::string& id, Atom atom, const std::stri
             rp.deliver(code, std::move(message), std::move(payload));
           },
           [self, rp, id](caf::error& error) mutable {
-            Guarded("job manager", "a trial request of job " + id, [&] {
+            ManagerGuarded("a trial request of job " + id, [&] {
               if (error == caf::sec::request_receiver_down) {
                 DeliverPayload(rp, WithoutCoordinator(self, id, suggest));
               } else {
@@ -582,7 +588,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
   });
 
   // Load every job; resume the RUNNING ones.
-  Guarded("job manager", "loading jobs", [&] {
+  ManagerGuarded("loading jobs", [&] {
     const auto t0 = std::chrono::steady_clock::now();
     auto running = state.jobs->Restore();
     if (!running.ok()) {
@@ -608,7 +614,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
   });
 
   self->set_down_handler([self](caf::down_msg& down) {
-    Guarded("job manager", "a monitored actor's end", [&] {
+    ManagerGuarded("a monitored actor's end", [&] {
       auto& state = self->state;
       for (auto it = state.live.begin(); it != state.live.end(); ++it) {
         if (it->second.coordinator.address() != down.source) continue;
@@ -637,7 +643,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
 
   return {
       [self](submit_atom, const std::string& bytes, int64_t deadline) -> Reply {
-        return Guarded("job manager", "submitting a job", [&]() -> Reply {
+        return ManagerGuarded("submitting a job", [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("submit"));
           v1::JobSpec spec;
           if (!spec.ParseFromString(bytes)) {
@@ -662,11 +668,11 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](get_atom, const std::string& id) -> Reply {
-        return Guarded("job manager", "getting job " + id,
-                       [&]() -> Reply { return Answer(self->state.jobs->Get(id)); });
+        return ManagerGuarded("getting job " + id,
+                              [&]() -> Reply { return Answer(self->state.jobs->Get(id)); });
       },
       [self](list_atom) -> Reply {
-        return Guarded("job manager", "listing jobs", [&]() -> Reply {
+        return ManagerGuarded("listing jobs", [&]() -> Reply {
           v1::ListJobsResponse response;
           for (auto& record : self->state.jobs->List()) *response.add_jobs() = std::move(record);
           response.set_total_size(response.jobs_size());
@@ -674,19 +680,19 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](pause_atom, const std::string& id, int64_t deadline) -> Reply {
-        return Guarded("job manager", "pausing job " + id, [&]() -> Reply {
+        return ManagerGuarded("pausing job " + id, [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("pause " + id));
           return PauseOrCancel(self, id, v1::PAUSED);
         });
       },
       [self](cancel_atom, const std::string& id, int64_t deadline) -> Reply {
-        return Guarded("job manager", "cancelling job " + id, [&]() -> Reply {
+        return ManagerGuarded("cancelling job " + id, [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("cancel " + id));
           return PauseOrCancel(self, id, v1::CANCELLED);
         });
       },
       [self](resume_atom, const std::string& id, int64_t deadline) -> Reply {
-        return Guarded("job manager", "resuming job " + id, [&]() -> Reply {
+        return ManagerGuarded("resuming job " + id, [&]() -> Reply {
           if (Expired(deadline)) return Answer(TooLate("resume " + id));
           if (self->state.held_for_store.count(id) > 0) return Answer(ResumeHeld(self, id));
           // Checked now and again once the parts are built: the job may change meanwhile.
@@ -728,7 +734,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](prepared_atom, uint64_t token, bool timed_out) {
-        Guarded("job manager", "a job's parts", [&] {
+        ManagerGuarded("a job's parts", [&] {
           auto& state = self->state;
           auto it = state.preparing.find(token);
           if (it == state.preparing.end()) return;  // done already
@@ -750,7 +756,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](watch_atom, const std::string& id, job_listener_actor watcher) -> Reply {
-        return Guarded("job manager", "watching job " + id, [&]() -> Reply {
+        return ManagerGuarded("watching job " + id, [&]() -> Reply {
           auto& state = self->state;
           auto record = state.jobs->Get(id);
           if (!record.ok()) return Answer(record.status());
@@ -763,7 +769,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](progress_atom, const std::string& id, const std::string& bytes) {
-        Guarded("job manager", "progress of job " + id, [&] {
+        ManagerGuarded("progress of job " + id, [&] {
           auto live = self->state.live.find(id);
           if (live == self->state.live.end()) return;
           v1::JobProgress progress;
@@ -774,9 +780,9 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
           }
         });
       },
-      [self](tick_atom) { Guarded("job manager", "probing the store", [&] { ProbeStore(self); }); },
+      [self](tick_atom) { ManagerGuarded("probing the store", [&] { ProbeStore(self); }); },
       [self](done_atom, const std::string& id, int32_t job_state, const std::string& error) {
-        Guarded("job manager", "the end of job " + id, [&] {
+        ManagerGuarded("the end of job " + id, [&] {
           auto& state = self->state;
           const auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
           if (!LiveWith(self, id, sender)) return;
@@ -799,7 +805,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](suggest_atom, const std::string& bytes) -> Reply {
-        return Guarded("job manager", "suggesting trials", [&]() -> Reply {
+        return ManagerGuarded("suggesting trials", [&]() -> Reply {
           v1::SuggestTrialsRequest request;
           if (!request.ParseFromString(bytes)) {
             return Answer(absl::InvalidArgumentError("request: does not parse"));
@@ -808,7 +814,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](complete_atom, const std::string& bytes) -> Reply {
-        return Guarded("job manager", "completing a trial", [&]() -> Reply {
+        return ManagerGuarded("completing a trial", [&]() -> Reply {
           v1::CompleteTrialRequest request;
           if (!request.ParseFromString(bytes)) {
             return Answer(absl::InvalidArgumentError("request: does not parse"));
@@ -817,7 +823,7 @@ job_manager_actor::behavior_type ManagerBehavior(Self self, Store* store,
         });
       },
       [self](shutdown_atom) -> Reply {
-        return Guarded("job manager", "shutting down", [&]() -> Reply {
+        return ManagerGuarded("shutting down", [&]() -> Reply {
           WaitForBuilds(self);
           struct Pending {
             int count = 0;
