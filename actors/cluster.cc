@@ -124,6 +124,9 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     info.set_id(host + ":" + std::to_string(getpid()) + "/" + std::to_string(k));
     info.set_host(host);
     info.set_device(options.device);
+    info.set_device_name(options.device_name);
+    info.set_device_memory_bytes(options.device_memory_bytes);
+    info.set_compute_capability(options.compute_capability);
     info.set_slots(1);
     info.set_max_batch(kWorkerMaxBatch);
     for (const auto& d : options.domains) info.add_domains(d);

@@ -61,6 +61,11 @@ struct WorkerNodeOptions {
   uint16_t port = 0;
   uint32_t slots = 1;
   std::string device = "cpu";
+  // The CUDA device `device` names (evaluators/common/cuda_devices.h reads it): WorkerInfo's
+  // device_name, device_memory_bytes and compute_capability.
+  std::string device_name;
+  uint64_t device_memory_bytes = 0;
+  std::string compute_capability;
   std::vector<std::string> domains;  // empty: every domain
   bool allow_commands = false;       // runs user commands (evolv-worker --allow-commands)
   std::string secret;

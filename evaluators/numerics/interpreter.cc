@@ -332,6 +332,7 @@ void CompiledProgram<T>::Run(const T* x, T* out, size_t n) const {
 template class CompiledProgram<float>;
 template class CompiledProgram<long double>;
 template std::vector<float> FoldConstants<float>(const Program& p);
+template std::vector<double> FoldConstants<double>(const Program& p);
 template std::vector<long double> FoldConstants<long double>(const Program& p);
 
 }  // namespace evolv::numerics

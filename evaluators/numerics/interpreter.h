@@ -94,6 +94,7 @@ std::vector<T> FoldConstants(const Program& p);
 extern template class CompiledProgram<float>;
 extern template class CompiledProgram<long double>;
 extern template std::vector<float> FoldConstants<float>(const Program& p);
+extern template std::vector<double> FoldConstants<double>(const Program& p);
 extern template std::vector<long double> FoldConstants<long double>(const Program& p);
 
 }  // namespace evolv::numerics

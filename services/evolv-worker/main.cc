@@ -6,7 +6,8 @@
 //
 // The cluster secret comes from --secret-file or EVOLV_CLUSTER_SECRET. The worker reconnects with
 // backoff whenever evolvd goes away. Exit codes: 0 stopped by SIGTERM/SIGINT, 2 bad usage,
-// 3 refused by evolvd (wrong secret).
+// 3 refused by evolvd (wrong secret). --device cuda:K exits 2 when this build has no CUDA support
+// or the machine has no such device, saying which.
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "actors/cluster.h"
+#include "evaluators/common/cuda_devices.h"
 #include "evaluators/registry.h"
 #include "services/exit_deadline.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
@@ -60,10 +62,21 @@ int main(int argc, char** argv) {
   }
   options.host = connect.substr(0, colon);
   options.port = static_cast<uint16_t>(port);
-  if (options.device != "cpu" && options.device.rfind("cuda:", 0) != 0) {
-    std::fprintf(stderr, "evolv-worker: --device: expected cpu or cuda:K, got '%s'\n",
-                 options.device.c_str());
+  const absl::StatusOr<int> device = evolv::ParseDevice(options.device);
+  if (!device.ok()) {
+    std::fprintf(stderr, "evolv-worker: %s\n", std::string(device.status().message()).c_str());
     return 2;
+  }
+  if (*device >= 0) {  // the device must be there now, not at the first evaluation
+    const absl::StatusOr<evolv::CudaDevice> cuda = evolv::ProbeCudaDevice(*device);
+    if (!cuda.ok()) {
+      std::fprintf(stderr, "evolv-worker: --device %s: %s\n", options.device.c_str(),
+                   std::string(cuda.status().message()).c_str());
+      return 2;
+    }
+    options.device_name = cuda->name;
+    options.device_memory_bytes = cuda->memory_bytes;
+    options.compute_capability = std::to_string(cuda->major) + "." + std::to_string(cuda->minor);
   }
   for (size_t start = 0; start < domains.size();) {
     size_t end = domains.find(',', start);

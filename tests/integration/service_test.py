@@ -565,6 +565,46 @@ class Cluster(Base):
         stats = stub.GetStats(service_pb2.GetStatsRequest())
         self.assertEqual(sum(w.evaluations for w in workers), stats.overall.misses)
 
+    def test_device_is_checked_before_joining_and_a_cuda_worker_names_its_device(self):
+        """A malformed --device, or cuda:K on a build without CUDA or a machine without device K,
+        exits 2 saying why before the worker joins; where the device is there, the worker joins
+        and ListWorkers names it (name, memory, compute capability read from the CUDA runtime)."""
+        for bad in ["gpu:0", "cuda:", "cuda:-1", "cuda:x", "cuda:0x1", "cuda:99999"]:
+            out = subprocess.run([h.Paths.evolv_worker, "--connect", "127.0.0.1:1", "--device",
+                                  bad], capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.returncode, 2, bad)
+            self.assertIn("--device: expected cpu or cuda:K", out.stderr, bad)
+        server = self.start_cluster()
+        stub = self.stub(server)
+        log_path = os.path.join(h.temp_dir("evolv-worker-cuda-"), "worker.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [h.Paths.evolv_worker, "--connect", "127.0.0.1:%d" % server.cluster_port,
+                 "--secret-file", self.secret, "--device", "cuda:0"],
+                stdout=log, stderr=subprocess.STDOUT)
+        h._children.append(proc)
+        deadline = time.time() + 30
+        while time.time() < deadline and proc.poll() is None and not self.workers(stub):
+            time.sleep(0.05)
+        with open(log_path) as f:
+            said = f.read()
+        if proc.poll() is not None:
+            self.assertEqual(proc.returncode, 2, said)
+            reasons = ["this build has no CUDA support", "no usable CUDA driver",
+                       "no CUDA device 0"]  # evaluators/common/cuda_devices.cc
+            self.assertTrue(any(r in said for r in reasons), said)
+            if os.path.exists("/dev/nvidia0"):  # a GPU is here: only a CPU-only build may refuse
+                self.assertIn("this build has no CUDA support", said)
+            self.assertEqual(len(self.workers(stub)), 0)
+            return
+        workers = self.workers(stub)
+        self.assertEqual(len(workers), 1, said)
+        info = workers[0].info
+        self.assertEqual(info.device, "cuda:0")
+        self.assertTrue(info.device_name)
+        self.assertGreater(info.device_memory_bytes, 0)
+        self.assertRegex(info.compute_capability, r"^[0-9]+\.[0-9]+$")
+
     def test_workers_reconnect_when_evolvd_restarts(self):
         data_dir = os.path.join(h.temp_dir("evolvd-cluster-restart-"), "data")
         server = self.start_cluster(data_dir=data_dir)

@@ -139,6 +139,17 @@ function lastSeen(w) {
   return seen > 0 ? `${Math.max(0, Math.round((Date.now() - seen) / 1000))} s ago` : '';
 }
 
+// "cpu", or "cuda:0 NVIDIA H200, 141 GB, sm 9.0" for a GPU worker.
+function deviceText(info) {
+  const device = info.device || '';
+  if (!info.device_name) return device;
+  const gb = num(info.device_memory_bytes) / 1e9;
+  const parts = [info.device_name];
+  if (gb > 0) parts.push(`${gb.toFixed(gb < 10 ? 1 : 0)} GB`);
+  if (info.compute_capability) parts.push(`sm ${info.compute_capability}`);
+  return `${device} ${parts.join(', ')}`;
+}
+
 function workersTable(workers) {
   const table = el('table', {id: 'workers'},
     el('tr', {}, el('th', {}, 'worker'), el('th', {}, 'host'), el('th', {}, 'device'),
@@ -147,7 +158,7 @@ function workersTable(workers) {
   for (const w of workers || []) {
     const info = w.info || {};
     table.appendChild(el('tr', {}, el('td', {}, info.id || ''), el('td', {}, info.host || ''),
-      el('td', {}, info.device || ''),
+      el('td', {}, deviceText(info)),
       el('td', {class: 'num'}, String(num(info.slots))),
       el('td', {class: 'num'}, `${num(w.busy)}/${num(info.slots)}`),
       el('td', {class: 'num'}, String(num(w.evaluations))),

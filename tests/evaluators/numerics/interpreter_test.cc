@@ -20,37 +20,6 @@
 namespace evolv::numerics {
 namespace {
 
-// Reference: evaluate one instruction at a time in T.
-template <typename T>
-T Naive(const Program& p, T x) {
-  std::vector<T> v(p.num_values());
-  v[0] = x;
-  for (size_t k = 0; k < p.constants.size(); ++k) v[1 + k] = static_cast<T>(p.constants[k]);
-  for (size_t i = 0; i < p.instructions.size(); ++i) {
-    const Instruction& in = p.instructions[i];
-    T r;
-    switch (in.op) {
-      case Op::kAdd:
-        r = v[in.a] + v[in.b];
-        break;
-      case Op::kSub:
-        r = v[in.a] - v[in.b];
-        break;
-      case Op::kMul:
-        r = v[in.a] * v[in.b];
-        break;
-      case Op::kDiv:
-        r = v[in.a] / v[in.b];
-        break;
-      default:
-        r = std::fma(v[in.a], v[in.b], v[in.c]);
-        break;
-    }
-    v[p.value_of(i)] = r;
-  }
-  return v[p.result()];
-}
-
 Program Mixed() {
   Program p = testing::EvenOddRational();
   p.constants[0] = 1.1;
@@ -68,7 +37,7 @@ TEST(InterpreterTest, FloatMatchesInstructionByInstructionBitExactly) {
   for (int i = 0; i < 1000; ++i) x[i] = -2.0f + 0.0041f * i;
   c.Run(x.data(), y.data(), x.size());  // crosses chunk boundaries, ends in a partial chunk
   for (int i = 0; i < 1000; ++i) {
-    const float want = Naive<float>(p, x[i]);
+    const float want = testing::Naive<float>(p, x[i]);
     EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
   }
   EXPECT_EQ(c.num_steps(), 12);  // 13 instructions, the constant-only one folded
@@ -85,7 +54,7 @@ TEST(InterpreterTest, KeepsSingleUseChainsInTheAccumulatorWithoutChangingResults
   for (int i = 0; i < 700; ++i) x[i] = 1.0f / 3.0f + 0.0013f * i;
   c.Run(x.data(), y.data(), x.size());
   for (int i = 0; i < 700; ++i) {
-    const float want = Naive<float>(p, x[i]);
+    const float want = testing::Naive<float>(p, x[i]);
     EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
   }
   // The rational reads x*x, E and O twice: those are stored; (E + O) / (E - O) is one kernel.
@@ -110,11 +79,12 @@ TEST(InterpreterTest, ReversedChainLinksAndMirrorsMatchBitExactly) {
   for (int i = 0; i < 600; ++i) x[i] = -3.0f + 0.01f * i;
   c.Run(x.data(), y.data(), x.size());
   for (int i = 0; i < 600; ++i) {
-    const float want = Naive<float>(p, x[i]);
+    const float want = testing::Naive<float>(p, x[i]);
     EXPECT_EQ(std::memcmp(&y[i], &want, sizeof want), 0) << i;
   }
   const CompiledProgram<long double> l(p);
-  for (long double v : {-1.5L, 0.5L, 2.0L}) EXPECT_EQ(l.RunOne(v), Naive<long double>(p, v));
+  for (long double v : {-1.5L, 0.5L, 2.0L})
+    EXPECT_EQ(l.RunOne(v), testing::Naive<long double>(p, v));
 }
 
 TEST(InterpreterTest, OutputMayAliasTheInput) {
@@ -130,7 +100,8 @@ TEST(InterpreterTest, OutputMayAliasTheInput) {
 TEST(InterpreterTest, LongDoubleMatchesInstructionByInstruction) {
   const Program p = Mixed();
   const CompiledProgram<long double> c(p);
-  for (long double x : {-1.5L, 0.0L, 0.25L, 3.0L}) EXPECT_EQ(c.RunOne(x), Naive<long double>(p, x));
+  for (long double x : {-1.5L, 0.0L, 0.25L, 3.0L})
+    EXPECT_EQ(c.RunOne(x), testing::Naive<long double>(p, x));
 }
 
 TEST(InterpreterTest, ConstantsAreRoundedToFloatInFloatMode) {
@@ -149,50 +120,6 @@ TEST(InterpreterTest, EmptyAndConstantPrograms) {
   EXPECT_EQ(CompiledProgram<float>(p).RunOne(3.0f), 4.0f);
 }
 
-// A random valid program over the edge values of float: constants include 0, -0, infinities,
-// NaN, denormals and the extremes; operands lean to recent values so chains and mirrors form.
-Program RandomProgram(std::mt19937& rng) {
-  constexpr double kEdge[] = {
-      0.0,    -0.0,  1.0,  -3.0,   0.5,      1e-40,     -1e-45,
-      3.4e38, 1e-38, 1e30, -1e-30, HUGE_VAL, -HUGE_VAL, std::numeric_limits<double>::quiet_NaN()};
-  std::uniform_real_distribution<double> uniform(-4, 4);
-  Program p;
-  const int num_constants = 1 + static_cast<int>(rng() % 4);
-  for (int k = 0; k < num_constants; ++k) {
-    p.constants.push_back(rng() % 2 ? kEdge[rng() % std::size(kEdge)] : uniform(rng));
-  }
-  const int num_instructions = 1 + static_cast<int>(rng() % 14);
-  for (int i = 0; i < num_instructions; ++i) {
-    const uint32_t n = p.num_values();
-    auto pick = [&]() -> uint32_t {
-      return static_cast<uint32_t>(rng() % 2 ? n - 1 - rng() % std::min<uint32_t>(n, 3)
-                                             : rng() % n);
-    };
-    const Op op = rng() % 8 == 0 ? Op::kFma : static_cast<Op>(rng() % 4);
-    p.instructions.push_back({op, pick(), pick(), op == Op::kFma ? pick() : 0});
-  }
-  return p;
-}
-
-// Inputs covering every float class: signed zeros, infinities, NaN, denormals, extremes, random
-// bit patterns and ordinary values; 777 of them, so runs end in a partial block.
-std::vector<float> EdgeInputs(std::mt19937& rng) {
-  std::vector<float> x = {0.0f,      -0.0f,   1.0f,     -1.0f,    1e-45f,    -1e-40f,
-                          1.17e-38f, 3.4e38f, -3.4e38f, INFINITY, -INFINITY, NAN};
-  std::uniform_real_distribution<float> uniform(-8, 8);
-  while (x.size() < 777) {
-    if (rng() % 3 == 0) {
-      const uint32_t bits = static_cast<uint32_t>(rng());
-      float f;
-      std::memcpy(&f, &bits, sizeof f);
-      x.push_back(f);
-    } else {
-      x.push_back(uniform(rng));
-    }
-  }
-  return x;
-}
-
 // Restores the best SIMD target after a test that selected another.
 class InterpreterSimdTest : public ::testing::Test {
  protected:
@@ -206,16 +133,16 @@ class InterpreterSimdTest : public ::testing::Test {
 // bits (any NaN matching any NaN) and the program must report `target`.
 void ExpectRandomProgramsMatchReference(const std::string& target) {
   std::mt19937 rng(2026);
-  const std::vector<float> x = EdgeInputs(rng);
+  const std::vector<float> x = testing::EdgeInputs(rng);
   std::vector<float> y(x.size());
   for (int trial = 0; trial < 300; ++trial) {
-    const Program p = RandomProgram(rng);
+    const Program p = testing::RandomProgram(rng);
     ASSERT_TRUE(Validate(p).ok());
     const CompiledProgram<float> c(p);
     ASSERT_EQ(std::string(c.simd_target()), target);
     c.Run(x.data(), y.data(), x.size());
     for (size_t i = 0; i < x.size(); ++i) {
-      const float want = Naive<float>(p, x[i]);
+      const float want = testing::Naive<float>(p, x[i]);
       ASSERT_TRUE(testing::SameFloat(y[i], want)) << target << " program " << trial << " input "
                                                   << x[i] << ": got " << y[i] << ", want " << want;
     }

@@ -1,0 +1,147 @@
+// numerics_cuda_bench: the numerics domain on a CUDA device (evaluators/numerics/cuda). Built by
+// evaluators/numerics/cuda/CMakeLists.txt, so it builds with nvcc and CMake alone on a GPU machine.
+//
+//   numerics_cuda_bench [--runs N] [--device K]
+//
+// Figures, each the median and worst of N runs (bench_target.h):
+// - exhaustive float32 verification of a 10-op program (numerics_ten_ops_native.h's) against exp
+//   over all ~1.07e9 floats of [0, 1]: target < 50 ms on an H200;
+// - batch evaluation of 10-op straight-line programs over points: operations per second as a
+//   fraction of the device's fp32 peak (SMs x 128 lanes x clock, one op per lane per cycle; an
+//   fma would count two, but the programs hold none): target >= 0.5;
+// - the same batch on the host twin (flat_program.h on all host threads), for scale only: the
+//   CPU interpreter's own figure is bench/numerics_throughput's, on the CPU build.
+// Exit 0 when every median meets its target, 1 otherwise, 77 without a device.
+#include <cuda_runtime.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_target.h"
+#include "evaluators/numerics/cuda/numerics_cuda.h"
+
+namespace {
+
+using namespace evolv::numerics::cuda;
+
+// y = ((E + O) / (E - O)) * c4 with x2 = x*x, E = c0 + c2*x2, O = x*(c1 + c3*x2): 10 steps.
+FlatProgram<float> TenOps(float c0, float c1, float c2, float c3, float c4) {
+  FlatProgram<float> p;
+  p.constants = {c0, c1, c2, c3, c4};
+  p.steps = {
+      {0, 0, 0, FlatOp::kMul},   // 1: x2
+      {-3, 1, 0, FlatOp::kMul},  // 2: c2 x2
+      {-1, 2, 0, FlatOp::kAdd},  // 3: E
+      {-4, 1, 0, FlatOp::kMul},  // 4: c3 x2
+      {-2, 4, 0, FlatOp::kAdd},  // 5: c1 + c3 x2
+      {0, 5, 0, FlatOp::kMul},   // 6: O
+      {3, 6, 0, FlatOp::kAdd},   // 7: E + O
+      {3, 6, 0, FlatOp::kSub},   // 8: E - O
+      {7, 8, 0, FlatOp::kDiv},   // 9
+      {9, -5, 0, FlatOp::kMul},  // 10
+  };
+  p.result = 10;
+  return p;
+}
+
+double HostTwinPointsPerSecond(const std::vector<FlatProgram<float>>& programs,
+                               const std::vector<float>& x) {
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<float> sink(threads);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      float acc = 0;
+      for (size_t j = t; j < programs.size(); j += threads) {
+        for (float v : x) acc += RunFlat(programs[j], v);
+      }
+      sink[t] = acc;
+    });
+  }
+  for (std::thread& th : pool) th.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return programs.size() * static_cast<double>(x.size()) / seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int runs = evolv::bench::TakeRuns(argc, argv);
+  int device = 0;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--device") == 0) device = std::atoi(argv[i + 1]);
+  }
+  std::vector<DeviceInfo> devices;
+  std::string error;
+  if (!ListDevices(&devices, &error) || device < 0 || device >= static_cast<int>(devices.size())) {
+    std::printf("SKIPPED: no CUDA device %d (%s)\n", device, error.c_str());
+    return 77;
+  }
+  int sms = 0, clock_khz = 0;
+  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device);
+  const double peak = static_cast<double>(sms) * 128 * clock_khz * 1e3;
+  std::printf("device %d: %s, %d SMs at %.2f GHz: fp32 peak %.1f Tops/s (no fma)\n", device,
+              devices[device].name.c_str(), sms, clock_khz / 1e6, peak / 1e12);
+
+  evolv::bench::TargetReport report;
+  const FlatProgram<float> ten = TenOps(1.0f, 0.34657359f, 0.040037781f, 0.000962f, 1.0000001f);
+  std::vector<double> verify_ms;
+  VerifyResult r;
+  for (int run = 0; run < runs + 1; ++run) {  // the first run (module load, warm-up) is dropped
+    if (!VerifyAllFloats(device, ten, DeviceTarget::kExp, 0.0f, 1.0f, &r, &error)) {
+      std::printf("verify: %s\n", error.c_str());
+      return 1;
+    }
+    if (run > 0) verify_ms.push_back(r.seconds * 1e3);
+  }
+  std::printf("exhaustive: %llu floats, max %.0f ulp at %a, %llu by double-double\n",
+              static_cast<unsigned long long>(r.checked), r.max_ulp, r.worst_x,
+              static_cast<unsigned long long>(r.slow_path));
+  report.Check({"exhaustive float32 verification, 10 ops, exp on [0, 1]",
+                evolv::bench::Compare::kBelow, 50, " ms"},
+               verify_ms);
+
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> coefficient(0.5f, 1.5f);
+  std::vector<FlatProgram<float>> programs;
+  for (int j = 0; j < 2048; ++j) {
+    programs.push_back(TenOps(coefficient(rng), coefficient(rng) * 0.35f, coefficient(rng) * 0.04f,
+                              coefficient(rng) * 1e-3f, 1.0f));
+  }
+  std::vector<float> x(1 << 16);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) / x.size();
+  std::vector<double> fraction, rate;
+  std::vector<float> out;
+  for (int run = 0; run < runs + 1; ++run) {
+    double seconds = 0;
+    if (!EvaluateBatch(device, programs, x, &out, &error, &seconds)) {
+      std::printf("batch: %s\n", error.c_str());
+      return 1;
+    }
+    if (run == 0) continue;
+    const double points = programs.size() * static_cast<double>(x.size());
+    rate.push_back(points / seconds / 1e9);
+    fraction.push_back(points * 10 / seconds / peak);
+  }
+  report.Report("batch evaluation, 2048 programs x 65536 points", rate, " Gpoints/s", true);
+  report.Check(
+      {"batch evaluation, fraction of fp32 peak", evolv::bench::Compare::kAtLeast, 0.5, ""},
+      fraction);
+  const std::vector<FlatProgram<float>> host_programs(programs.begin(), programs.begin() + 64);
+  std::vector<double> host_rate;
+  for (int run = 0; run < runs; ++run) {
+    host_rate.push_back(HostTwinPointsPerSecond(host_programs, x) / 1e9);
+  }
+  report.Report("host twin, 64 programs x 65536 points, all host threads", host_rate, " Gpoints/s",
+                true);
+  return report.ExitStatus();
+}

@@ -1,0 +1,58 @@
+// The numerics domain on a CUDA device: batch evaluation of programs over points (one kernel
+// launch per batch, float or double) and exhaustive float32 verification against the correctly
+// rounded reference computed on the device (reference_dd.h). Host-callable, no CUDA types; built
+// only when CMake finds a CUDA compiler (evaluators/numerics/cuda/CMakeLists.txt), and buildable
+// on its own with nvcc and CMake.
+//
+// Every function returns false with *error saying why (no driver, no such device, a CUDA error)
+// and does nothing else then. Thread-safe: each call selects its device on the calling thread
+// and synchronizes before it returns.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "evaluators/numerics/cuda/flat_program.h"
+#include "evaluators/numerics/cuda/reference_dd.h"
+
+namespace evolv::numerics::cuda {
+
+struct DeviceInfo {
+  int index = 0;
+  std::string name;
+  uint64_t memory_bytes = 0;
+  int major = 0, minor = 0;  // compute capability
+};
+
+// The devices the CUDA runtime sees; false when there is no usable driver.
+bool ListDevices(std::vector<DeviceInfo>* out, std::string* error);
+
+// out[j * x.size() + i] = programs[j](x[i]). Each program has at most kMaxFlatSteps steps. With
+// kernel_seconds, also the time of the kernels alone (CUDA events), without the copies.
+bool EvaluateBatch(int device, const std::vector<FlatProgram<float>>& programs,
+                   const std::vector<float>& x, std::vector<float>* out, std::string* error,
+                   double* kernel_seconds = nullptr);
+bool EvaluateBatch(int device, const std::vector<FlatProgram<double>>& programs,
+                   const std::vector<double>& x, std::vector<double>* out, std::string* error,
+                   double* kernel_seconds = nullptr);
+
+// out[i] = the target's correctly rounded float at x[i] (CorrectlyRoundedFloat); *slow counts the
+// points whose reference needed double-double.
+bool ReferenceFloats(int device, DeviceTarget target, const std::vector<float>& x,
+                     std::vector<float>* out, uint64_t* slow, std::string* error);
+
+struct VerifyResult {
+  double max_ulp = 0;      // +inf when some output is not finite (and its reference is)
+  float worst_x = 0;       // smallest x with the max error (lower when the max is 0)
+  uint64_t checked = 0;    // floats verified
+  uint64_t slow_path = 0;  // floats whose reference needed double-double
+  double seconds = 0;      // wall time of the kernel, copies included
+};
+
+// Runs `p` on every float in [lower, upper] (finite, lower <= upper; |x| <= 2^20 for sin and
+// cos) and measures its ULP error against the target's correctly rounded float.
+bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget target, float lower,
+                     float upper, VerifyResult* out, std::string* error);
+
+}  // namespace evolv::numerics::cuda

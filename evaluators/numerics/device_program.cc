@@ -1,0 +1,53 @@
+#include "evaluators/numerics/device_program.h"
+
+#include <cstdint>
+#include <vector>
+
+#include "evaluators/numerics/interpreter.h"
+
+namespace evolv::numerics {
+
+static_assert(static_cast<int>(cuda::FlatOp::kAdd) == static_cast<int>(Op::kAdd) &&
+                  static_cast<int>(cuda::FlatOp::kSub) == static_cast<int>(Op::kSub) &&
+                  static_cast<int>(cuda::FlatOp::kMul) == static_cast<int>(Op::kMul) &&
+                  static_cast<int>(cuda::FlatOp::kDiv) == static_cast<int>(Op::kDiv) &&
+                  static_cast<int>(cuda::FlatOp::kFma) == static_cast<int>(Op::kFma),
+              "FlatOp mirrors Op");
+
+template <typename T>
+bool ToFlatProgram(const Program& p, cuda::FlatProgram<T>* out) {
+  const std::vector<bool> live = LiveValues(p), dep = DependsOnX(p);
+  const std::vector<T> folded = FoldConstants<T>(p);
+  out->steps.clear();
+  out->constants.clear();
+  std::vector<int16_t> slot_of(p.num_values(), 0);  // x-dependent values: their slot
+  auto operand = [&](uint32_t v) -> int16_t {
+    if (dep[v]) return slot_of[v];
+    out->constants.push_back(folded[v]);
+    return static_cast<int16_t>(-static_cast<int>(out->constants.size()));
+  };
+  for (size_t i = 0; i < p.instructions.size(); ++i) {
+    const uint32_t v = p.value_of(i);
+    if (!live[v] || !dep[v]) continue;
+    if (out->steps.size() == cuda::kMaxFlatSteps) return false;
+    const Instruction& in = p.instructions[i];
+    cuda::FlatStep s;
+    s.op = static_cast<cuda::FlatOp>(in.op);
+    s.a = operand(in.a);
+    s.b = operand(in.b);
+    if (in.op == Op::kFma) s.c = operand(in.c);
+    out->steps.push_back(s);
+    slot_of[v] = static_cast<int16_t>(out->steps.size());
+  }
+  out->result = operand(p.result());
+  return true;
+}
+
+template bool ToFlatProgram<float>(const Program& p, cuda::FlatProgram<float>* out);
+template bool ToFlatProgram<double>(const Program& p, cuda::FlatProgram<double>* out);
+
+bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out) {
+  return cuda::DeviceTargetByName(target.name, out);
+}
+
+}  // namespace evolv::numerics

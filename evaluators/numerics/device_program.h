@@ -1,0 +1,25 @@
+// The bridge from a Program to the form the CUDA path runs (cuda/flat_program.h) and from a
+// Target to its device reference (cuda/reference_dd.h). Plain C++: the main build compiles it
+// with or without CUDA, and its tests run the device code's host twin against the CPU paths.
+#pragma once
+
+#include "evaluators/numerics/cuda/flat_program.h"
+#include "evaluators/numerics/cuda/reference_dd.h"
+#include "evaluators/numerics/program.h"
+#include "evaluators/numerics/targets.h"
+
+namespace evolv::numerics {
+
+// `p` (valid) as live x-dependent steps over constants folded exactly as CompiledProgram<T>
+// folds them, so RunFlat gives CompiledProgram<float>'s bits. False, leaving *out unspecified,
+// when it has more than cuda::kMaxFlatSteps such steps. T is float or double.
+template <typename T>
+bool ToFlatProgram(const Program& p, cuda::FlatProgram<T>* out);
+
+extern template bool ToFlatProgram<float>(const Program& p, cuda::FlatProgram<float>* out);
+extern template bool ToFlatProgram<double>(const Program& p, cuda::FlatProgram<double>* out);
+
+// The device reference of `target`; false for a target without one.
+bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out);
+
+}  // namespace evolv::numerics
