@@ -119,6 +119,10 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
                   const ProblemRegistry& registry, const std::atomic<bool>& stop) {
   const std::string host = HostName();
   std::vector<std::pair<caf::actor, std::string>> workers;  // handle, WorkerInfo bytes
+  WorkerDevice device;
+  device.cuda_index = options.cuda_device;
+  device.label =
+      options.device_name.empty() ? options.device : options.device + " " + options.device_name;
   for (uint32_t k = 0; k < options.slots; ++k) {
     v1::WorkerInfo info;
     info.set_id(host + ":" + std::to_string(getpid()) + "/" + std::to_string(k));
@@ -131,8 +135,8 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     info.set_max_batch(kWorkerMaxBatch);
     for (const auto& d : options.domains) info.add_domains(d);
     info.set_allows_commands(options.allow_commands);
-    auto worker =
-        system.spawn<caf::detached>(WorkerBehavior, info.id(), &registry, options.allow_commands);
+    auto worker = system.spawn<caf::detached>(WorkerBehavior, info.id(), &registry,
+                                              options.allow_commands, device);
     workers.emplace_back(caf::actor_cast<caf::actor>(worker), info.SerializeAsString());
   }
   auto stop_workers = [&] {

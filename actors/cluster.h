@@ -61,6 +61,7 @@ struct WorkerNodeOptions {
   uint16_t port = 0;
   uint32_t slots = 1;
   std::string device = "cpu";
+  int cuda_device = -1;  // K of `device` "cuda:K"; -1 for "cpu"
   // The CUDA device `device` names (evaluators/common/cuda_devices.h reads it): WorkerInfo's
   // device_name, device_memory_bytes and compute_capability.
   std::string device_name;

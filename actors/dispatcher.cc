@@ -59,6 +59,7 @@ struct Worker {
     }
     return false;
   }
+  bool HasCuda() const { return !status.info().device_name().empty(); }
 };
 
 struct JobQueue {
@@ -116,13 +117,15 @@ void Flush(Self self) {
   self->state.outbox.clear();
 }
 
-// Picks the job queue that is furthest behind its fair share and has a task `worker` can run.
-JobQueue* NextQueue(Self self, const Worker& worker) {
+// The queue furthest behind its fair share with a task `worker` can run, of a domain in `only`
+// when it is given.
+JobQueue* NextQueueOf(Self self, const Worker& worker, const std::set<std::string>* only) {
   JobQueue* best = nullptr;
   double best_share = std::numeric_limits<double>::infinity();
   for (auto& [job, queue] : self->state.queues) {
     if (queue.tasks.empty() ||
-        !worker.Runs(queue.tasks.front().domain, self->state.options.command_domains))
+        !worker.Runs(queue.tasks.front().domain, self->state.options.command_domains) ||
+        (only != nullptr && only->count(queue.tasks.front().domain) == 0))
       continue;
     const double share = static_cast<double>(queue.served) / queue.weight;
     if (share < best_share) {
@@ -131,6 +134,16 @@ JobQueue* NextQueue(Self self, const Worker& worker) {
     }
   }
   return best;
+}
+
+// Picks the job queue that is furthest behind its fair share and has a task `worker` can run;
+// for a worker with a CUDA device, among the queues of cuda_domains first.
+JobQueue* NextQueue(Self self, const Worker& worker) {
+  const DispatcherOptions& options = self->state.options;
+  if (worker.HasCuda() && !options.cuda_domains.empty()) {
+    if (JobQueue* queue = NextQueueOf(self, worker, &options.cuda_domains)) return queue;
+  }
+  return NextQueueOf(self, worker, nullptr);
 }
 
 // How many of `queue`'s tasks `worker` gets in one message: 1 until the job's evaluation time is
@@ -348,21 +361,29 @@ void Run(Self self, Worker& worker, std::vector<Task> tasks) {
           failed);
 }
 
+// Gives `worker` tasks until its slots are full or nothing it can run is queued.
+void FillSlots(Self self, Worker& worker) {
+  while (worker.status.busy() < worker.status.info().slots()) {
+    JobQueue* queue = NextQueue(self, worker);
+    if (queue == nullptr) break;
+    const size_t size = BatchSize(self, *queue, worker);
+    std::vector<Task> tasks;
+    while (tasks.size() < size && !queue->tasks.empty() &&
+           (tasks.empty() ||
+            (!queue->tasks.front().solo && queue->tasks.front().shared == tasks.front().shared))) {
+      tasks.push_back(std::move(queue->tasks.front()));
+      queue->tasks.pop_front();
+    }
+    queue->served += tasks.size();
+    Run(self, worker, std::move(tasks));
+  }
+}
+
 void Dispatch(Self self) {
-  for (auto& [address, worker] : self->state.workers) {
-    while (worker.status.busy() < worker.status.info().slots()) {
-      JobQueue* queue = NextQueue(self, worker);
-      if (queue == nullptr) break;
-      const size_t size = BatchSize(self, *queue, worker);
-      std::vector<Task> tasks;
-      while (tasks.size() < size && !queue->tasks.empty() &&
-             (tasks.empty() || (!queue->tasks.front().solo &&
-                                queue->tasks.front().shared == tasks.front().shared))) {
-        tasks.push_back(std::move(queue->tasks.front()));
-        queue->tasks.pop_front();
-      }
-      queue->served += tasks.size();
-      Run(self, worker, std::move(tasks));
+  // Workers with a CUDA device first: they take the device domains' tasks before others may.
+  for (const bool cuda : {true, false}) {
+    for (auto& [address, worker] : self->state.workers) {
+      if (worker.HasCuda() == cuda) FillSlots(self, worker);
     }
   }
 }

@@ -14,6 +14,10 @@
 // Capabilities: a task goes only to a worker whose WorkerInfo.domains is empty or names the
 // task's domain, and a task of a domain that runs user commands (command_domains) only to a
 // worker that allows them (WorkerInfo.allows_commands).
+// Devices: workers with a CUDA device (WorkerInfo.device_name set) are served first, and take the
+// tasks of domains whose evaluators have a device path (cuda_domains) before other tasks; other
+// workers take those tasks only while every CUDA worker that could run them is busy. No domain
+// requires a device: any worker can run any task it is allowed to.
 // Batches: a worker that offers WorkerInfo.max_batch > 1 is sent up to that many of one job's
 // tasks in one message (evaluate_batch) once the job's evaluation time is known: as many as take
 // about `batch_seconds`, at most `max_batch`, and no more than an even share of the job's queue
@@ -52,6 +56,9 @@ struct DispatcherOptions {
   // Domains whose evaluations run user commands (ProblemRegistry::RunsCommands): their tasks go
   // only to workers whose WorkerInfo.allows_commands is set.
   std::set<std::string> command_domains;
+  // Domains whose evaluators have a CUDA path (ProblemRegistry::CudaDomains): their tasks go to
+  // workers with a CUDA device first.
+  std::set<std::string> cuda_domains;
   // Called on the dispatcher's thread with each worker-run evaluation's seconds (for metrics).
   std::function<void(double)> observe;
 };

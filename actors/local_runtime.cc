@@ -11,6 +11,7 @@ LocalRuntime::LocalRuntime(int workers, const ProblemRegistry& registry, const T
   system_ = std::make_unique<caf::actor_system>(*config_);
   DispatcherOptions options = dispatcher_options;
   options.command_domains = registry.CommandDomains();
+  options.cuda_domains = registry.CudaDomains();
   dispatcher_ = SpawnDispatcher(*system_, options);
   workers_ = SpawnLocalWorkers(*system_, dispatcher_, workers, registry, "local", allow_commands);
 }

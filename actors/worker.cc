@@ -37,8 +37,12 @@ std::string MismatchError(const Problem& problem, const std::string& here,
 
 }  // namespace
 
-Evaluator::Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands)
-    : worker_id_(std::move(worker_id)), registry_(registry), allow_commands_(allow_commands) {}
+Evaluator::Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands,
+                     WorkerDevice device)
+    : worker_id_(std::move(worker_id)),
+      registry_(registry),
+      allow_commands_(allow_commands),
+      device_(std::move(device)) {}
 
 v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
   BuiltProblem* built = nullptr;
@@ -83,19 +87,21 @@ v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
   EvalContext context;
   context.seed = request.seed();
   context.repeat = request.repeat();
+  context.cuda_device = device_.cuda_index;
   const auto start = std::chrono::steady_clock::now();
   v1::Evaluation evaluation = problem.Evaluate(request.candidate(), context);
   evaluation.set_eval_seconds(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   evaluation.set_worker(worker_id_);
+  evaluation.set_device(device_.label);
   return evaluation;
 }
 
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
                                            std::string worker_id, const ProblemRegistry* registry,
-                                           bool allow_commands) {
-  self->state.evaluator =
-      std::make_unique<Evaluator>(std::move(worker_id), *registry, allow_commands);
+                                           bool allow_commands, WorkerDevice device) {
+  self->state.evaluator = std::make_unique<Evaluator>(std::move(worker_id), *registry,
+                                                      allow_commands, std::move(device));
   // One request's Evaluation bytes.
   auto run = [self](const std::string& request_bytes) {
     v1::EvalRequest request;
@@ -147,7 +153,8 @@ std::vector<worker_actor> SpawnLocalWorkers(caf::actor_system& system,
   std::vector<worker_actor> workers;
   for (int i = 0; i < count; ++i) {
     const std::string id = prefix + "-" + std::to_string(i);
-    auto worker = system.spawn<caf::detached>(WorkerBehavior, id, &registry, allow_commands);
+    auto worker =
+        system.spawn<caf::detached>(WorkerBehavior, id, &registry, allow_commands, WorkerDevice{});
     workers.push_back(worker);
     v1::WorkerInfo info;
     info.set_id(id);

@@ -25,6 +25,13 @@
 
 namespace evolv {
 
+// The device a worker evaluates on: its CUDA device index (EvalContext::cuda_device; -1 for
+// none) and the label each of its evaluations carries (Evaluation.device).
+struct WorkerDevice {
+  int cuda_index = -1;
+  std::string label = "cpu";
+};
+
 // Evaluates one EvalRequest: builds or reuses the job's problem, checks its fingerprint against
 // the request's, times Evaluate, stamps the worker id. Never throws; a bad request gives a FAILED
 // evaluation with the reason, and a problem that differs from the coordinator's a FAILED
@@ -35,7 +42,8 @@ class Evaluator {
  public:
   // With `allow_commands` false, requests of a domain that runs user commands
   // (ProblemRegistry::RunsCommands) are refused with a FAILED evaluation, never evaluated.
-  Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands = false);
+  Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands = false,
+            WorkerDevice device = {});
   v1::Evaluation Run(const v1::EvalRequest& request);
 
  private:
@@ -49,6 +57,7 @@ class Evaluator {
   std::string worker_id_;
   const ProblemRegistry& registry_;
   bool allow_commands_;
+  WorkerDevice device_;
   std::vector<BuiltProblem> problems_;  // most recent last
 };
 
@@ -69,9 +78,10 @@ struct WorkerState {
   std::unique_ptr<Evaluator> evaluator;
 };
 
-// The behaviour of one worker actor (spawn it detached); `allow_commands` as for Evaluator.
+// The behaviour of one worker actor (spawn it detached); `allow_commands` and `device` as for
+// Evaluator.
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
                                            std::string worker_id, const ProblemRegistry* registry,
-                                           bool allow_commands);
+                                           bool allow_commands, WorkerDevice device);
 
 }  // namespace evolv

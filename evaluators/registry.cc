@@ -15,7 +15,8 @@ namespace evolv {
 absl::Status RegisterBuiltinDomains(ProblemRegistry& r) {
   for (absl::Status status : {
            r.Register<v1::NumericsSpec>("numerics", CreateNumericsProblem, NumericsExampleSpec(),
-                                        SchemaV1Slot{10, 1, "evolv.v1.NumericsProgram"}),
+                                        SchemaV1Slot{10, 1, "evolv.v1.NumericsProgram"}, {},
+                                        DomainRuns::kOwnCode, DomainDevice::kPrefersCuda),
            r.Register<v1::SolverSpec>("solver", CreateSolverProblem, SolverExampleSpec(),
                                       SchemaV1Slot{11, 2, "evolv.v1.SolverChoice"}),
            r.Register<v1::DiffusionSpec>("diffusion", CreateDiffusionProblem,

@@ -32,6 +32,9 @@ struct EvalContext {
   uint64_t seed = 0;
   // 0 for the first evaluation of a key; k for the k-th re-evaluation in AGGREGATE mode.
   uint32_t repeat = 0;
+  // The CUDA device of the worker (evolv-worker --device cuda:K), which a domain with a device
+  // path may use; -1: none. Results must not depend on it (the cache serves them everywhere).
+  int cuda_device = -1;
 };
 
 enum class RenderFormat { kText, kC, kCFloat, kJson };

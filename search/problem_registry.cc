@@ -121,6 +121,14 @@ std::set<std::string> ProblemRegistry::CommandDomains() const {
   return names;
 }
 
+std::set<std::string> ProblemRegistry::CudaDomains() const {
+  std::set<std::string> names;
+  for (const auto& [type, entry] : by_type_) {
+    if (entry.device == DomainDevice::kPrefersCuda) names.insert(entry.name);
+  }
+  return names;
+}
+
 std::vector<std::string> ProblemRegistry::Domains() const {
   std::vector<std::string> names;
   for (const auto& [type, entry] : by_type_) names.push_back(entry.name);

@@ -59,6 +59,12 @@ struct DomainCommand {
 // that does not allow them refuses them (docs/security.md).
 enum class DomainRuns { kOwnCode, kUserCommands };
 
+// Where a domain's evaluations run best: anywhere, or on a worker with a CUDA device when one is
+// free (its evaluator has a device path, used through EvalContext::cuda_device; any worker can
+// still run it). The dispatcher sends such a domain's tasks to CUDA workers first
+// (DispatcherOptions::cuda_domains).
+enum class DomainDevice { kAny, kPrefersCuda };
+
 template <class Spec>
 using TypedProblemFactory = std::function<absl::StatusOr<std::unique_ptr<Problem>>(const Spec&)>;
 
@@ -70,10 +76,12 @@ class ProblemRegistry {
   absl::Status Register(std::string name, TypedProblemFactory<Spec> factory, const Spec& example,
                         std::optional<SchemaV1Slot> schema_v1 = std::nullopt,
                         std::vector<DomainCommand> commands = {},
-                        DomainRuns runs = DomainRuns::kOwnCode) {
+                        DomainRuns runs = DomainRuns::kOwnCode,
+                        DomainDevice device = DomainDevice::kAny) {
     Entry entry;
     entry.name = std::move(name);
     entry.runs = runs;
+    entry.device = device;
     entry.spec_type = Spec::descriptor()->full_name();
     entry.schema_v1 = std::move(schema_v1);
     entry.commands = std::move(commands);
@@ -105,6 +113,8 @@ class ProblemRegistry {
   bool RunsCommands(std::string_view domain) const;
   // The domains for which RunsCommands is true (DispatcherOptions::command_domains).
   std::set<std::string> CommandDomains() const;
+  // The domains registered with DomainDevice::kPrefersCuda (DispatcherOptions::cuda_domains).
+  std::set<std::string> CudaDomains() const;
   // Every domain's command-line tools, by domain name order.
   std::vector<DomainCommand> Commands() const;
   // Domains registered although their example was refused with FAILED_PRECONDITION, with the
@@ -122,6 +132,7 @@ class ProblemRegistry {
     std::optional<SchemaV1Slot> schema_v1;
     std::vector<DomainCommand> commands;
     DomainRuns runs = DomainRuns::kOwnCode;
+    DomainDevice device = DomainDevice::kAny;
   };
   absl::Status Add(Entry entry, const google::protobuf::Any& example);
   const Entry* Find(const v1::JobSpec& spec) const;

@@ -5,6 +5,10 @@
 
 #include "evaluators/numerics/interpreter.h"
 
+#if EVOLV_HAVE_CUDA
+#include "evaluators/numerics/cuda/numerics_cuda.h"
+#endif
+
 namespace evolv::numerics {
 
 static_assert(static_cast<int>(cuda::FlatOp::kAdd) == static_cast<int>(Op::kAdd) &&
@@ -48,6 +52,36 @@ template bool ToFlatProgram<double>(const Program& p, cuda::FlatProgram<double>*
 
 bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out) {
   return cuda::DeviceTargetByName(target.name, out);
+}
+
+ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
+                                  int cuda_device, VerifiedOn* on) {
+  *on = VerifiedOn{};
+  if (cuda_device >= 0) {
+#if EVOLV_HAVE_CUDA
+    cuda::FlatProgram<float> flat;
+    cuda::DeviceTarget device_target;
+    cuda::VerifyResult r;
+    if (!ToFlatProgram(p, &flat)) {
+      on->why_not = "the program has more steps than the device takes";
+    } else if (!ToDeviceTarget(target, &device_target)) {
+      on->why_not = "the target has no device reference";
+    } else if (cuda::VerifyAllFloats(cuda_device, flat, device_target, lower, upper, &r,
+                                     &on->why_not)) {
+      on->device = true;
+      ExhaustiveResult out;
+      out.max_ulp = r.max_ulp;
+      out.worst_x = r.worst_x;
+      out.checked = r.checked;
+      out.slow_path = r.slow_path;
+      out.seconds = r.seconds;
+      return out;
+    }
+#else
+    on->why_not = "this build has no CUDA support";
+#endif
+  }
+  return VerifyAllFloats(p, target, lower, upper);
 }
 
 }  // namespace evolv::numerics

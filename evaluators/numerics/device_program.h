@@ -3,10 +3,13 @@
 // with or without CUDA, and its tests run the device code's host twin against the CPU paths.
 #pragma once
 
+#include <string>
+
 #include "evaluators/numerics/cuda/flat_program.h"
 #include "evaluators/numerics/cuda/reference_dd.h"
 #include "evaluators/numerics/program.h"
 #include "evaluators/numerics/targets.h"
+#include "evaluators/numerics/verify_float.h"
 
 namespace evolv::numerics {
 
@@ -21,5 +24,17 @@ extern template bool ToFlatProgram<double>(const Program& p, cuda::FlatProgram<d
 
 // The device reference of `target`; false for a target without one.
 bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out);
+
+// Where VerifyEveryFloat ran, and why not on the device when it was asked for.
+struct VerifiedOn {
+  bool device = false;
+  std::string why_not;  // empty when it ran on the device or none was asked for
+};
+
+// VerifyAllFloats (verify_float.h) on CUDA device `cuda_device` when this build has CUDA, the
+// index is >= 0 and the device takes the program and interval; on the CPU otherwise, with the
+// same result (the device computes the CPU's bits). Thread-safe.
+ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
+                                  int cuda_device, VerifiedOn* on);
 
 }  // namespace evolv::numerics

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "evaluators/numerics/baselines.h"
+#include "evaluators/numerics/device_program.h"
 #include "evaluators/numerics/error_metrics.h"
 #include "evaluators/numerics/fitting.h"
 #include "evaluators/numerics/mutator.h"
@@ -81,9 +82,10 @@ class NumericsProblem : public Problem {
   // max_ops and ops only decide feasibility (CheckFeasible), so they stay out: jobs differing
   // only in them share rows.
   std::string CanonicalSpec() const override {
-    return absl::StrFormat("target=%s;lower=%a;upper=%a;mode=%s;fit=%d;val=%d", target_.name,
+    return absl::StrFormat("target=%s;lower=%a;upper=%a;mode=%s;fit=%d;val=%d%s", target_.name,
                            spec_.lower, spec_.upper, spec_.float32 ? "float32" : "real",
-                           spec_.fit_points, spec_.validation_points);
+                           spec_.fit_points, spec_.validation_points,
+                           spec_.verify_every_float ? ";every_float" : "");
   }
 
   std::string EvaluatorVersion() const override { return "numerics/6"; }
@@ -198,9 +200,20 @@ class NumericsProblem : public Problem {
       // floats wins them back (never worse than the rounded constants on the validation points).
       numerics::FloatRefineResult r = numerics::RefineFloatConstants(fit.program, validation_);
       refined = std::move(r.program);
-      const double ulp = r.error.max_ulp;
-      (*ev.mutable_metrics())["max_ulp"] = ulp;
+      double ulp = r.error.max_ulp;
       (*ev.mutable_metrics())["refined_constants"] = r.changed_constants;
+      if (spec_.verify_every_float) {
+        numerics::VerifiedOn on;
+        const numerics::ExhaustiveResult every =
+            numerics::VerifyEveryFloat(refined, target_, static_cast<float>(spec_.lower),
+                                       static_cast<float>(spec_.upper), context.cuda_device, &on);
+        (*ev.mutable_metrics())["validation_max_ulp"] = ulp;
+        (*ev.mutable_metrics())["worst_x"] = every.worst_x;
+        (*ev.mutable_metrics())["every_float_seconds"] = every.seconds;
+        (*ev.mutable_metrics())["every_float_on_device"] = on.device ? 1 : 0;
+        ulp = every.max_ulp;
+      }
+      (*ev.mutable_metrics())["max_ulp"] = ulp;
       log10_error = std::log10(ulp + 1e-3);
     } else {
       log10_error = std::log10(std::max(rel, 1e-300));

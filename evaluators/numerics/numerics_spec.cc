@@ -118,6 +118,12 @@ absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::NumericsSpec& n) {
   }
   r.validation_points = static_cast<int>(validation_points);
   r.from_scratch = n.from_scratch();
+  if (n.verify_every_float() && !r.float32) {
+    return absl::InvalidArgumentError(
+        "numerics.verify_every_float: needs mode FLOAT32 (every float of the interval is checked "
+        "against its correctly rounded value)");
+  }
+  r.verify_every_float = n.verify_every_float();
   return r;
 }
 

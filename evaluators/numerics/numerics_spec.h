@@ -29,15 +29,17 @@ struct ResolvedSpec {
   int fit_points = 1024;           // 16..65536 (0 means 1024)
   int validation_points = 10000;   // 10000..1000000 (0 means 10000)
   bool from_scratch = false;       // no baseline seeds
+  bool verify_every_float = false;  // FLOAT32 only: the error over every float of the interval
 };
 
 // The resolved spec, or InvalidArgument whose message starts with the field path, e.g.
 // "numerics.target: unknown target 'foo' (one of exp, ...)". Fields are checked in the order
 // target, lower/upper, mode, the target over [lower, upper], ops, max_ops, fit_points,
-// validation_points; the first error wins. The target must be representable in the mode's
-// arithmetic (float for FLOAT32, long double for REAL) at 1025 evenly spaced points of the
-// interval: finite, not above the largest value, not lost to underflow ("numerics.upper:
-// exp2(1e+06) overflows in long double; ..."); the message names the nearer end.
+// validation_points, verify_every_float (which needs mode FLOAT32); the first error wins. The
+// target must be representable in the mode's arithmetic (float for FLOAT32, long double for REAL)
+// at 1025 evenly spaced points of the interval: finite, not above the largest value, not lost to
+// underflow ("numerics.upper: exp2(1e+06) overflows in long double; ..."); the message names the
+// nearer end.
 absl::StatusOr<ResolvedSpec> ResolveSpec(const v1::NumericsSpec& spec);
 
 }  // namespace evolv::numerics

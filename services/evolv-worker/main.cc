@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
                    std::string(cuda.status().message()).c_str());
       return 2;
     }
+    options.cuda_device = *device;
     options.device_name = cuda->name;
     options.device_memory_bytes = cuda->memory_bytes;
     options.compute_capability = std::to_string(cuda->major) + "." + std::to_string(cuda->minor);

@@ -242,6 +242,7 @@ int RunEvolvd(int argc, char** argv, const ProblemRegistry& registry) {
   evolv::DispatcherOptions dispatcher_options;
   dispatcher_options.observe = [metrics](double seconds) { metrics->ObserveEvaluation(seconds); };
   dispatcher_options.command_domains = registry.CommandDomains();
+  dispatcher_options.cuda_domains = registry.CudaDomains();
   evolv::dispatcher_actor dispatcher = evolv::SpawnDispatcher(system, dispatcher_options);
   int cluster_port = 0;
   evolv::gatekeeper_actor gatekeeper;

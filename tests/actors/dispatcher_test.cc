@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +38,7 @@ struct MessageLog {
 struct WorkerSetup {
   double eval_seconds = 1e-4;     // what each evaluation reports it took
   bool fail_first_batch = false;  // answer the first batch with an error
+  std::string name = "recording";  // the worker each evaluation names
 };
 
 // Each message takes this long to answer, whatever its evaluations report, so that requests
@@ -44,13 +46,14 @@ struct WorkerSetup {
 constexpr auto kMessageTime = std::chrono::milliseconds(20);
 
 // Answers each request with an OK evaluation whose first objective is the request's index.
-std::string Answer(const std::string& request_bytes, double eval_seconds) {
+std::string Answer(const std::string& request_bytes, double eval_seconds,
+                   const std::string& worker = "recording") {
   v1::EvalRequest request;
   v1::Evaluation evaluation;
   evaluation.set_status(request.ParseFromString(request_bytes) ? v1::OK : v1::FAILED);
   evaluation.add_objectives(static_cast<double>(request.index()));
   evaluation.set_eval_seconds(eval_seconds);
-  evaluation.set_worker("recording");
+  evaluation.set_worker(worker);
   return evaluation.SerializeAsString();
 }
 
@@ -60,7 +63,7 @@ worker_actor::behavior_type RecordingWorker(worker_actor::pointer, std::shared_p
       [log, setup](evaluate_atom, const std::string& request) -> std::string {
         log->Add(1);
         std::this_thread::sleep_for(kMessageTime);
-        return Answer(request, setup.eval_seconds);
+        return Answer(request, setup.eval_seconds, setup.name);
       },
       [log, setup](
           evaluate_batch_atom, const std::string& shared,
@@ -76,7 +79,7 @@ worker_actor::behavior_type RecordingWorker(worker_actor::pointer, std::shared_p
         }
         std::vector<std::string> evaluations;
         for (const std::string& request : requests) {
-          evaluations.push_back(Answer(shared + request, setup.eval_seconds));
+          evaluations.push_back(Answer(shared + request, setup.eval_seconds, setup.name));
         }
         return evaluations;
       },
@@ -197,6 +200,61 @@ class DispatcherTest : public ::testing::Test {
   dispatcher_actor dispatcher_;
   worker_actor worker_;
 };
+
+// A domain with a device path goes to the CUDA worker first, whichever joined first, and to the
+// CPU worker while the CUDA one is busy; another domain's task goes to a free CPU worker.
+TEST_F(DispatcherTest, DeviceDomainsGoToCudaWorkersFirstAndFallBackToTheOthers) {
+  DispatcherOptions options;
+  options.cuda_domains = {"toy"};
+  dispatcher_ = SpawnDispatcher(system_, options);
+  std::vector<worker_actor> workers;
+  for (const char* name : {"cpu", "gpu"}) {  // the CPU worker joins first
+    WorkerSetup setup;
+    setup.name = name;
+    workers.push_back(system_.spawn(RecordingWorker, std::make_shared<MessageLog>(), setup));
+    v1::WorkerInfo info;
+    info.set_id(name);
+    info.set_slots(1);
+    info.set_max_batch(1);
+    if (std::string(name) == "gpu") {
+      info.set_device("cuda:0");
+      info.set_device_name("Some GPU");
+    }
+    caf::anon_send(dispatcher_, join_atom::value, caf::actor_cast<caf::actor>(workers.back()),
+                   info.SerializeAsString());
+  }
+  caf::scoped_actor self{system_};
+  auto ran_on = [&](const std::vector<std::string>& requests) {
+    std::vector<decltype(self->request(dispatcher_, caf::infinite, evaluate_atom::value,
+                                       std::string()))>
+        pending;
+    for (const std::string& r : requests) {
+      pending.push_back(self->request(dispatcher_, caf::infinite, evaluate_atom::value, r));
+    }
+    std::vector<std::string> names;
+    for (auto& p : pending) {
+      p.receive(
+          [&](const std::string& bytes) {
+            v1::Evaluation evaluation;
+            EXPECT_TRUE(evaluation.ParseFromString(bytes));
+            names.push_back(evaluation.worker());
+          },
+          [&](caf::error& error) { ADD_FAILURE() << system_.render(error); });
+    }
+    return names;
+  };
+  for (int i = 0; i < 3; ++i) {  // one at a time: always the CUDA worker
+    EXPECT_EQ(ran_on({Request(i)}), std::vector<std::string>({"gpu"}));
+  }
+  std::vector<std::string> both = ran_on({Request(10), Request(11)});  // the second falls back
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(both, std::vector<std::string>({"cpu", "gpu"}));
+  v1::EvalRequest other;
+  other.set_job_id("other");
+  other.set_domain("elsewhere");
+  EXPECT_EQ(ran_on({other.SerializeAsString()}).size(), 1u);
+  for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+}
 
 TEST_F(DispatcherTest, ShortEvaluationsGoInBatchesOnceTheirTimeIsKnown) {
   auto log = Start(64, WorkerSetup{1e-4, false});

@@ -14,18 +14,20 @@
 namespace evolv {
 namespace {
 
-// The toy problem, counting the evaluations it runs.
+// The toy problem, counting the evaluations it runs and keeping the last one's CUDA device.
 class CountingToy : public testing::ToyProblem {
  public:
-  CountingToy(int dims, std::atomic<int>* evaluations)
-      : ToyProblem(dims, 0, 0), evaluations_(evaluations) {}
+  CountingToy(int dims, std::atomic<int>* evaluations, std::atomic<int>* cuda_device)
+      : ToyProblem(dims, 0, 0), evaluations_(evaluations), cuda_device_(cuda_device) {}
   v1::Evaluation Evaluate(const v1::Candidate& c, const EvalContext& context) const override {
     ++*evaluations_;
+    *cuda_device_ = context.cuda_device;
     return ToyProblem::Evaluate(c, context);
   }
 
  private:
   std::atomic<int>* evaluations_;
+  std::atomic<int>* cuda_device_;
 };
 
 class EvaluatorTest : public ::testing::Test {
@@ -35,7 +37,8 @@ class EvaluatorTest : public ::testing::Test {
                     .Register<test::ToySpec>(
                         "toy",
                         [this](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
-                          return std::make_unique<CountingToy>(s.dims(), &evaluations_);
+                          return std::make_unique<CountingToy>(s.dims(), &evaluations_,
+                                                               &cuda_device_);
                         },
                         Spec(2))
                     .ok());
@@ -70,6 +73,7 @@ class EvaluatorTest : public ::testing::Test {
   };
 
   std::atomic<int> evaluations_{0};
+  std::atomic<int> cuda_device_{-2};
   ProblemRegistry registry_;
 };
 
@@ -80,7 +84,18 @@ TEST_F(EvaluatorTest, EvaluatesWhenTheFingerprintMatches) {
   ASSERT_EQ(evaluation.objectives_size(), 2);
   EXPECT_DOUBLE_EQ(evaluation.objectives(0), 0 + 1 + 4);  // sum (x - 1)^2
   EXPECT_EQ(evaluation.worker(), "w-0");
+  EXPECT_EQ(evaluation.device(), "cpu");
+  EXPECT_EQ(cuda_device_, -1);
   EXPECT_EQ(evaluations_, 1);
+}
+
+// A worker on a CUDA device hands the problem its index and names the device in each evaluation.
+TEST_F(EvaluatorTest, AWorkerOnADeviceTellsTheProblemAndNamesItInEachEvaluation) {
+  Evaluator evaluator("w-1", registry_, false, WorkerDevice{2, "cuda:2 Some GPU"});
+  const v1::Evaluation evaluation = evaluator.Run(Request("j", testing::ToyProblem(3, 0, 0)));
+  EXPECT_EQ(evaluation.status(), v1::OK) << evaluation.error();
+  EXPECT_EQ(evaluation.device(), "cuda:2 Some GPU");
+  EXPECT_EQ(cuda_device_, 2);
 }
 
 TEST_F(EvaluatorTest, RefusesAnotherEvaluatorVersionWithoutEvaluating) {

@@ -538,6 +538,22 @@ class Cluster(Base):
         h._children.append(proc)
         return proc
 
+    def start_cuda_worker(self, server, stub):
+        """Starts `evolv-worker --device cuda:0` and waits until it joins or exits (on a machine
+        or build without CUDA it exits 2); returns the process and what it printed so far."""
+        log_path = os.path.join(h.temp_dir("evolv-worker-cuda-"), "worker.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [h.Paths.evolv_worker, "--connect", "127.0.0.1:%d" % server.cluster_port,
+                 "--secret-file", self.secret, "--device", "cuda:0"],
+                stdout=log, stderr=subprocess.STDOUT)
+        h._children.append(proc)
+        deadline = time.time() + 30
+        while time.time() < deadline and proc.poll() is None and not self.workers(stub):
+            time.sleep(0.05)
+        with open(log_path) as f:
+            return proc, f.read()
+
     def workers(self, stub):
         return stub.ListWorkers(service_pb2.ListWorkersRequest()).workers
 
@@ -576,18 +592,7 @@ class Cluster(Base):
             self.assertIn("--device: expected cpu or cuda:K", out.stderr, bad)
         server = self.start_cluster()
         stub = self.stub(server)
-        log_path = os.path.join(h.temp_dir("evolv-worker-cuda-"), "worker.log")
-        with open(log_path, "w") as log:
-            proc = subprocess.Popen(
-                [h.Paths.evolv_worker, "--connect", "127.0.0.1:%d" % server.cluster_port,
-                 "--secret-file", self.secret, "--device", "cuda:0"],
-                stdout=log, stderr=subprocess.STDOUT)
-        h._children.append(proc)
-        deadline = time.time() + 30
-        while time.time() < deadline and proc.poll() is None and not self.workers(stub):
-            time.sleep(0.05)
-        with open(log_path) as f:
-            said = f.read()
+        proc, said = self.start_cuda_worker(server, stub)
         if proc.poll() is not None:
             self.assertEqual(proc.returncode, 2, said)
             reasons = ["this build has no CUDA support", "no usable CUDA driver",
@@ -604,6 +609,44 @@ class Cluster(Base):
         self.assertTrue(info.device_name)
         self.assertGreater(info.device_memory_bytes, 0)
         self.assertRegex(info.compute_capability, r"^[0-9]+\.[0-9]+$")
+
+    def test_every_float_verification_runs_on_the_workers_device_and_rows_name_it(self):
+        """A FLOAT32 job with verify_every_float: each evaluation's error is its program's worst
+        float of the interval. A worker started with --device cuda:0 runs that check on the GPU
+        where this machine has one (else the job runs on a CPU worker), and every evaluation row
+        names the device it ran on."""
+        server = self.start_cluster()
+        stub = self.stub(server)
+        proc, _ = self.start_cuda_worker(server, stub)
+        gpu = proc.poll() is None
+        if not gpu:
+            self.start_worker(server)
+        wait_for(lambda: len(self.workers(stub)) == 1, 30, "the worker to join")
+        info = self.workers(stub)[0].info
+        label = "cuda:0 " + info.device_name if gpu else "cpu"
+        spec = spec_message(name="every-float", budget=30, max_ops=4)
+        numerics = numerics_pb2.NumericsSpec()
+        spec.problem.Unpack(numerics)
+        numerics.mode = numerics_pb2.FLOAT32
+        numerics.lower, numerics.upper = 0.5, 0.5078125  # 2^16 floats: quick on a CPU too
+        numerics.verify_every_float = True
+        spec.problem.Pack(numerics)
+        job = stub.SubmitJob(service_pb2.SubmitJobRequest(spec=spec))
+        events = self.watch_to_end(stub, job.id)
+        self.assertEqual(events[-1].state, job_pb2.SUCCEEDED)
+        rows = self.all_rows(stub, job.id)
+        self.assertEqual(len(rows), 30)
+        ok = [r for r in rows if r.evaluation.status == job_pb2.OK]
+        self.assertTrue(ok)
+        ran = [r for r in rows if r.evaluation.worker]  # not those refused before a worker
+        self.assertGreaterEqual(len(ran), len(ok))
+        for r in ran:
+            self.assertEqual(r.evaluation.device, label)
+        for r in ok:
+            metrics = r.evaluation.metrics
+            self.assertEqual(metrics["every_float_on_device"], 1 if gpu else 0)
+            self.assertGreaterEqual(metrics["max_ulp"], metrics["validation_max_ulp"])
+            self.assertTrue(0.5 <= metrics["worst_x"] <= 0.5078125)
 
     def test_workers_reconnect_when_evolvd_restarts(self):
         data_dir = os.path.join(h.temp_dir("evolvd-cluster-restart-"), "data")

@@ -190,6 +190,38 @@ TEST(NumericsProblemTest, Float32ScoresInUlps) {
   EXPECT_DOUBLE_EQ(ev.objectives(0), std::log10(ulp + 1e-3));
 }
 
+// verify_every_float: the error is the refined program's over every float of the interval (the
+// validation points' stays a metric), the same whichever device the worker names (this machine's
+// cuda:0, if any, or the CPU when there is none), and jobs with and without it never share keys.
+TEST(NumericsProblemTest, VerifyEveryFloatScoresTheWorstFloatOfTheInterval) {
+  v1::NumericsSpec spec = Spec("exp2", 0.5, 0.75);
+  spec.set_mode(v1::FLOAT32);
+  auto plain = Make(spec);
+  spec.set_verify_every_float(true);
+  auto every = Make(spec);
+  EXPECT_NE(plain->CanonicalSpec(), every->CanonicalSpec());
+  const v1::Candidate c = ToCandidate(numerics::testing::EvenOddRational());
+  const v1::Evaluation ev = every->Evaluate(c, EvalContext{1, 0});
+  ASSERT_EQ(ev.status(), v1::OK) << ev.error();
+  auto refined = numerics::FromCandidate(ev.refined());
+  ASSERT_TRUE(refined.ok()) << refined.status();
+  const numerics::ExhaustiveResult all =
+      numerics::VerifyAllFloats(*refined, *numerics::FindTarget("exp2"), 0.5f, 0.75f);
+  EXPECT_EQ(ev.metrics().at("max_ulp"), all.max_ulp);
+  EXPECT_EQ(ev.metrics().at("worst_x"), all.worst_x);
+  EXPECT_GE(ev.metrics().at("max_ulp"), ev.metrics().at("validation_max_ulp"));
+  EXPECT_EQ(ev.metrics().at("every_float_on_device"), 0);
+  EXPECT_DOUBLE_EQ(ev.objectives(0), std::log10(all.max_ulp + 1e-3));
+  EXPECT_EQ(plain->Evaluate(c, EvalContext{1, 0}).metrics().count("every_float_seconds"), 0u);
+
+  EvalContext on_device{1, 0};
+  on_device.cuda_device = 0;
+  const v1::Evaluation there = every->Evaluate(c, on_device);
+  EXPECT_EQ(there.metrics().at("max_ulp"), all.max_ulp);
+  EXPECT_EQ(there.metrics().at("worst_x"), all.worst_x);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(there.refined(), ev.refined()));
+}
+
 TEST(NumericsProblemTest, ProbeIsTheFunctionalProbe) {
   v1::NumericsSpec spec = Spec("exp2", 0, 1);
   spec.set_mode(v1::FLOAT32);

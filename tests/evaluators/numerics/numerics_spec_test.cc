@@ -55,6 +55,11 @@ TEST(ResolveSpecTest, RejectsBadSpecsNamingTheField) {
   s.add_ops("mul");
   s.add_ops("pow");
   EXPECT_EQ(Error(s), "numerics.ops[1]: unknown op 'pow' (one of add, sub, mul, div, fma)");
+  s = Spec("exp2", 0, 1);
+  s.set_verify_every_float(true);  // REAL mode has no floats to check
+  EXPECT_THAT(Error(s), StartsWith("numerics.verify_every_float: needs mode FLOAT32"));
+  s.set_mode(v1::FLOAT32);
+  EXPECT_TRUE(ResolveSpec(s).ok());
 }
 
 TEST(ResolveSpecTest, AppliesDefaults) {
