@@ -132,7 +132,7 @@ int RunWorkerNode(caf::actor_system& system, const WorkerNodeOptions& options,
     info.set_device_memory_bytes(options.device_memory_bytes);
     info.set_compute_capability(options.compute_capability);
     info.set_slots(1);
-    info.set_max_batch(kWorkerMaxBatch);
+    info.set_max_batch(options.max_batch);
     for (const auto& d : options.domains) info.add_domains(d);
     info.set_allows_commands(options.allow_commands);
     auto worker = system.spawn<caf::detached>(WorkerBehavior, info.id(), &registry,

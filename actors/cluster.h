@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "actors/protocol.h"
+#include "actors/worker.h"
 #include "search/problem_registry.h"
 
 namespace evolv {
@@ -60,6 +61,7 @@ struct WorkerNodeOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   uint32_t slots = 1;
+  uint32_t max_batch = kWorkerMaxBatch;  // WorkerInfo.max_batch (evolv-worker --max-batch)
   std::string device = "cpu";
   int cuda_device = -1;  // K of `device` "cuda:K"; -1 for "cpu"
   // The CUDA device `device` names (evaluators/common/cuda_devices.h reads it): WorkerInfo's

@@ -1,7 +1,8 @@
 // evolv-worker: a stateless worker process that joins an evolvd (or `evolv run --cluster-port`)
 // over CAF's middleman and evaluates candidates for it.
 //
-//   evolv-worker --connect HOST:PORT [--slots N] [--device cpu|cuda:K] [--domains a,b]
+//   evolv-worker --connect HOST:PORT [--slots N] [--device cpu|cuda:K] [--max-batch N]
+//                [--domains a,b]
 //                [--secret-file F] [--tls-cert F --tls-key F --tls-ca F]
 //
 // The cluster secret comes from --secret-file or EVOLV_CLUSTER_SECRET. The worker reconnects with
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_option("--device", options.device, "cpu or cuda:K")->capture_default_str();
+  app.add_option("--max-batch", options.max_batch,
+                 "most evaluations taken in one message (short ones go in batches)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--domains", domains, "comma-separated domains this worker runs (default: all)");
   app.add_flag("--allow-commands", options.allow_commands,
                "run the commands study specs name (docs/security.md)");

@@ -529,12 +529,12 @@ class Cluster(Base):
             "--cluster-port", str(cluster_port), "--cluster-secret-file", self.secret,
             "--checkpoint-results", "100"])
 
-    def start_worker(self, server, port=None):
+    def start_worker(self, server, port=None, extra=()):
         with open(os.path.join(h.temp_dir("evolv-worker-"), "worker.log"), "w") as log:
             proc = subprocess.Popen(
                 [h.Paths.evolv_worker, "--connect",
-                 "127.0.0.1:%d" % (port or server.cluster_port), "--secret-file", self.secret],
-                stdout=log, stderr=subprocess.STDOUT)
+                 "127.0.0.1:%d" % (port or server.cluster_port), "--secret-file", self.secret]
+                + list(extra), stdout=log, stderr=subprocess.STDOUT)
         h._children.append(proc)
         return proc
 
@@ -582,9 +582,14 @@ class Cluster(Base):
         self.assertEqual(sum(w.evaluations for w in workers), stats.overall.misses)
 
     def test_device_is_checked_before_joining_and_a_cuda_worker_names_its_device(self):
-        """A malformed --device, or cuda:K on a build without CUDA or a machine without device K,
-        exits 2 saying why before the worker joins; where the device is there, the worker joins
+        """A malformed --device or --max-batch, or cuda:K on a build without CUDA or a machine
+        without device K, exits 2 saying why before the worker joins; where the device is there, the worker joins
         and ListWorkers names it (name, memory, compute capability read from the CUDA runtime)."""
+        for bad in [["--max-batch", "0"], ["--max-batch", "1025"]]:
+            out = subprocess.run([h.Paths.evolv_worker, "--connect", "127.0.0.1:1"] + bad,
+                                 capture_output=True, text=True, timeout=30)
+            self.assertEqual(out.returncode, 2, bad)
+            self.assertIn("--max-batch", out.stderr, bad)
         for bad in ["gpu:0", "cuda:", "cuda:-1", "cuda:x", "cuda:0x1", "cuda:99999"]:
             out = subprocess.run([h.Paths.evolv_worker, "--connect", "127.0.0.1:1", "--device",
                                   bad], capture_output=True, text=True, timeout=30)
@@ -619,10 +624,11 @@ class Cluster(Base):
         stub = self.stub(server)
         proc, _ = self.start_cuda_worker(server, stub)
         gpu = proc.poll() is None
-        if not gpu:
-            self.start_worker(server)
+        if not gpu:  # and a batch size of its own: the job's rows must not depend on it
+            self.start_worker(server, extra=["--max-batch", "3"])
         wait_for(lambda: len(self.workers(stub)) == 1, 30, "the worker to join")
         info = self.workers(stub)[0].info
+        self.assertEqual(info.max_batch, 64 if gpu else 3)
         label = "cuda:0 " + info.device_name if gpu else "cpu"
         spec = spec_message(name="every-float", budget=30, max_ops=4)
         numerics = numerics_pb2.NumericsSpec()
