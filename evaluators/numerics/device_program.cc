@@ -1,6 +1,10 @@
 #include "evaluators/numerics/device_program.h"
 
 #include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "evaluators/numerics/interpreter.h"
@@ -54,6 +58,22 @@ bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out) {
   return cuda::DeviceTargetByName(target.name, out);
 }
 
+namespace {
+
+// Says on stderr (the worker's log) why a verification asked of a device ran on the CPU: once
+// per distinct reason, at most kMaxReasons of them per process.
+void SayWhyNotOnDevice(int cuda_device, const std::string& why) {
+  constexpr size_t kMaxReasons = 16;
+  static std::mutex mutex;
+  static std::set<std::string> said;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (said.size() >= kMaxReasons || !said.insert(why).second) return;
+  std::fprintf(stderr, "numerics: every-float verification on cuda:%d ran on the CPU: %s\n",
+               cuda_device, why.c_str());
+}
+
+}  // namespace
+
 ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
                                   int cuda_device, VerifiedOn* on) {
   *on = VerifiedOn{};
@@ -80,6 +100,7 @@ ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float 
 #else
     on->why_not = "this build has no CUDA support";
 #endif
+    SayWhyNotOnDevice(cuda_device, on->why_not);
   }
   return VerifyAllFloats(p, target, lower, upper);
 }
