@@ -1,13 +1,13 @@
 #include "evaluators/numerics/device_program.h"
 
 #include <cstdint>
-#include <cstdio>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "evaluators/numerics/interpreter.h"
+#include "spdlog/spdlog.h"
 
 #if EVOLV_HAVE_CUDA
 #include "evaluators/numerics/cuda/numerics_cuda.h"
@@ -60,7 +60,7 @@ bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out) {
 
 namespace {
 
-// Says on stderr (the worker's log) why a verification asked of a device ran on the CPU: once
+// Logs (the worker's log) why a verification asked of a device ran on the CPU: once
 // per distinct reason, at most kMaxReasons of them per process.
 void SayWhyNotOnDevice(int cuda_device, const std::string& why) {
   constexpr size_t kMaxReasons = 16;
@@ -68,8 +68,8 @@ void SayWhyNotOnDevice(int cuda_device, const std::string& why) {
   static std::set<std::string> said;
   std::lock_guard<std::mutex> lock(mutex);
   if (said.size() >= kMaxReasons || !said.insert(why).second) return;
-  std::fprintf(stderr, "numerics: every-float verification on cuda:%d ran on the CPU: %s\n",
-               cuda_device, why.c_str());
+  spdlog::warn("numerics: every-float verification on cuda:{} ran on the CPU: {}", cuda_device,
+               why);
 }
 
 }  // namespace

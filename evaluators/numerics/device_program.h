@@ -33,8 +33,8 @@ struct VerifiedOn {
 
 // VerifyAllFloats (verify_float.h) on CUDA device `cuda_device` when this build has CUDA, the
 // index is >= 0 and the device takes the program and interval; on the CPU otherwise, with the
-// same result (the device computes the CPU's bits). A device asked for but not used is said on
-// stderr with the reason, once per reason and process. Thread-safe.
+// same result (the device computes the CPU's bits). A device asked for but not used is logged
+// (spdlog) with the reason, once per reason and process. Thread-safe.
 ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
                                   int cuda_device, VerifiedOn* on);
 
