@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   evolv::bench::TargetReport report;
   const FlatProgram<float> ten = TenOps(1.0f, 0.34657359f, 0.040037781f, 0.000962f, 1.0000001f);
   std::vector<double> verify_ms;
-  VerifyResult r;
+  evolv::numerics::ExhaustiveResult r;
   for (int run = 0; run < runs + 1; ++run) {  // the first run (module load, warm-up) is dropped
     if (!VerifyAllFloats(device, ten, DeviceTarget::kExp, 0.0f, 1.0f, &r, &error)) {
       std::printf("verify: %s\n", error.c_str());

@@ -81,7 +81,7 @@ ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float 
 #if EVOLV_HAVE_CUDA
     cuda::FlatProgram<float> flat;
     cuda::DeviceTarget device_target;
-    cuda::VerifyResult r;
+    ExhaustiveResult r;
     if (!ToFlatProgram(p, &flat)) {
       on->why_not = "the program has more steps than the device takes";
     } else if (!ToDeviceTarget(target, &device_target)) {
@@ -89,13 +89,7 @@ ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float 
     } else if (cuda::VerifyAllFloats(cuda_device, flat, device_target, lower, upper, &r,
                                      &on->why_not)) {
       on->device = true;
-      ExhaustiveResult out;
-      out.max_ulp = r.max_ulp;
-      out.worst_x = r.worst_x;
-      out.checked = r.checked;
-      out.slow_path = r.slow_path;
-      out.seconds = r.seconds;
-      return out;
+      return r;
     }
 #else
     on->why_not = "this build has no CUDA support";

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "evaluators/numerics/cuda/exhaustive.h"
 #include "evaluators/numerics/interpreter.h"
 #include "search/rng.h"
 
@@ -85,26 +86,12 @@ long double MaxRelativeError(const Program& p, const Samples& s) {
   return MaxRelativeError(f, s);
 }
 
-uint64_t UlpDistance(float a, float b) {
-  auto ordered = [](float v) {
-    uint32_t u;
-    std::memcpy(&u, &v, sizeof u);
-    return (u >> 31) ? -static_cast<int64_t>(u & 0x7fffffffu) : static_cast<int64_t>(u);
-  };
-  const int64_t d = ordered(a) - ordered(b);
-  return static_cast<uint64_t>(d < 0 ? -d : d);
-}
+uint64_t UlpDistance(float a, float b) { return cuda::UlpDistance(a, b); }
 
 UlpError MaxUlpError(const std::vector<float>& f, const Samples& s) {
   UlpError out;
   for (size_t i = 0; i < f.size(); ++i) {
-    const float ref = static_cast<float>(s.y[i]);
-    double e;
-    if (!std::isfinite(f[i])) {
-      e = f[i] == ref ? 0.0 : std::numeric_limits<double>::infinity();
-    } else {
-      e = static_cast<double>(UlpDistance(f[i], ref));
-    }
+    const double e = cuda::UlpError(f[i], static_cast<float>(s.y[i]));
     if (e > out.max_ulp) {
       out.max_ulp = e;
       out.worst_x = static_cast<float>(s.x[i]);

@@ -14,18 +14,8 @@
 namespace evolv::numerics {
 namespace {
 
-// Floats in increasing order <-> signed integers (+0 and -0 both map to 0).
-int64_t OrderedOf(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, sizeof u);
-  return (u >> 31) ? -static_cast<int64_t>(u & 0x7fffffffu) : static_cast<int64_t>(u);
-}
-float FloatOf(int64_t k) {
-  const uint32_t u = k < 0 ? (static_cast<uint32_t>(-k) | 0x80000000u) : static_cast<uint32_t>(k);
-  float v;
-  std::memcpy(&v, &u, sizeof v);
-  return v;
-}
+using cuda::FloatOfOrdered;
+using cuda::OrderedOf;
 
 float CorrectlyRounded(const Target& target, float x, uint64_t* slow) {
   const double y = target.reference_double(x);
@@ -66,16 +56,10 @@ ExhaustiveResult VerifyAllFloats(const Program& p, const Target& target, float l
       Partial& part = parts[t];
       for (int64_t k = lo; k < hi; k += kChunk) {
         const int len = static_cast<int>(std::min<int64_t>(kChunk, hi - k));
-        for (int i = 0; i < len; ++i) x[i] = FloatOf(k + i);
+        for (int i = 0; i < len; ++i) x[i] = FloatOfOrdered(k + i);
         compiled.Run(x.data(), y.data(), len);
         for (int i = 0; i < len; ++i) {
-          const float ref = CorrectlyRounded(target, x[i], &part.slow);
-          double e;
-          if (!std::isfinite(y[i])) {
-            e = y[i] == ref ? 0.0 : std::numeric_limits<double>::infinity();
-          } else {
-            e = static_cast<double>(UlpDistance(y[i], ref));
-          }
+          const double e = cuda::UlpError(y[i], CorrectlyRounded(target, x[i], &part.slow));
           if (e > part.max_ulp) {
             part.max_ulp = e;
             part.worst_x = x[i];

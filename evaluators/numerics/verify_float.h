@@ -10,19 +10,14 @@
 
 #include <cstdint>
 
+#include "evaluators/numerics/cuda/exhaustive.h"
 #include "evaluators/numerics/program.h"
 #include "evaluators/numerics/targets.h"
 
 namespace evolv::numerics {
 
-struct ExhaustiveResult {
-  double max_ulp = 0;      // +inf when some output is not finite (and its reference is)
-  float worst_x = 0;       // smallest x with the max error
-  uint64_t checked = 0;    // floats verified
-  uint64_t slow_path = 0;  // floats whose reference needed long double
-  double seconds = 0;
-};
-
+// ExhaustiveResult (cuda/exhaustive.h, shared with the device path): slow_path counts the floats
+// whose reference needed long double here.
 // lower <= upper, both finite.
 ExhaustiveResult VerifyAllFloats(const Program& p, const Target& target, float lower, float upper,
                                  int threads = 0);

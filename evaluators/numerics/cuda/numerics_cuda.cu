@@ -158,10 +158,8 @@ __global__ void VerifyKernel(const DeviceProgram<float>* program, DeviceTarget t
        i += stride) {
     const int64_t k = first + static_cast<int64_t>(i);
     const float x = FloatOfOrdered(k);
-    const float y = RunFlat(p.steps, p.num_steps, p.constants, p.result, x);
-    const float ref = CorrectlyRoundedFloat(target, x, &slow);
-    const double e =
-        !IsFinite(y) ? (y == ref ? 0.0 : INFINITY) : static_cast<double>(UlpDistance(y, ref));
+    const double e = UlpError(RunFlat(p.steps, p.num_steps, p.constants, p.result, x),
+                              CorrectlyRoundedFloat(target, x, &slow));
     if (Beats(e, k, best, best_k)) {
       best = e;
       best_k = k;
@@ -321,7 +319,7 @@ bool ReferenceFloats(int device, DeviceTarget target, const std::vector<float>& 
 }
 
 bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget target, float lower,
-                     float upper, VerifyResult* out, std::string* error) {
+                     float upper, ExhaustiveResult* out, std::string* error) {
   const auto start_time = std::chrono::steady_clock::now();
   if (!IsFinite(lower) || !IsFinite(upper) || !(lower <= upper)) {
     *error = "interval: expected finite lower <= upper";
@@ -354,7 +352,7 @@ bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget targe
              "verify kernel", error)) {
     return false;
   }
-  VerifyResult result;
+  ExhaustiveResult result;
   result.checked = total;
   int64_t worst_k = INT64_MAX;
   for (const BlockWorst& b : worst) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "evaluators/numerics/cuda/exhaustive.h"
 #include "evaluators/numerics/cuda/flat_program.h"
 #include "evaluators/numerics/cuda/reference_dd.h"
 
@@ -42,17 +43,11 @@ bool EvaluateBatch(int device, const std::vector<FlatProgram<double>>& programs,
 bool ReferenceFloats(int device, DeviceTarget target, const std::vector<float>& x,
                      std::vector<float>* out, uint64_t* slow, std::string* error);
 
-struct VerifyResult {
-  double max_ulp = 0;      // +inf when some output is not finite (and its reference is)
-  float worst_x = 0;       // smallest x with the max error (lower when the max is 0)
-  uint64_t checked = 0;    // floats verified
-  uint64_t slow_path = 0;  // floats whose reference needed double-double
-  double seconds = 0;      // wall time of the kernel, copies included
-};
-
 // Runs `p` on every float in [lower, upper] (finite, lower <= upper; |x| <= 2^20 for sin and
-// cos) and measures its ULP error against the target's correctly rounded float.
+// cos) and measures its ULP error against the target's correctly rounded float, as
+// VerifyOrderedRangeOnHost (exhaustive.h) does: slow_path counts the floats whose reference
+// needed double-double; seconds is the wall time, copies included.
 bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget target, float lower,
-                     float upper, VerifyResult* out, std::string* error);
+                     float upper, ExhaustiveResult* out, std::string* error);
 
 }  // namespace evolv::numerics::cuda

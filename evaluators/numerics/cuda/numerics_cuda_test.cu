@@ -99,41 +99,31 @@ void BatchMatchesHost(const char* type) {
   }
 }
 
-// Host twin of VerifyAllFloats over [lower, upper], on all the machine's threads.
-VerifyResult VerifyOnHost(const FlatProgram<float>& p, DeviceTarget t, float lower, float upper) {
-  const int64_t first = OrderedOf(lower), last = OrderedOf(upper);
+// Host twin of VerifyAllFloats over [lower, upper]: VerifyOrderedRangeOnHost on all the
+// machine's threads, each over a contiguous part, the first largest error winning.
+ExhaustiveResult VerifyOnHost(const FlatProgram<float>& p, DeviceTarget t, float lower,
+                              float upper) {
+  const int64_t first = OrderedOf(lower), last = OrderedOf(upper), span = last - first + 1;
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<VerifyResult> part(threads);
+  std::vector<ExhaustiveResult> part(threads);
   std::vector<std::thread> pool;
   for (int w = 0; w < threads; ++w) {
     pool.emplace_back([&, w] {
-      const int64_t span = last - first + 1;
-      VerifyResult& r = part[w];
-      r.worst_x = lower;
-      for (int64_t k = first + span * w / threads; k < first + span * (w + 1) / threads; ++k) {
-        const float x = FloatOfOrdered(k);
-        const float y = RunFlat(p, x);
-        const float ref = CorrectlyRoundedFloat(t, x, &r.slow_path);
-        const double e =
-            !IsFinite(y) ? (y == ref ? 0.0 : INFINITY) : static_cast<double>(UlpDistance(y, ref));
-        if (e > r.max_ulp) {
-          r.max_ulp = e;
-          r.worst_x = x;
-        }
-      }
+      part[w] = VerifyOrderedRangeOnHost(p, t, first + span * w / threads,
+                                         first + span * (w + 1) / threads - 1);
     });
   }
   for (std::thread& th : pool) th.join();
-  VerifyResult out;
+  ExhaustiveResult out;
   out.worst_x = lower;
-  for (const VerifyResult& r : part) {
+  out.checked = static_cast<uint64_t>(span);
+  for (const ExhaustiveResult& r : part) {
     out.slow_path += r.slow_path;
     if (r.max_ulp > out.max_ulp) {
       out.max_ulp = r.max_ulp;
       out.worst_x = r.worst_x;
     }
   }
-  out.checked = static_cast<uint64_t>(last - first + 1);
   return out;
 }
 
@@ -210,13 +200,13 @@ void ReferencesMatchHost() {
 void VerifyMatchesHost() {
   for (const Case& c : Cases()) {
     const char* name = kDeviceTargetNames[static_cast<int>(c.target)];
-    VerifyResult device;
+    ExhaustiveResult device;
     std::string error;
     if (!VerifyAllFloats(g_device, c.program, c.target, c.lower, c.upper, &device, &error)) {
       Expect(false, std::string(name) + ": " + error);
       continue;
     }
-    const VerifyResult host = VerifyOnHost(c.program, c.target, c.lower, c.upper);
+    const ExhaustiveResult host = VerifyOnHost(c.program, c.target, c.lower, c.upper);
     char line[300];
     std::snprintf(line, sizeof line,
                   "%s on [%g, %g]: device %.0f ulp at %a (%llu floats, %.3f s), host %.0f ulp at "
@@ -232,7 +222,7 @@ void VerifyMatchesHost() {
 }
 
 void RejectsWhatItCannotRun() {
-  VerifyResult r;
+  ExhaustiveResult r;
   std::string error;
   Expect(!VerifyAllFloats(g_device, Cubic(0, 1, 0, 0), DeviceTarget::kSin, 0.0f, 3e6f, &r, &error),
          "sin beyond 2^20 accepted");

@@ -250,23 +250,12 @@ TEST(DeviceReferenceTest, HostTwinOfTheDeviceVerificationMatchesTheCpu) {
     ASSERT_TRUE(ToDeviceTarget(target, &t));
     const float lower = 0.25f, upper = 0.375f;
     const ExhaustiveResult cpu = VerifyAllFloats(p, target, lower, upper, 2);
-    double max_ulp = 0;
-    float worst = lower;
-    uint64_t slow = 0;
-    for (int64_t k = cuda::OrderedOf(lower); k <= cuda::OrderedOf(upper); ++k) {
-      const float x = cuda::FloatOfOrdered(k);
-      const float y = cuda::RunFlat(flat, x);
-      const float ref = cuda::CorrectlyRoundedFloat(t, x, &slow);
-      const double e = !cuda::IsFinite(y) ? (y == ref ? 0.0 : INFINITY)
-                                          : static_cast<double>(cuda::UlpDistance(y, ref));
-      if (e > max_ulp) {
-        max_ulp = e;
-        worst = x;
-      }
-    }
-    EXPECT_EQ(max_ulp, cpu.max_ulp) << name;
-    EXPECT_EQ(worst, cpu.worst_x) << name;
-    EXPECT_GT(max_ulp, 0) << name;
+    const ExhaustiveResult twin =
+        cuda::VerifyOrderedRangeOnHost(flat, t, cuda::OrderedOf(lower), cuda::OrderedOf(upper));
+    EXPECT_EQ(twin.max_ulp, cpu.max_ulp) << name;
+    EXPECT_EQ(twin.worst_x, cpu.worst_x) << name;
+    EXPECT_EQ(twin.checked, cpu.checked) << name;
+    EXPECT_GT(twin.max_ulp, 0) << name;
   }
 }
 
