@@ -185,8 +185,8 @@ void Send(Self self, std::vector<EvalTask> tasks) {
   }
   const v1::JobRecord& record = state.engine->record();
   self->send(state.dispatcher, tasks_atom::value, caf::actor_cast<caf::actor>(self), record.id(),
-             state.engine->problem().Domain(), record.spec().priority(), state.request_prefix,
-             std::move(indices), std::move(own));
+             state.engine->problem().Domain(), state.engine->problem().RequiredCudaDevice(),
+             record.spec().priority(), state.request_prefix, std::move(indices), std::move(own));
 }
 
 absl::Status NotByClients(Self self) {

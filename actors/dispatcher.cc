@@ -32,6 +32,7 @@ struct Task {
   std::shared_ptr<const std::string> shared;
   std::string own;
   std::string domain;
+  std::string device;  // the CUDA device it must run on (Problem::RequiredCudaDevice); "": any
   Reply reply;
   uint32_t attempts = 0;
   bool solo = false;  // it was in a batch that failed: from now on it goes alone
@@ -50,12 +51,13 @@ struct Worker {
   v1::WorkerStatus status;
   bool heartbeats = false;  // remote workers send them; stale ones are dropped
 
-  bool Runs(const std::string& domain, const std::set<std::string>& command_domains) const {
-    if (!status.info().allows_commands() && command_domains.count(domain)) return false;
+  bool Runs(const Task& task, const std::set<std::string>& command_domains) const {
+    if (!status.info().allows_commands() && command_domains.count(task.domain)) return false;
+    if (!task.device.empty() && task.device != status.info().device_name()) return false;
     const auto& domains = status.info().domains();
     if (domains.empty()) return true;
     for (const auto& d : domains) {
-      if (d == domain) return true;
+      if (d == task.domain) return true;
     }
     return false;
   }
@@ -69,6 +71,7 @@ struct JobQueue {
   // Moving average of the job's evaluation seconds as workers report them; negative until the
   // first result. It sizes batches (BatchSize).
   double eval_seconds = -1;
+  bool said_waiting = false;  // logged that no worker has the device its tasks require
 };
 
 // One message to a worker: one task, or a batch of one job's tasks.
@@ -117,15 +120,15 @@ void Flush(Self self) {
   self->state.outbox.clear();
 }
 
-// The queue furthest behind its fair share with a task `worker` can run, of a domain in `only`
-// when it is given.
-JobQueue* NextQueueOf(Self self, const Worker& worker, const std::set<std::string>* only) {
+// The queue furthest behind its fair share with a task `worker` can run and `wanted` accepts.
+template <typename Wanted>
+JobQueue* NextQueueOf(Self self, const Worker& worker, Wanted wanted) {
   JobQueue* best = nullptr;
   double best_share = std::numeric_limits<double>::infinity();
   for (auto& [job, queue] : self->state.queues) {
     if (queue.tasks.empty() ||
-        !worker.Runs(queue.tasks.front().domain, self->state.options.command_domains) ||
-        (only != nullptr && only->count(queue.tasks.front().domain) == 0))
+        !worker.Runs(queue.tasks.front(), self->state.options.command_domains) ||
+        !wanted(queue.tasks.front()))
       continue;
     const double share = static_cast<double>(queue.served) / queue.weight;
     if (share < best_share) {
@@ -137,13 +140,17 @@ JobQueue* NextQueueOf(Self self, const Worker& worker, const std::set<std::strin
 }
 
 // Picks the job queue that is furthest behind its fair share and has a task `worker` can run;
-// for a worker with a CUDA device, among the queues of cuda_domains first.
+// for a worker with a CUDA device, among the queues of tasks that require its device first (no
+// other worker can run them), then among those of cuda_domains.
 JobQueue* NextQueue(Self self, const Worker& worker) {
   const DispatcherOptions& options = self->state.options;
-  if (worker.HasCuda() && !options.cuda_domains.empty()) {
-    if (JobQueue* queue = NextQueueOf(self, worker, &options.cuda_domains)) return queue;
+  if (worker.HasCuda()) {
+    auto bound = [](const Task& task) { return !task.device.empty(); };
+    if (JobQueue* queue = NextQueueOf(self, worker, bound)) return queue;
+    auto prefers = [&](const Task& task) { return options.cuda_domains.count(task.domain) > 0; };
+    if (JobQueue* queue = NextQueueOf(self, worker, prefers)) return queue;
   }
-  return NextQueueOf(self, worker, nullptr);
+  return NextQueueOf(self, worker, [](const Task&) { return true; });
 }
 
 // How many of `queue`'s tasks `worker` gets in one message: 1 until the job's evaluation time is
@@ -162,7 +169,7 @@ size_t BatchSize(Self self, const JobQueue& queue, const Worker& worker) {
   }
   uint64_t free_slots = 0;
   for (const auto& [address, other] : self->state.workers) {
-    if (other.Runs(queue.tasks.front().domain, options.command_domains)) {
+    if (other.Runs(queue.tasks.front(), options.command_domains)) {
       free_slots +=
           other.status.info().slots() - std::min(other.status.info().slots(), other.status.busy());
     }
@@ -241,6 +248,21 @@ JobQueue& QueueOf(Self self, const std::string& job_id, int32_t priority) {
     if (std::isfinite(least)) queue.served = static_cast<uint64_t>(least * queue.weight);
   }
   return queue;
+}
+
+// Logs once per job when no joined worker can run the task at the head of `queue` because it
+// requires a CUDA device that none has: the job then waits for such a worker to join.
+void SayIfNoWorkerRuns(Self self, JobQueue& queue) {
+  const Task& task = queue.tasks.front();
+  if (task.device.empty() || queue.said_waiting) return;
+  for (const auto& [address, worker] : self->state.workers) {
+    if (worker.Runs(task, self->state.options.command_domains)) return;
+  }
+  queue.said_waiting = true;
+  spdlog::warn(
+      "dispatcher: job {} waits: its evaluations must run on CUDA device \"{}\", and no worker "
+      "on it has joined (evolv-worker --device cuda:K on a machine with that GPU)",
+      task.job_id, task.device);
 }
 
 // Queues a (dispatch) to itself unless one is in the mailbox already: requests that arrive
@@ -475,8 +497,9 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
         return promise;
       },
       [self](tasks_atom, const caf::actor& sink_handle, const std::string& job_id,
-             const std::string& domain, int32_t priority, std::string& shared_bytes,
-             const std::vector<uint64_t>& tokens, std::vector<std::string>& own) {
+             const std::string& domain, const std::string& device, int32_t priority,
+             std::string& shared_bytes, const std::vector<uint64_t>& tokens,
+             std::vector<std::string>& own) {
         const auto sink = caf::actor_cast<result_sink_actor>(sink_handle);
         if (!sink) return;
         if (tokens.size() != own.size()) {
@@ -504,8 +527,10 @@ dispatcher_actor::behavior_type DispatcherBehavior(Self self, DispatcherOptions 
           task.shared = shared;
           task.own = std::move(own[i]);
           task.domain = domain;
+          task.device = device;
           queue.tasks.push_back(std::move(task));
         }
+        if (!queue.tasks.empty()) SayIfNoWorkerRuns(self, queue);
         Flush(self);
         ScheduleDispatch(self);
       },

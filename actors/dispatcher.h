@@ -14,10 +14,12 @@
 // Capabilities: a task goes only to a worker whose WorkerInfo.domains is empty or names the
 // task's domain, and a task of a domain that runs user commands (command_domains) only to a
 // worker that allows them (WorkerInfo.allows_commands).
-// Devices: workers with a CUDA device (WorkerInfo.device_name set) are served first, and take the
-// tasks of domains whose evaluators have a device path (cuda_domains) before other tasks; other
-// workers take those tasks only while every CUDA worker that could run them is busy. No domain
-// requires a device: any worker can run any task it is allowed to.
+// Devices: workers with a CUDA device (WorkerInfo.device_name set) are served first. They take
+// the tasks that require their device first, then those of domains whose evaluators have a device
+// path (cuda_domains), then others; other workers take cuda_domains' tasks only while every CUDA
+// worker that could run them is busy. A job whose problem requires a device
+// (Problem::RequiredCudaDevice, e.g. runtimes measured on one GPU model) has its tasks sent only
+// to workers whose device_name is that device; they wait, logged once, while none has joined.
 // Batches: a worker that offers WorkerInfo.max_batch > 1 is sent up to that many of one job's
 // tasks in one message (evaluate_batch) once the job's evaluation time is known: as many as take
 // about `batch_seconds`, at most `max_batch`, and no more than an even share of the job's queue

@@ -64,12 +64,13 @@ using dispatcher_actor = caf::typed_actor<
     caf::reacts_to<heartbeat_atom, caf::actor>,
     // (evaluate, EvalRequest bytes) -> Evaluation bytes, once some worker has run it
     caf::replies_to<evaluate_atom, std::string>::with<std::string>,
-    // (tasks, sink, job id, domain, priority, shared EvalRequest bytes, tokens, own bytes...):
-    // one job's tasks in one message; each task's request is the shared bytes followed by its
-    // own (protobuf parses the two as one message). The results go to `sink` (a
+    // (tasks, sink, job id, domain, required CUDA device, priority, shared EvalRequest bytes,
+    // tokens, own bytes...): one job's tasks in one message; each task's request is the shared
+    // bytes followed by its own (protobuf parses the two as one message). The required device is
+    // Problem::RequiredCudaDevice ("" for any worker). The results go to `sink` (a
     // result_sink_actor) as (results, ...), several per message when they land together.
-    caf::reacts_to<tasks_atom, caf::actor, std::string, std::string, int32_t, std::string,
-                   std::vector<uint64_t>, std::vector<std::string>>,
+    caf::reacts_to<tasks_atom, caf::actor, std::string, std::string, std::string, int32_t,
+                   std::string, std::vector<uint64_t>, std::vector<std::string>>,
     // (workers) -> serialized WorkerStatus messages, one per worker
     caf::replies_to<workers_atom>::with<std::vector<std::string>>,
     // (queue) -> evaluations waiting for a free worker slot, over all jobs

@@ -128,6 +128,11 @@ class Problem {
   // Expensive: runs on a worker. Never throws; a failure is an Evaluation with status FAILED.
   virtual v1::Evaluation Evaluate(const v1::Candidate& candidate,
                                   const EvalContext& context) const = 0;
+  // The CUDA device every evaluation of this problem must run on, by name as the CUDA runtime
+  // gives it (WorkerInfo.device_name, e.g. "NVIDIA H200"), or "" when any worker may run them
+  // (the default). The dispatcher sends such tasks only to workers on that device; they wait
+  // while none has joined. For measurements that belong to one device, such as a runtime.
+  virtual std::string RequiredCudaDevice() const { return {}; }
   // Human form of a candidate (C code, a schedule, a table row).
   virtual std::string Render(const v1::Candidate& candidate, RenderFormat format) const = 0;
 

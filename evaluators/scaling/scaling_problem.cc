@@ -586,13 +586,21 @@ Problem::HitDifference ScalingProblem::CompareHit(const v1::Evaluation& cached,
   return d;
 }
 
+std::string ScalingProblem::RequiredCudaDevice() const {
+  return device_ == TimingDevice::kCuda ? spec_.timing().device_name() : std::string();
+}
+
 v1::Evaluation ScalingProblem::Evaluate(const v1::Candidate& candidate,
                                         const EvalContext& context) const {
   if (std::optional<v1::Evaluation> infeasible = CheckFeasible(candidate)) return *infeasible;
   const std::optional<NetworkSpec> net = NetworkOf(candidate);
   const std::optional<v1::ScalingStrategy> strategy = StrategyOf(candidate);
   if (device_ == TimingDevice::kCuda) {
-    const std::string here = absl::StrCat("cuda: ", TimingDeviceName(TimingDevice::kCuda));
+    if (context.cuda_device < 0)
+      return Fail(v1::FAILED, absl::StrCat("scaling.timing.device: the job times on \"",
+                                           device_name_, "\", and this worker has no CUDA device"));
+    const std::string here =
+        absl::StrCat("cuda: ", TimingDeviceName(TimingDevice::kCuda, context.cuda_device));
     if (here != device_name_)
       return Fail(v1::FAILED, absl::StrCat("scaling.timing.device_name: this worker times on \"",
                                            here, "\", the job asks for \"", device_name_, "\""));
@@ -613,9 +621,9 @@ v1::Evaluation ScalingProblem::Evaluate(const v1::Candidate& candidate,
   absl::StatusOr<Timing> timing;
   {
     std::unique_lock<std::shared_mutex> alone(TimingLock());
-    timing = TimeNetwork(*net, static_cast<int>(spec_.timing().batch()),
-                         static_cast<int>(spec_.timing().warmup()),
-                         static_cast<int>(spec_.timing().runs()), device_);
+    timing = TimeNetwork(
+        *net, static_cast<int>(spec_.timing().batch()), static_cast<int>(spec_.timing().warmup()),
+        static_cast<int>(spec_.timing().runs()), device_, std::max(context.cuda_device, 0));
   }
   if (!timing.ok()) return Fail(v1::FAILED, std::string(timing.status().message()));
 

@@ -106,6 +106,11 @@ class ScalingProblem : public Problem, public EvolvableSpace {
   uint64_t EvaluationBytes(const v1::Candidate& candidate) const override;
   HitDifference CompareHit(const v1::Evaluation& cached,
                            const v1::Evaluation& fresh) const override;
+  // timing.device_name for a job timed on "cuda": its runtimes belong to that GPU model, so only
+  // workers on it run its evaluations. "" for "cpu".
+  std::string RequiredCudaDevice() const override;
+  // Trains on the CPU; times on the CPU, or on the worker's CUDA device (context.cuda_device)
+  // for "cuda", FAILED when the worker has none or it is not timing.device_name.
   v1::Evaluation Evaluate(const v1::Candidate& candidate,
                           const EvalContext& context) const override;
   // Text: "dWr s=8 (d 1, w 8, r 1): stem 16 | 2x32 ... | 32px"; JSON: the strategy's fields

@@ -215,7 +215,7 @@ AnyNet BuildNetwork(const NetworkSpec& net, uint64_t seed) {
   return model;
 }
 
-absl::StatusOr<torch::Device> DeviceOf(TimingDevice device) {
+absl::StatusOr<torch::Device> DeviceOf(TimingDevice device, int cuda_index) {
   if (device == TimingDevice::kCpu) return torch::Device(torch::kCPU);
   if (!torch::cuda::is_available()) {
     return absl::FailedPreconditionError(
@@ -223,7 +223,12 @@ absl::StatusOr<torch::Device> DeviceOf(TimingDevice device) {
         "(Debian's libtorch is CPU-only; a GPU worker links CUDA PyTorch's libtorch, see "
         "docs/adr/0015-libtorch-for-scaling.md)");
   }
-  return torch::Device(torch::kCUDA, 0);
+  if (cuda_index < 0 || static_cast<size_t>(cuda_index) >= torch::cuda::device_count()) {
+    return absl::FailedPreconditionError(absl::StrCat("scaling.timing.device: libtorch sees ",
+                                                      torch::cuda::device_count(),
+                                                      " CUDA devices, not device ", cuda_index));
+  }
+  return torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(cuda_index));
 }
 
 // `pixels` (n images of side x side) as an n x 1 x side x side tensor resized to `resolution`.
@@ -429,18 +434,23 @@ absl::StatusOr<TrainResult> TrainAndTest(const NetworkSpec& net, const ImageClas
   });
 }
 
-std::string CudaDeviceName() {
+std::string CudaDeviceName(int index) {
 #ifdef EVOLV_TORCH_CUDA
   try {
-    if (torch::cuda::is_available()) return at::cuda::getDeviceProperties(0)->name;
+    if (torch::cuda::is_available() && index >= 0 &&
+        static_cast<size_t>(index) < torch::cuda::device_count()) {
+      return at::cuda::getDeviceProperties(index)->name;
+    }
   } catch (const std::exception&) {
   }
+#else
+  (void)index;
 #endif
   return "";
 }
 
 absl::StatusOr<Timing> TimeNetwork(const NetworkSpec& net, int batch_size, int warmup, int runs,
-                                   TimingDevice device) {
+                                   TimingDevice device, int cuda_index) {
   if (absl::Status s = ValidateNetwork(net, kNetworkField); !s.ok()) return s;
   if (batch_size < 1 || batch_size > kMaxTrainBatch) {
     return absl::InvalidArgumentError(absl::StrCat("scaling.timing.batch: ", batch_size,
@@ -462,7 +472,7 @@ absl::StatusOr<Timing> TimeNetwork(const NetworkSpec& net, int batch_size, int w
   }
   UseOneThread();
   return Guarded<Timing>([&]() -> absl::StatusOr<Timing> {
-    absl::StatusOr<torch::Device> where = DeviceOf(device);
+    absl::StatusOr<torch::Device> where = DeviceOf(device, cuda_index);
     if (!where.ok()) return where.status();
     AnyNet model = BuildNetwork(net, 1);
     model->to(*where);

@@ -95,13 +95,13 @@ struct TrainResult {
 absl::StatusOr<TrainResult> TrainAndTest(const NetworkSpec& net, const ImageClassData& data,
                                          const TrainSchedule& schedule, uint64_t seed);
 
-// Where TimeNetwork runs: the CPU (one thread) or the first GPU of a CUDA build of libtorch.
+// Where TimeNetwork runs: the CPU (one thread) or a GPU of a CUDA build of libtorch.
 enum class TimingDevice { kCpu, kCuda };
 
 // The device's model: "cpu: <model name of /proc/cpuinfo>, 1 thread" for kCpu (the thread count
-// torch uses); for kCuda the GPU's name as the CUDA runtime gives it ("NVIDIA H200"), or "" when
-// this libtorch has no CUDA or sees no GPU.
-std::string TimingDeviceName(TimingDevice device);
+// torch uses); for kCuda the name of CUDA device `cuda_index` as the CUDA runtime gives it
+// ("NVIDIA H200"), or "" when this libtorch has no CUDA or sees no such GPU.
+std::string TimingDeviceName(TimingDevice device, int cuda_index = 0);
 
 struct Timing {
   // Milliseconds of one forward pass of a batch (eval mode, no gradients).
@@ -113,11 +113,12 @@ struct Timing {
 };
 
 // Times `net` on random inputs of `batch_size` images at net.resolution: `warmup` untimed runs,
-// then `runs` timed ones, inference and training step each. On kCuda the timings wait for the
-// GPU (synchronize) before the clock is read. FAILED_PRECONDITION for kCuda when this libtorch
-// has no CUDA or sees no GPU; INVALID_ARGUMENT for batch_size outside 1..kMaxTrainBatch, warmup
-// outside 0..1000 or runs outside 1..1000.
+// then `runs` timed ones, inference and training step each, on the CPU or on CUDA device
+// `cuda_index`. On kCuda the timings wait for the GPU (synchronize) before the clock is read.
+// FAILED_PRECONDITION for kCuda when this libtorch has no CUDA or sees no GPU `cuda_index`;
+// INVALID_ARGUMENT for batch_size outside 1..kMaxTrainBatch, warmup outside 0..1000 or runs
+// outside 1..1000.
 absl::StatusOr<Timing> TimeNetwork(const NetworkSpec& net, int batch_size, int warmup, int runs,
-                                   TimingDevice device = TimingDevice::kCpu);
+                                   TimingDevice device = TimingDevice::kCpu, int cuda_index = 0);
 
 }  // namespace evolv

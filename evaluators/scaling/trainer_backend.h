@@ -15,7 +15,7 @@
 namespace evolv {
 
 // Changed whenever the table or any type it passes changes layout.
-inline constexpr int kTrainerBackendVersion = 1;
+inline constexpr int kTrainerBackendVersion = 2;
 
 struct TrainerBackend {
   int version;
@@ -24,10 +24,10 @@ struct TrainerBackend {
   absl::StatusOr<TrainResult> (*train_and_test)(const NetworkSpec& net,
                                                 const ImageClassData& data,
                                                 const TrainSchedule& schedule, uint64_t seed);
-  // The first CUDA device's name, or "" when this libtorch has none.
-  std::string (*cuda_device_name)();
+  // CUDA device `index`'s name, or "" when this libtorch has no CUDA or no such device.
+  std::string (*cuda_device_name)(int index);
   absl::StatusOr<Timing> (*time_network)(const NetworkSpec& net, int batch_size, int warmup,
-                                         int runs, TimingDevice device);
+                                         int runs, TimingDevice device, int cuda_index);
 };
 
 }  // namespace evolv

@@ -112,18 +112,18 @@ absl::StatusOr<TrainResult> TrainAndTest(const NetworkSpec& net, const ImageClas
   return plugin.backend->train_and_test(net, data, schedule, seed);
 }
 
-std::string TimingDeviceName(TimingDevice device) {
+std::string TimingDeviceName(TimingDevice device, int cuda_index) {
   // The plugin times on one thread (trainer.h); naming the CPU needs no torch.
   if (device == TimingDevice::kCpu) return absl::StrCat("cpu: ", CpuModel(), ", 1 thread");
   const Loaded& plugin = Plugin();
-  return plugin.backend == nullptr ? "" : plugin.backend->cuda_device_name();
+  return plugin.backend == nullptr ? "" : plugin.backend->cuda_device_name(cuda_index);
 }
 
 absl::StatusOr<Timing> TimeNetwork(const NetworkSpec& net, int batch_size, int warmup, int runs,
-                                   TimingDevice device) {
+                                   TimingDevice device, int cuda_index) {
   const Loaded& plugin = Plugin();
   if (plugin.backend == nullptr) return plugin.status;
-  return plugin.backend->time_network(net, batch_size, warmup, runs, device);
+  return plugin.backend->time_network(net, batch_size, warmup, runs, device, cuda_index);
 }
 
 }  // namespace evolv

@@ -198,6 +198,13 @@ int RunCommand(const RunOptions& options) {
   } else if (workers == 0) {
     std::fprintf(stderr, "evolv: --workers 0 needs --cluster-port for remote workers\n");
     return 2;
+  } else if (const std::string device = engine->problem().RequiredCudaDevice(); !device.empty()) {
+    std::fprintf(stderr,
+                 "evolv: %s: the job's evaluations must run on CUDA device \"%s\", and local "
+                 "workers have none: pass --cluster-port and start `evolv-worker --device cuda:K` "
+                 "on a machine with that GPU\n",
+                 options.spec_path.c_str(), device.c_str());
+    return 2;
   }
   const bool tty = isatty(STDERR_FILENO);
   std::fprintf(stderr, "evolv: job %s (%s) on %d local workers, data in %s\n", job_id.c_str(),

@@ -160,7 +160,8 @@ class DispatcherTest : public ::testing::Test {
       own.push_back(Own(i));
     }
     self->send(dispatcher_, tasks_atom::value, caf::actor_cast<caf::actor>(self),
-               std::string("job"), std::string("toy"), int32_t{0}, Shared(), tokens, own);
+               std::string("job"), std::string("toy"), std::string(), int32_t{0}, Shared(), tokens,
+               own);
     std::vector<int> answered(count, 0);
     size_t messages = 0, received = 0;
     while (received < count) {
@@ -190,7 +191,26 @@ class DispatcherTest : public ::testing::Test {
     return messages;
   }
 
+  // Spawns a recording worker named `name` that joins with `slots` slots, one task per message,
+  // on CUDA device `device_name` ("" for a CPU worker); kept in workers_ and stopped at the end.
+  void JoinWorker(const std::string& name, const std::string& device_name, uint32_t slots) {
+    WorkerSetup setup;
+    setup.name = name;
+    workers_.push_back(system_.spawn(RecordingWorker, std::make_shared<MessageLog>(), setup));
+    v1::WorkerInfo info;
+    info.set_id(name);
+    info.set_slots(slots);
+    info.set_max_batch(1);
+    if (!device_name.empty()) {
+      info.set_device("cuda:0");
+      info.set_device_name(device_name);
+    }
+    caf::anon_send(dispatcher_, join_atom::value, caf::actor_cast<caf::actor>(workers_.back()),
+                   info.SerializeAsString());
+  }
+
   void TearDown() override {
+    for (auto& w : workers_) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(worker_, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(dispatcher_, caf::exit_reason::user_shutdown);
   }
@@ -199,6 +219,7 @@ class DispatcherTest : public ::testing::Test {
   caf::actor_system system_{config_};
   dispatcher_actor dispatcher_;
   worker_actor worker_;
+  std::vector<worker_actor> workers_;
 };
 
 // A domain with a device path goes to the CUDA worker first, whichever joined first, and to the
@@ -207,22 +228,8 @@ TEST_F(DispatcherTest, DeviceDomainsGoToCudaWorkersFirstAndFallBackToTheOthers) 
   DispatcherOptions options;
   options.cuda_domains = {"toy"};
   dispatcher_ = SpawnDispatcher(system_, options);
-  std::vector<worker_actor> workers;
-  for (const char* name : {"cpu", "gpu"}) {  // the CPU worker joins first
-    WorkerSetup setup;
-    setup.name = name;
-    workers.push_back(system_.spawn(RecordingWorker, std::make_shared<MessageLog>(), setup));
-    v1::WorkerInfo info;
-    info.set_id(name);
-    info.set_slots(1);
-    info.set_max_batch(1);
-    if (std::string(name) == "gpu") {
-      info.set_device("cuda:0");
-      info.set_device_name("Some GPU");
-    }
-    caf::anon_send(dispatcher_, join_atom::value, caf::actor_cast<caf::actor>(workers.back()),
-                   info.SerializeAsString());
-  }
+  JoinWorker("cpu", "", 1);  // the CPU worker joins first
+  JoinWorker("gpu", "Some GPU", 1);
   caf::scoped_actor self{system_};
   auto ran_on = [&](const std::vector<std::string>& requests) {
     std::vector<decltype(self->request(dispatcher_, caf::infinite, evaluate_atom::value,
@@ -253,7 +260,48 @@ TEST_F(DispatcherTest, DeviceDomainsGoToCudaWorkersFirstAndFallBackToTheOthers) 
   other.set_job_id("other");
   other.set_domain("elsewhere");
   EXPECT_EQ(ran_on({other.SerializeAsString()}).size(), 1u);
-  for (auto& w : workers) caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
+}
+
+// Tasks whose problem requires a CUDA device (a runtime measured on one GPU model) wait while
+// only a CPU worker and a worker on another GPU are free, and run on the first worker on that
+// device to join.
+TEST_F(DispatcherTest, TasksThatRequireADeviceRunOnlyOnWorkersOnIt) {
+  dispatcher_ = SpawnDispatcher(system_);
+  JoinWorker("cpu", "", 2);
+  JoinWorker("other-gpu", "Other GPU", 2);
+  caf::scoped_actor self{system_};
+  std::vector<uint64_t> tokens = {1, 2, 3};
+  std::vector<std::string> own = {Own(1), Own(2), Own(3)};
+  self->send(dispatcher_, tasks_atom::value, caf::actor_cast<caf::actor>(self), std::string("job"),
+             std::string("toy"), std::string("Some GPU"), int32_t{0}, Shared(), tokens, own);
+  // The second question is queued behind the dispatch that the tasks scheduled.
+  uint64_t queued = 0;
+  for (int i = 0; i < 2; ++i) {
+    self->request(dispatcher_, caf::infinite, queue_atom::value)
+        .receive([&](uint64_t n) { queued = n; },
+                 [&](caf::error& error) { ADD_FAILURE() << system_.render(error); });
+  }
+  EXPECT_EQ(queued, 3u);
+  JoinWorker("some-gpu", "Some GPU", 2);
+  std::vector<std::string> names;
+  while (names.size() < 3) {
+    bool got = false;
+    self->receive(
+        [&](results_atom, const std::vector<uint64_t>& ids,
+            const std::vector<std::string>& evaluations) {
+          got = true;
+          ASSERT_EQ(ids.size(), evaluations.size());
+          for (const std::string& bytes : evaluations) {
+            v1::Evaluation evaluation;
+            ASSERT_TRUE(evaluation.ParseFromString(bytes));
+            EXPECT_EQ(evaluation.status(), v1::OK) << evaluation.error();
+            names.push_back(evaluation.worker());
+          }
+        },
+        caf::after(std::chrono::seconds(30)) >> [&] { ADD_FAILURE() << "no results"; });
+    if (!got) break;
+  }
+  EXPECT_EQ(names, std::vector<std::string>(3, "some-gpu"));
 }
 
 TEST_F(DispatcherTest, ShortEvaluationsGoInBatchesOnceTheirTimeIsKnown) {

@@ -234,6 +234,14 @@ class StatusPage(unittest.TestCase):
                 for cell in cells + [driver.js("return document.getElementById("
                                                "'best-objective').textContent")]:
                     self.assertRegex(cell, NUMBER)
+                # Each evaluation names its worker and the device it ran on.
+                evaluated_by = driver.js(
+                    "return [...document.querySelectorAll('#recent td.evaluated-by')]"
+                    ".map(c => c.textContent)")
+                self.assertTrue(evaluated_by)
+                for text in evaluated_by:
+                    if text:  # a cache hit names no worker
+                        self.assertRegex(text, r"^\S+ on cpu$")
                 # Local workers say whether they are busy, not when they were last seen.
                 seen = driver.js("return [...document.querySelectorAll('#workers td.last-seen')]"
                                  ".map(c => c.textContent)")

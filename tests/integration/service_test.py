@@ -654,6 +654,38 @@ class Cluster(Base):
             self.assertGreaterEqual(metrics["max_ulp"], metrics["validation_max_ulp"])
             self.assertTrue(0.5 <= metrics["worst_x"] <= 0.5078125)
 
+    def test_a_job_timed_on_a_gpu_model_runs_only_on_workers_on_it(self):
+        """A scaling job whose runtimes are measured on one GPU model (timing.device "cuda")
+        requires workers on that device: a CPU worker that has joined runs none of its
+        evaluations, and `evolv run` of it with only local workers exits 2 naming the device."""
+        tmp = h.temp_dir("gpu-bound-")
+        spec_path = h.write_spec(tmp, {
+            "name": "timed-on-a-gpu",
+            "scaling": {"flops_factors": [2],
+                        "data": {"directory": "/usr/share/datasets/fashion-mnist",
+                                 "train_images": 100, "test_images": 100},
+                        "timing": {"device": "cuda", "device_name": "No Such GPU 9000"}},
+            "strategy": {"nsga2": {"parents": 2, "children": 2}},
+            "budget": {"max_evaluations": 2}, "seed": 1, "window": 2})
+        out = subprocess.run([h.Paths.evolv, "run", spec_path, "--data-dir",
+                              os.path.join(tmp, "run-data"), "--workers", "1"],
+                             capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 2, out.stderr)
+        self.assertIn('CUDA device "No Such GPU 9000"', out.stderr)
+        server = self.start_cluster()
+        stub = self.stub(server)
+        self.start_worker(server)
+        wait_for(lambda: len(self.workers(stub)) == 1, 30, "the worker to join")
+        submitted = server.cli("submit", spec_path)
+        self.assertEqual(submitted.returncode, 0, submitted.stderr)
+        job_id = submitted.stdout.strip()
+        time.sleep(3)  # long enough for a free worker to have started its evaluations
+        job = stub.GetJob(service_pb2.GetJobRequest(job_id=job_id))
+        self.assertEqual(job.state, job_pb2.RUNNING)
+        self.assertEqual(job.progress.evaluations, 0)
+        self.assertEqual(self.workers(stub)[0].evaluations, 0)
+        self.assertEqual(self.workers(stub)[0].busy, 0)
+
     def test_workers_reconnect_when_evolvd_restarts(self):
         data_dir = os.path.join(h.temp_dir("evolvd-cluster-restart-"), "data")
         server = self.start_cluster(data_dir=data_dir)

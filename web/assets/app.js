@@ -338,6 +338,13 @@ function candidateCell(rendered) {
   return el('td', {class: 'candidate', title: text}, short);
 }
 
+// Who evaluated a row and on what: "local-1 on cpu", "gpu-7 on cuda:0 NVIDIA H200", or
+// "client NAME" for a study's client (which names no device).
+function evaluatedBy(e) {
+  if (!e.worker) return '';
+  return e.device ? `${e.worker} on ${e.device}` : e.worker;
+}
+
 function evalRows(rows, names, displays) {
   const table =
       el('table', {id: 'recent'},
@@ -353,7 +360,7 @@ function evalRows(rows, names, displays) {
            el('td', {class: 'muted'}, (r.key_hex || '').slice(0, 12)),
            el('td', {}, r.cache_hit ? 'yes' : 'no'), ...objectives, el('td', {}, e.status || ''),
            candidateCell(r.rendered),
-           el('td', {class: 'muted'}, r.cache_hit ? '' : (e.worker || ''))));
+           el('td', {class: 'muted evaluated-by'}, r.cache_hit ? '' : evaluatedBy(e))));
   }
   return table;
 }

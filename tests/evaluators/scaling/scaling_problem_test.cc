@@ -152,6 +152,28 @@ TEST(ScalingProblemTest, AnEvaluationTrainsTimesAndCounts) {
   EXPECT_TRUE(problem->CompareHit(a, b).within);
 }
 
+// A job timed on a GPU model requires workers on it; on a worker without that device its
+// evaluations fail saying why, instead of timing somewhere else.
+TEST(ScalingProblemTest, AJobTimedOnAGpuRequiresThatDevice) {
+  auto on_cpu = Make(Tiny());
+  ASSERT_NE(on_cpu, nullptr);
+  EXPECT_EQ(on_cpu->RequiredCudaDevice(), "");
+  v1::ScalingSpec spec = Tiny();
+  spec.mutable_timing()->set_device("cuda");
+  spec.mutable_timing()->set_device_name("No Such GPU 9000");
+  auto on_gpu = Make(spec);
+  ASSERT_NE(on_gpu, nullptr);
+  EXPECT_EQ(on_gpu->RequiredCudaDevice(), "No Such GPU 9000");
+  const v1::Candidate dwr = ScalingCandidate(*NamedStrategy("dwr"), 2, "dwr");
+  const v1::Evaluation cpu_worker = on_gpu->Evaluate(dwr, {11, 0, -1});
+  EXPECT_EQ(cpu_worker.status(), v1::FAILED);
+  EXPECT_THAT(cpu_worker.error(), HasSubstr("this worker has no CUDA device"));
+  const v1::Evaluation other_device = on_gpu->Evaluate(dwr, {11, 0, 0});
+  EXPECT_EQ(other_device.status(), v1::FAILED);
+  EXPECT_THAT(other_device.error(), StartsWith("scaling.timing.device_name: this worker times on"));
+  EXPECT_THAT(other_device.error(), HasSubstr("No Such GPU 9000"));
+}
+
 TEST(ScalingProblemTest, PearsonCorrelationOfTheReport) {
   EXPECT_DOUBLE_EQ(PearsonCorrelation({1, 2, 3, 4}, {2, 4, 6, 8}), 1.0);
   EXPECT_DOUBLE_EQ(PearsonCorrelation({1, 2, 3, 4}, {8, 6, 4, 2}), -1.0);
