@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "evaluators/numerics/cuda/reference_dd.h"
+
 namespace evolv::numerics {
 namespace {
 
@@ -22,30 +24,26 @@ long double Cos(long double x) { return cosl(x); }
 long double Tanh(long double x) { return tanhl(x); }
 long double Sigmoid(long double x) { return 1.0L / (1.0L + expl(-x)); }
 
-double ExpD(double x) { return std::exp(x); }
-double Exp2D(double x) { return std::exp2(x); }
-double LogD(double x) { return std::log(x); }
-double Log2D(double x) { return std::log2(x); }
-double Log1pD(double x) { return std::log1p(x); }
-double ErfD(double x) { return std::erf(x); }
-double SinD(double x) { return std::sin(x); }
-double CosD(double x) { return std::cos(x); }
-double TanhD(double x) { return std::tanh(x); }
-double SigmoidD(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+// The double references are the device's own (cuda/reference_dd.h), so that the CPU's and the
+// device's exhaustive verifications round the same doubles.
+template <cuda::DeviceTarget kTarget>
+double InDouble(double x) {
+  return cuda::ReferenceDouble(kTarget, x);
+}
 
 constexpr long double kInf = std::numeric_limits<long double>::infinity();
 
 const Target kTargets[] = {
-    {"exp", Exp, ExpD, -kInf, ""},
-    {"exp2", Exp2, Exp2D, -kInf, ""},
-    {"log", Log, LogD, 0.0L, "x > 0"},
-    {"log2", Log2, Log2D, 0.0L, "x > 0"},
-    {"log1p", Log1p, Log1pD, -1.0L, "x > -1"},
-    {"erf", Erf, ErfD, -kInf, ""},
-    {"sin", Sin, SinD, -kInf, ""},
-    {"cos", Cos, CosD, -kInf, ""},
-    {"tanh", Tanh, TanhD, -kInf, ""},
-    {"sigmoid", Sigmoid, SigmoidD, -kInf, ""},
+    {"exp", Exp, InDouble<cuda::DeviceTarget::kExp>, -kInf, ""},
+    {"exp2", Exp2, InDouble<cuda::DeviceTarget::kExp2>, -kInf, ""},
+    {"log", Log, InDouble<cuda::DeviceTarget::kLog>, 0.0L, "x > 0"},
+    {"log2", Log2, InDouble<cuda::DeviceTarget::kLog2>, 0.0L, "x > 0"},
+    {"log1p", Log1p, InDouble<cuda::DeviceTarget::kLog1p>, -1.0L, "x > -1"},
+    {"erf", Erf, InDouble<cuda::DeviceTarget::kErf>, -kInf, ""},
+    {"sin", Sin, InDouble<cuda::DeviceTarget::kSin>, -kInf, ""},
+    {"cos", Cos, InDouble<cuda::DeviceTarget::kCos>, -kInf, ""},
+    {"tanh", Tanh, InDouble<cuda::DeviceTarget::kTanh>, -kInf, ""},
+    {"sigmoid", Sigmoid, InDouble<cuda::DeviceTarget::kSigmoid>, -kInf, ""},
 };
 
 // Truncated power series in h (all of degree n).

@@ -17,14 +17,11 @@ namespace {
 using cuda::FloatOfOrdered;
 using cuda::OrderedOf;
 
+// The device's rule (cuda::CorrectlyRoundedFloat) with the target's own references: its double,
+// and where that is ambiguous its long double.
 float CorrectlyRounded(const Target& target, float x, uint64_t* slow) {
-  const double y = target.reference_double(x);
-  const float yf = static_cast<float>(y);
-  if (!std::isfinite(yf) || y == static_cast<double>(yf)) return yf;
-  const float other = std::nextafter(yf, y > yf ? std::numeric_limits<float>::infinity()
-                                                : -std::numeric_limits<float>::infinity());
-  const double midpoint = 0.5 * (static_cast<double>(yf) + static_cast<double>(other));
-  if (std::fabs(y - midpoint) > std::ldexp(std::fabs(y), -40)) return yf;
+  float y;
+  if (cuda::RoundsSafelyToFloat(target.reference_double(x), &y)) return y;
   ++*slow;
   return static_cast<float>(target.reference(x));
 }

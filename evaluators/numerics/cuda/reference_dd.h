@@ -299,14 +299,24 @@ EVOLV_HD inline float RoundToFloat(DD v) {
   return (side > 0) == up ? other : f;
 }
 
-// The target at x rounded correctly to float; *slow counts the floats that needed double-double.
-EVOLV_HD inline float CorrectlyRoundedFloat(DeviceTarget t, float x, uint64_t* slow) {
-  const double y = ReferenceDouble(t, x);
+// The fast path of correct rounding, shared by the CPU's verification (verify_float.cc) and the
+// device's: true, with *out = float(y), when `y` (a target computed in double, far more accurate
+// than 2^-40 relative) rounds to float the same way as the exact value must: it is a float, it
+// is not finite as a float, or it lies more than 2^-40 |y| from the midpoint between the floats
+// around it. False when only a more accurate reference can decide.
+EVOLV_HD inline bool RoundsSafelyToFloat(double y, float* out) {
   const float yf = static_cast<float>(y);
-  if (!IsFinite(yf) || y == static_cast<double>(yf)) return yf;
+  *out = yf;
+  if (!IsFinite(yf) || y == static_cast<double>(yf)) return true;
   const float other = NextFloat(yf, y > yf);
   const double midpoint = 0.5 * (static_cast<double>(yf) + static_cast<double>(other));
-  if (::fabs(y - midpoint) > ::ldexp(::fabs(y), -40)) return yf;
+  return ::fabs(y - midpoint) > ::ldexp(::fabs(y), -40);
+}
+
+// The target at x rounded correctly to float; *slow counts the floats that needed double-double.
+EVOLV_HD inline float CorrectlyRoundedFloat(DeviceTarget t, float x, uint64_t* slow) {
+  float y;
+  if (RoundsSafelyToFloat(ReferenceDouble(t, x), &y)) return y;
   ++*slow;
   return RoundToFloat(ReferenceDD(t, x));
 }
