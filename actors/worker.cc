@@ -37,6 +37,14 @@ std::string MismatchError(const Problem& problem, const std::string& here,
 
 }  // namespace
 
+EvalContext Evaluator::ContextOf(const v1::EvalRequest& request) const {
+  EvalContext context;
+  context.seed = request.seed();
+  context.repeat = request.repeat();
+  context.cuda_device = device_.cuda_index;
+  return context;
+}
+
 Evaluator::Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands,
                      WorkerDevice device)
     : worker_id_(std::move(worker_id)),
@@ -44,7 +52,7 @@ Evaluator::Evaluator(std::string worker_id, const ProblemRegistry& registry, boo
       allow_commands_(allow_commands),
       device_(std::move(device)) {}
 
-v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
+const Problem* Evaluator::ProblemFor(const v1::EvalRequest& request, v1::Evaluation* refused) {
   BuiltProblem* built = nullptr;
   for (auto& entry : problems_) {
     if (entry.job_id == request.job_id()) {
@@ -54,15 +62,18 @@ v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
   }
   if (!built) {
     if (!allow_commands_ && registry_.RunsCommands(registry_.DomainOf(request.spec()))) {
-      v1::Evaluation refused =
+      *refused =
           Failed("this worker does not run commands: the " + registry_.DomainOf(request.spec()) +
-                 " domain's evaluations run the job's command, which only workers started with "
-                 "--allow-commands do");
-      refused.set_worker(worker_id_);
-      return refused;
+                 " domain's evaluations run the job's command, which only workers started "
+                 "with --allow-commands do");
+      refused->set_worker(worker_id_);
+      return nullptr;
     }
     auto created = registry_.Create(request.spec());
-    if (!created.ok()) return Failed(std::string(created.status().message()));
+    if (!created.ok()) {
+      *refused = Failed(std::string(created.status().message()));
+      return nullptr;
+    }
     if (problems_.size() == kProblemsKept) problems_.erase(problems_.begin());
     BuiltProblem entry;
     entry.job_id = request.job_id();
@@ -80,21 +91,55 @@ v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
       spdlog::warn("worker {}: job {}: refusing its evaluations: {}", worker_id_, request.job_id(),
                    error);
     }
-    v1::Evaluation evaluation = Failed(error);
-    evaluation.set_worker(worker_id_);
-    return evaluation;
+    *refused = Failed(error);
+    refused->set_worker(worker_id_);
+    return nullptr;
   }
-  EvalContext context;
-  context.seed = request.seed();
-  context.repeat = request.repeat();
-  context.cuda_device = device_.cuda_index;
+  return &problem;
+}
+
+void Evaluator::Stamp(v1::Evaluation* evaluation, double seconds) const {
+  evaluation->set_eval_seconds(seconds);
+  evaluation->set_worker(worker_id_);
+  evaluation->set_device(device_.label);
+}
+
+v1::Evaluation Evaluator::Run(const v1::EvalRequest& request) {
+  v1::Evaluation refused;
+  const Problem* problem = ProblemFor(request, &refused);
+  if (problem == nullptr) return refused;
   const auto start = std::chrono::steady_clock::now();
-  v1::Evaluation evaluation = problem.Evaluate(request.candidate(), context);
-  evaluation.set_eval_seconds(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  evaluation.set_worker(worker_id_);
-  evaluation.set_device(device_.label);
+  v1::Evaluation evaluation = problem->Evaluate(request.candidate(), ContextOf(request));
+  Stamp(&evaluation,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return evaluation;
+}
+
+std::vector<v1::Evaluation> Evaluator::RunBatch(const v1::EvalRequest& shared,
+                                                const std::vector<v1::EvalRequest>& own) {
+  v1::Evaluation refused;
+  const Problem* problem = ProblemFor(shared, &refused);
+  if (problem == nullptr) return std::vector<v1::Evaluation>(own.size(), refused);
+  std::vector<const v1::Candidate*> candidates;
+  std::vector<EvalContext> contexts;
+  for (const v1::EvalRequest& task : own) {
+    candidates.push_back(&task.candidate());
+    contexts.push_back(ContextOf(task));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<v1::Evaluation> evaluations = problem->EvaluateBatch(candidates, contexts);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (evaluations.size() != own.size()) {  // a domain's bug: no task gets another's result
+    return std::vector<v1::Evaluation>(
+        own.size(), Failed(problem->Domain() + ": EvaluateBatch answered " +
+                           std::to_string(evaluations.size()) + " evaluations for " +
+                           std::to_string(own.size())));
+  }
+  for (v1::Evaluation& evaluation : evaluations) {
+    Stamp(&evaluation, seconds / static_cast<double>(own.size()));
+  }
+  return evaluations;
 }
 
 worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<WorkerState> self,
@@ -127,6 +172,27 @@ worker_actor::behavior_type WorkerBehavior(worker_actor::stateful_pointer<Worker
         if (!request.ParseFromString(shared)) {
           const std::string failed = Failed("malformed evaluation request").SerializeAsString();
           evaluations.assign(tasks.size(), failed);
+          return evaluations;
+        }
+        if (self->state.evaluator->Batches()) {
+          // Together (Problem::EvaluateBatch); malformed tasks are answered as such, in place.
+          std::vector<v1::EvalRequest> valid;
+          std::vector<bool> malformed(tasks.size(), false);
+          for (size_t i = 0; i < tasks.size(); ++i) {
+            v1::EvalRequest own;
+            if (own.ParseFromString(tasks[i])) {
+              valid.push_back(std::move(own));
+            } else {
+              malformed[i] = true;
+            }
+          }
+          const std::vector<v1::Evaluation> ran = self->state.evaluator->RunBatch(request, valid);
+          size_t next = 0;
+          for (size_t i = 0; i < tasks.size(); ++i) {
+            evaluations.push_back(malformed[i]
+                                      ? Failed("malformed evaluation request").SerializeAsString()
+                                      : ran[next++].SerializeAsString());
+          }
           return evaluations;
         }
         for (const std::string& task_bytes : tasks) {

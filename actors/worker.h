@@ -45,6 +45,14 @@ class Evaluator {
   Evaluator(std::string worker_id, const ProblemRegistry& registry, bool allow_commands = false,
             WorkerDevice device = {});
   v1::Evaluation Run(const v1::EvalRequest& request);
+  // Whether RunBatch evaluates a message's tasks together: on a worker with a CUDA device, where
+  // a domain may run them in one launch (Problem::EvaluateBatch).
+  bool Batches() const { return device_.cuda_index >= 0; }
+  // The tasks of one message: `shared` holds their job's fields, own[i] task i's (index,
+  // candidate, seed, repeat). Evaluated together by Problem::EvaluateBatch, each timed as an
+  // even share of the batch's time; results in order, each as Run would give it.
+  std::vector<v1::Evaluation> RunBatch(const v1::EvalRequest& shared,
+                                       const std::vector<v1::EvalRequest>& own);
 
  private:
   struct BuiltProblem {
@@ -59,6 +67,14 @@ class Evaluator {
   bool allow_commands_;
   WorkerDevice device_;
   std::vector<BuiltProblem> problems_;  // most recent last
+
+  // The problem of `request`'s job, built on its first request; nullptr, with *refused set to
+  // the FAILED evaluation to answer, when it cannot be built or differs from the coordinator's.
+  const Problem* ProblemFor(const v1::EvalRequest& request, v1::Evaluation* refused);
+  // The context of `request`'s evaluation on this worker.
+  EvalContext ContextOf(const v1::EvalRequest& request) const;
+  // Stamps an evaluation that ran here with its time, this worker and its device.
+  void Stamp(v1::Evaluation* evaluation, double seconds) const;
 };
 
 // The most evaluations a worker offers to take in one message (WorkerInfo.max_batch).

@@ -32,6 +32,16 @@ Problem::HitDifference Problem::CompareHit(const v1::Evaluation& cached,
   return d;
 }
 
+std::vector<v1::Evaluation> Problem::EvaluateBatch(
+    const std::vector<const v1::Candidate*>& candidates,
+    const std::vector<EvalContext>& contexts) const {
+  std::vector<v1::Evaluation> out;
+  out.reserve(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i)
+    out.push_back(Evaluate(*candidates[i], contexts[i]));
+  return out;
+}
+
 absl::StatusOr<v1::Evaluation> Problem::ClientEvaluation(
     const v1::Candidate& candidate,
     const google::protobuf::Map<std::string, double>& values) const {

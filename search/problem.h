@@ -128,6 +128,13 @@ class Problem {
   // Expensive: runs on a worker. Never throws; a failure is an Evaluation with status FAILED.
   virtual v1::Evaluation Evaluate(const v1::Candidate& candidate,
                                   const EvalContext& context) const = 0;
+  // Evaluates candidates[i] with contexts[i] together, for a device that runs several in one
+  // launch; result i is what Evaluate gives for candidates[i] (the cache serves either), timing
+  // metrics aside. Workers with a CUDA device call it with the tasks of one message. The default
+  // calls Evaluate for each. Never throws.
+  virtual std::vector<v1::Evaluation> EvaluateBatch(
+      const std::vector<const v1::Candidate*>& candidates,
+      const std::vector<EvalContext>& contexts) const;
   // The CUDA device every evaluation of this problem must run on, by name as the CUDA runtime
   // gives it (WorkerInfo.device_name, e.g. "NVIDIA H200"), or "" when any worker may run them
   // (the default). The dispatcher sends such tasks only to workers on that device; they wait

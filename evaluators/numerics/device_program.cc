@@ -76,27 +76,60 @@ void SayWhyNotOnDevice(int cuda_device, const std::string& why) {
 
 ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
                                   int cuda_device, VerifiedOn* on) {
-  *on = VerifiedOn{};
-  if (cuda_device >= 0) {
+  std::vector<VerifiedOn> where;
+  ExhaustiveResult r = VerifyEveryFloat({&p}, target, lower, upper, cuda_device, &where).front();
+  *on = where.front();
+  return r;
+}
+
+std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>& programs,
+                                               const Target& target, float lower, float upper,
+                                               int cuda_device, std::vector<VerifiedOn>* on) {
+  const size_t n = programs.size();
+  on->assign(n, VerifiedOn{});
+  std::vector<ExhaustiveResult> results(n);
+  std::vector<bool> done(n, false);
+  if (cuda_device >= 0 && n > 0) {
+    std::string why_not;
 #if EVOLV_HAVE_CUDA
-    cuda::FlatProgram<float> flat;
     cuda::DeviceTarget device_target;
-    ExhaustiveResult r;
-    if (!ToFlatProgram(p, &flat)) {
-      on->why_not = "the program has more steps than the device takes";
-    } else if (!ToDeviceTarget(target, &device_target)) {
-      on->why_not = "the target has no device reference";
-    } else if (cuda::VerifyAllFloats(cuda_device, flat, device_target, lower, upper, &r,
-                                     &on->why_not)) {
-      on->device = true;
-      return r;
+    std::vector<cuda::FlatProgram<float>> flat;
+    std::vector<size_t> flat_of;  // the programs the device runs, in the launch's order
+    for (size_t j = 0; j < n; ++j) {
+      cuda::FlatProgram<float> f;
+      if (ToFlatProgram(*programs[j], &f)) {
+        flat.push_back(std::move(f));
+        flat_of.push_back(j);
+      } else {
+        (*on)[j].why_not = "the program has more steps than the device takes";
+      }
+    }
+    std::vector<ExhaustiveResult> launched;
+    if (!ToDeviceTarget(target, &device_target)) {
+      why_not = "the target has no device reference";
+    } else if (flat.size() > static_cast<size_t>(cuda::kMaxVerifyBatch)) {
+      why_not = "the batch has more programs than one launch takes";
+    } else if (!flat.empty() && cuda::VerifyAllFloats(cuda_device, flat, device_target, lower,
+                                                      upper, &launched, &why_not)) {
+      for (size_t i = 0; i < flat_of.size(); ++i) {
+        results[flat_of[i]] = launched[i];
+        (*on)[flat_of[i]].device = true;
+        done[flat_of[i]] = true;
+      }
     }
 #else
-    on->why_not = "this build has no CUDA support";
+    why_not = "this build has no CUDA support";
 #endif
-    SayWhyNotOnDevice(cuda_device, on->why_not);
+    for (size_t j = 0; j < n; ++j) {
+      if (done[j]) continue;
+      if ((*on)[j].why_not.empty()) (*on)[j].why_not = why_not;
+      SayWhyNotOnDevice(cuda_device, (*on)[j].why_not);
+    }
   }
-  return VerifyAllFloats(p, target, lower, upper);
+  for (size_t j = 0; j < n; ++j) {
+    if (!done[j]) results[j] = VerifyAllFloats(*programs[j], target, lower, upper);
+  }
+  return results;
 }
 
 }  // namespace evolv::numerics

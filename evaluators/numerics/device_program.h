@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "evaluators/numerics/cuda/flat_program.h"
 #include "evaluators/numerics/cuda/reference_dd.h"
@@ -37,5 +38,14 @@ struct VerifiedOn {
 // (spdlog) with the reason, once per reason and process. Thread-safe.
 ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
                                   int cuda_device, VerifiedOn* on);
+
+// VerifyEveryFloat for several programs: those the device takes in one launch
+// (cuda::VerifyAllFloats of a batch, which computes each float's reference once for all of
+// them), the others and all of them without a device on the CPU, one by one. (*on)[j] says where
+// programs[j] ran; results[j] equals VerifyEveryFloat's for it but for `seconds`, a share of the
+// launch's time for those run together.
+std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>& programs,
+                                               const Target& target, float lower, float upper,
+                                               int cuda_device, std::vector<VerifiedOn>* on);
 
 }  // namespace evolv::numerics

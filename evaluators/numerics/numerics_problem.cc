@@ -158,72 +158,48 @@ class NumericsProblem : public Problem {
 
   v1::Evaluation Evaluate(const v1::Candidate& candidate,
                           const EvalContext& context) const override {
-    const auto start = std::chrono::steady_clock::now();
-    v1::Evaluation ev;
-    auto fail = [&](v1::EvaluationStatus status, std::string error) {
-      ev.set_status(status);
-      ev.set_error(std::move(error));
-      ev.clear_objectives();
-      ev.add_objectives(kInf);
-      ev.add_objectives(kInf);
-      return ev;
-    };
-    auto parsed = numerics::FromCandidate(candidate);
-    if (!parsed.ok()) return fail(v1::FAILED, std::string(parsed.status().message()));
-    // The engine checks feasibility before the cache; this guards direct callers.
-    if (std::optional<v1::Evaluation> infeasible = Infeasibility(*parsed)) return *infeasible;
-    // The fit as a function of the key: constants in the probe's canonical order (so restarts
-    // and the solver treat corresponding constants alike in every program sharing the key), and
-    // in FLOAT32 mode starting from their floats (which the probe holds).
-    Program p = numerics::ReorderConstants(*parsed, probe_.CanonicalConstantOrder(*parsed));
-    if (spec_.float32) {
-      for (double& c : p.constants) c = static_cast<float>(c);
+    Pending pending = Prepare(candidate, context);
+    if (pending.verify) {
+      numerics::VerifiedOn on;
+      const numerics::ExhaustiveResult every =
+          numerics::VerifyEveryFloat(pending.refined, target_, static_cast<float>(spec_.lower),
+                                     static_cast<float>(spec_.upper), context.cuda_device, &on);
+      Finish(&pending, every, on);
     }
-    const int cost = numerics::Cost(p);
-    (*ev.mutable_metrics())["cost"] = cost;
-    (*ev.mutable_metrics())["instructions"] = numerics::LiveInstructions(p);
-    numerics::FitOptions fit_options;
-    fit_options.float_ulps = spec_.float32;  // scored in ULPs: fitted in ULPs
-    const numerics::FitResult fit = numerics::FitConstants(p, fit_, context.seed, fit_options);
-    const double fit_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    // FLOAT32 jobs are scored in ULPs; their relative error (a metric only) is the fit's, which
-    // spares a long double pass over what may be many validation points.
-    const double rel =
-        spec_.float32 ? static_cast<double>(fit.max_rel_error)
-                      : static_cast<double>(numerics::MaxRelativeError(fit.program, validation_));
-    double log10_error;
-    (*ev.mutable_metrics())["max_rel_error"] = rel;
-    Program refined = fit.program;
-    if (spec_.float32) {
-      // Rounded to float, the real-arithmetic fit loses ULPs; a local search over neighbouring
-      // floats wins them back (never worse than the rounded constants on the validation points).
-      numerics::FloatRefineResult r = numerics::RefineFloatConstants(fit.program, validation_);
-      refined = std::move(r.program);
-      double ulp = r.error.max_ulp;
-      (*ev.mutable_metrics())["refined_constants"] = r.changed_constants;
-      if (spec_.verify_every_float) {
-        numerics::VerifiedOn on;
-        const numerics::ExhaustiveResult every =
-            numerics::VerifyEveryFloat(refined, target_, static_cast<float>(spec_.lower),
-                                       static_cast<float>(spec_.upper), context.cuda_device, &on);
-        (*ev.mutable_metrics())["validation_max_ulp"] = ulp;
-        (*ev.mutable_metrics())["worst_x"] = every.worst_x;
-        (*ev.mutable_metrics())["every_float_seconds"] = every.seconds;
-        (*ev.mutable_metrics())["every_float_on_device"] = on.device ? 1 : 0;
-        ulp = every.max_ulp;
+    return std::move(pending.ev);
+  }
+
+  // Each candidate as Evaluate scores it; a FLOAT32 job with verify_every_float verifies the
+  // batch's refined programs together (one device launch where the worker has a device).
+  std::vector<v1::Evaluation> EvaluateBatch(
+      const std::vector<const v1::Candidate*>& candidates,
+      const std::vector<EvalContext>& contexts) const override {
+    std::vector<Pending> pending;
+    pending.reserve(candidates.size());
+    std::vector<const Program*> programs;
+    int cuda_device = -1;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      pending.push_back(Prepare(*candidates[i], contexts[i]));
+      if (pending.back().verify) cuda_device = contexts[i].cuda_device;
+    }
+    for (const Pending& p : pending) {
+      if (p.verify) programs.push_back(&p.refined);
+    }
+    std::vector<numerics::VerifiedOn> on;
+    const std::vector<numerics::ExhaustiveResult> every =
+        numerics::VerifyEveryFloat(programs, target_, static_cast<float>(spec_.lower),
+                                   static_cast<float>(spec_.upper), cuda_device, &on);
+    std::vector<v1::Evaluation> out;
+    out.reserve(pending.size());
+    size_t verified = 0;
+    for (Pending& p : pending) {
+      if (p.verify) {
+        Finish(&p, every[verified], on[verified]);
+        ++verified;
       }
-      (*ev.mutable_metrics())["max_ulp"] = ulp;
-      log10_error = std::log10(ulp + 1e-3);
-    } else {
-      log10_error = std::log10(std::max(rel, 1e-300));
+      out.push_back(std::move(p.ev));
     }
-    ev.set_status(v1::OK);
-    ev.add_objectives(std::isnan(log10_error) ? kInf : log10_error);
-    ev.add_objectives(cost);
-    (*ev.mutable_metrics())["fit_seconds"] = fit_seconds;
-    *ev.mutable_refined() = numerics::ToCandidate(refined);
-    return ev;
+    return out;
   }
 
   std::string Render(const v1::Candidate& candidate, RenderFormat format) const override {
@@ -320,6 +296,103 @@ class NumericsProblem : public Problem {
   }
 
  private:
+  // An evaluation up to its exhaustive verification (verify_every_float), which EvaluateBatch
+  // runs for a batch at once; without one, `ev` is already complete.
+  struct Pending {
+    v1::Evaluation ev;
+    bool verify = false;        // Finish must add the verification
+    Program refined;            // the program to verify
+    double validation_ulp = 0;  // its max ULP on the validation points
+    double fit_seconds = 0;
+  };
+
+  Pending Prepare(const v1::Candidate& candidate, const EvalContext& context) const {
+    const auto start = std::chrono::steady_clock::now();
+    Pending pending;
+    v1::Evaluation& ev = pending.ev;
+    auto fail = [&](v1::EvaluationStatus status, std::string error) {
+      ev.set_status(status);
+      ev.set_error(std::move(error));
+      ev.clear_objectives();
+      ev.add_objectives(kInf);
+      ev.add_objectives(kInf);
+      return std::move(pending);
+    };
+    auto parsed = numerics::FromCandidate(candidate);
+    if (!parsed.ok()) return fail(v1::FAILED, std::string(parsed.status().message()));
+    // The engine checks feasibility before the cache; this guards direct callers.
+    if (std::optional<v1::Evaluation> infeasible = Infeasibility(*parsed)) {
+      pending.ev = *std::move(infeasible);
+      return pending;
+    }
+    // The fit as a function of the key: constants in the probe's canonical order (so restarts
+    // and the solver treat corresponding constants alike in every program sharing the key), and
+    // in FLOAT32 mode starting from their floats (which the probe holds).
+    Program p = numerics::ReorderConstants(*parsed, probe_.CanonicalConstantOrder(*parsed));
+    if (spec_.float32) {
+      for (double& c : p.constants) c = static_cast<float>(c);
+    }
+    (*ev.mutable_metrics())["cost"] = numerics::Cost(p);
+    (*ev.mutable_metrics())["instructions"] = numerics::LiveInstructions(p);
+    numerics::FitOptions fit_options;
+    fit_options.float_ulps = spec_.float32;  // scored in ULPs: fitted in ULPs
+    const numerics::FitResult fit = numerics::FitConstants(p, fit_, context.seed, fit_options);
+    pending.fit_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // FLOAT32 jobs are scored in ULPs; their relative error (a metric only) is the fit's, which
+    // spares a long double pass over what may be many validation points.
+    const double rel =
+        spec_.float32 ? static_cast<double>(fit.max_rel_error)
+                      : static_cast<double>(numerics::MaxRelativeError(fit.program, validation_));
+    (*ev.mutable_metrics())["max_rel_error"] = rel;
+    if (!spec_.float32) {
+      pending.refined = fit.program;
+      Complete(&pending, rel);
+      return pending;
+    }
+    // Rounded to float, the real-arithmetic fit loses ULPs; a local search over neighbouring
+    // floats wins them back (never worse than the rounded constants on the validation points).
+    numerics::FloatRefineResult r = numerics::RefineFloatConstants(fit.program, validation_);
+    pending.refined = std::move(r.program);
+    (*ev.mutable_metrics())["refined_constants"] = r.changed_constants;
+    if (spec_.verify_every_float) {
+      pending.verify = true;
+      pending.validation_ulp = r.error.max_ulp;
+      return pending;
+    }
+    Complete(&pending, r.error.max_ulp);
+    return pending;
+  }
+
+  // Adds the exhaustive verification of pending->refined, which ran on `on`, and completes it.
+  void Finish(Pending* pending, const numerics::ExhaustiveResult& every,
+              const numerics::VerifiedOn& on) const {
+    auto& metrics = *pending->ev.mutable_metrics();
+    metrics["validation_max_ulp"] = pending->validation_ulp;
+    metrics["worst_x"] = every.worst_x;
+    metrics["every_float_seconds"] = every.seconds;
+    metrics["every_float_on_device"] = on.device ? 1 : 0;
+    pending->verify = false;
+    Complete(pending, every.max_ulp);
+  }
+
+  // The objectives from `error`: max ULP in FLOAT32 mode, else max relative error.
+  void Complete(Pending* pending, double error) const {
+    v1::Evaluation& ev = pending->ev;
+    double log10_error;
+    if (spec_.float32) {
+      (*ev.mutable_metrics())["max_ulp"] = error;
+      log10_error = std::log10(error + 1e-3);
+    } else {
+      log10_error = std::log10(std::max(error, 1e-300));
+    }
+    ev.set_status(v1::OK);
+    ev.add_objectives(std::isnan(log10_error) ? kInf : log10_error);
+    ev.add_objectives((*ev.mutable_metrics())["cost"]);
+    (*ev.mutable_metrics())["fit_seconds"] = pending->fit_seconds;
+    *ev.mutable_refined() = numerics::ToCandidate(pending->refined);
+  }
+
   // INFEASIBLE (objectives +inf, metrics cost and instructions) when `p` is over max_ops or
   // uses an op outside ops.
   std::optional<v1::Evaluation> Infeasibility(const Program& p) const {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 #include "search/functional_hash.h"
 #include "spdlog/sinks/ostream_sink.h"
@@ -24,6 +25,13 @@ class CountingToy : public testing::ToyProblem {
     *cuda_device_ = context.cuda_device;
     return ToyProblem::Evaluate(c, context);
   }
+  std::vector<v1::Evaluation> EvaluateBatch(
+      const std::vector<const v1::Candidate*>& candidates,
+      const std::vector<EvalContext>& contexts) const override {
+    batch_sizes_->push_back(candidates.size());
+    return Problem::EvaluateBatch(candidates, contexts);
+  }
+  std::vector<size_t>* batch_sizes_ = nullptr;
 
  private:
   std::atomic<int>* evaluations_;
@@ -37,8 +45,10 @@ class EvaluatorTest : public ::testing::Test {
                     .Register<test::ToySpec>(
                         "toy",
                         [this](const test::ToySpec& s) -> absl::StatusOr<std::unique_ptr<Problem>> {
-                          return std::make_unique<CountingToy>(s.dims(), &evaluations_,
-                                                               &cuda_device_);
+                          auto toy =
+                              std::make_unique<CountingToy>(s.dims(), &evaluations_, &cuda_device_);
+                          toy->batch_sizes_ = &batch_sizes_;
+                          return toy;
                         },
                         Spec(2))
                     .ok());
@@ -74,6 +84,7 @@ class EvaluatorTest : public ::testing::Test {
 
   std::atomic<int> evaluations_{0};
   std::atomic<int> cuda_device_{-2};
+  std::vector<size_t> batch_sizes_;  // of the EvaluateBatch calls
   ProblemRegistry registry_;
 };
 
@@ -96,6 +107,44 @@ TEST_F(EvaluatorTest, AWorkerOnADeviceTellsTheProblemAndNamesItInEachEvaluation)
   EXPECT_EQ(evaluation.status(), v1::OK) << evaluation.error();
   EXPECT_EQ(evaluation.device(), "cuda:2 Some GPU");
   EXPECT_EQ(cuda_device_, 2);
+}
+
+// A worker on a device evaluates a message's tasks in one EvaluateBatch call, each as Run would,
+// timed as a share of the batch; a mismatched problem refuses them all without evaluating.
+TEST_F(EvaluatorTest, AWorkerOnADeviceEvaluatesAMessagesTasksTogether) {
+  Evaluator evaluator("w-2", registry_, false, WorkerDevice{0, "cuda:0 Some GPU"});
+  EXPECT_TRUE(evaluator.Batches());
+  EXPECT_FALSE(Evaluator("w-3", registry_).Batches());
+  const v1::EvalRequest shared = Request("j", testing::ToyProblem(3, 0, 0));
+  std::vector<v1::EvalRequest> own;
+  for (double x : {1.0, 2.0, 4.0}) {
+    v1::EvalRequest task;
+    task.set_index(own.size());
+    test::ToyVector vector;
+    for (int d = 0; d < 3; ++d) vector.add_x(x);
+    *task.mutable_candidate() = PackCandidate(vector);
+    own.push_back(task);
+  }
+  const std::vector<v1::Evaluation> ran = evaluator.RunBatch(shared, own);
+  ASSERT_EQ(ran.size(), 3u);
+  EXPECT_EQ(batch_sizes_, std::vector<size_t>({3}));
+  for (size_t i = 0; i < ran.size(); ++i) {
+    v1::EvalRequest alone = shared;
+    *alone.mutable_candidate() = own[i].candidate();
+    const v1::Evaluation expected = evaluator.Run(alone);
+    EXPECT_EQ(ran[i].status(), v1::OK) << ran[i].error();
+    EXPECT_EQ(ran[i].objectives(0), expected.objectives(0));
+    EXPECT_EQ(ran[i].device(), "cuda:0 Some GPU");
+    EXPECT_EQ(ran[i].worker(), "w-2");
+    EXPECT_GE(ran[i].eval_seconds(), 0);
+  }
+  EXPECT_EQ(cuda_device_, 0);
+  const v1::EvalRequest other = Request("k", OtherBuildToy());
+  const int before = evaluations_;
+  const std::vector<v1::Evaluation> refused = evaluator.RunBatch(other, own);
+  ASSERT_EQ(refused.size(), 3u);
+  for (const v1::Evaluation& e : refused) EXPECT_EQ(e.status(), v1::FAILED);
+  EXPECT_EQ(evaluations_, before);
 }
 
 TEST_F(EvaluatorTest, RefusesAnotherEvaluatorVersionWithoutEvaluating) {

@@ -98,13 +98,19 @@ struct Events {
   }
 };
 
+// Copies `count` programs from device memory into the block's shared memory.
 template <typename T>
-__device__ void LoadProgram(const DeviceProgram<T>& from, DeviceProgram<T>* to) {
-  const int words = static_cast<int>(sizeof(DeviceProgram<T>) / sizeof(uint32_t));
-  const uint32_t* src = reinterpret_cast<const uint32_t*>(&from);
+__device__ void LoadPrograms(const DeviceProgram<T>* from, int count, DeviceProgram<T>* to) {
+  const int words = count * static_cast<int>(sizeof(DeviceProgram<T>) / sizeof(uint32_t));
+  const uint32_t* src = reinterpret_cast<const uint32_t*>(from);
   uint32_t* dst = reinterpret_cast<uint32_t*>(to);
   for (int i = threadIdx.x; i < words; i += blockDim.x) dst[i] = src[i];
   __syncthreads();
+}
+
+template <typename T>
+__device__ void LoadProgram(const DeviceProgram<T>& from, DeviceProgram<T>* to) {
+  LoadPrograms(&from, 1, to);
 }
 
 // Block y runs program blockIdx.y + program_offset over all points, grid-stride in x.
@@ -145,45 +151,78 @@ __device__ bool Beats(double e, int64_t k, double best, int64_t best_k) {
   return e > best || (e == best && e > 0 && k < best_k);
 }
 
-__global__ void VerifyKernel(const DeviceProgram<float>* program, DeviceTarget target,
+// Programs verified in one launch share each float's reference, the costly part (the target in
+// double, and double-double near midpoints): block (x, y) runs programs kGroup * y and the next
+// ones (at most kGroup) over its share of the floats, computing each float's reference once.
+constexpr int kGroup = 8;
+
+// out[(blockIdx.y * gridDim.x + blockIdx.x) * kGroup + g]: the block's worst float for program
+// kGroup * blockIdx.y + g, and the floats whose reference needed double-double (the same count
+// for every program of the group).
+__global__ void VerifyKernel(const DeviceProgram<float>* programs, int count, DeviceTarget target,
                              int64_t first, uint64_t total, BlockWorst* out) {
-  __shared__ alignas(DeviceProgram<float>) unsigned char storage[sizeof(DeviceProgram<float>)];
-  DeviceProgram<float>& p = *reinterpret_cast<DeviceProgram<float>*>(storage);
-  LoadProgram(*program, &p);
-  double best = 0;
-  int64_t best_k = INT64_MAX;
+  const int base = static_cast<int>(blockIdx.y) * kGroup;
+  const int in_group = min(kGroup, count - base);
+  __shared__ alignas(
+      DeviceProgram<float>) unsigned char storage[kGroup * sizeof(DeviceProgram<float>)];
+  DeviceProgram<float>* p = reinterpret_cast<DeviceProgram<float>*>(storage);
+  LoadPrograms(programs + base, in_group, p);
+  double best[kGroup];
+  int64_t best_k[kGroup];
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    best[g] = 0;
+    best_k[g] = INT64_MAX;
+  }
   uint64_t slow = 0;
   const uint64_t stride = static_cast<uint64_t>(gridDim.x) * blockDim.x;
   for (uint64_t i = static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
        i += stride) {
     const int64_t k = first + static_cast<int64_t>(i);
     const float x = FloatOfOrdered(k);
-    const double e = UlpError(RunFlat(p.steps, p.num_steps, p.constants, p.result, x),
-                              CorrectlyRoundedFloat(target, x, &slow));
-    if (Beats(e, k, best, best_k)) {
-      best = e;
-      best_k = k;
+    const float reference = CorrectlyRoundedFloat(target, x, &slow);
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g) {
+      if (g < in_group) {
+        const double e = UlpError(
+            RunFlat(p[g].steps, p[g].num_steps, p[g].constants, p[g].result, x), reference);
+        if (Beats(e, k, best[g], best_k[g])) {
+          best[g] = e;
+          best_k[g] = k;
+        }
+      }
     }
   }
   __shared__ double s_best[kThreads];
   __shared__ int64_t s_k[kThreads];
   __shared__ unsigned long long s_slow[kThreads];
-  s_best[threadIdx.x] = best;
-  s_k[threadIdx.x] = best_k;
   s_slow[threadIdx.x] = slow;
   __syncthreads();
   for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) {
-      const int o = threadIdx.x + half;
-      if (Beats(s_best[o], s_k[o], s_best[threadIdx.x], s_k[threadIdx.x])) {
-        s_best[threadIdx.x] = s_best[o];
-        s_k[threadIdx.x] = s_k[o];
-      }
-      s_slow[threadIdx.x] += s_slow[o];
-    }
+    if (threadIdx.x < half) s_slow[threadIdx.x] += s_slow[threadIdx.x + half];
     __syncthreads();
   }
-  if (threadIdx.x == 0) out[blockIdx.x] = {s_best[0], s_k[0], s_slow[0]};
+  BlockWorst* block_out =
+      out + (static_cast<uint64_t>(blockIdx.y) * gridDim.x + blockIdx.x) * kGroup;
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    if (g >= in_group) break;
+    s_best[threadIdx.x] = best[g];
+    s_k[threadIdx.x] = best_k[g];
+    __syncthreads();
+    for (int half = kThreads / 2; half > 0; half /= 2) {
+      if (threadIdx.x < half) {
+        const int o = threadIdx.x + half;
+        if (Beats(s_best[o], s_k[o], s_best[threadIdx.x], s_k[threadIdx.x])) {
+          s_best[threadIdx.x] = s_best[o];
+          s_k[threadIdx.x] = s_k[o];
+        }
+      }
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) block_out[g] = {s_best[0], s_k[0], s_slow[0]};
+    __syncthreads();  // s_best and s_k are written again for the next program
+  }
 }
 
 bool UseDevice(int device, int* blocks, std::string* error) {
@@ -318,8 +357,9 @@ bool ReferenceFloats(int device, DeviceTarget target, const std::vector<float>& 
   return true;
 }
 
-bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget target, float lower,
-                     float upper, ExhaustiveResult* out, std::string* error) {
+bool VerifyAllFloats(int device, const std::vector<FlatProgram<float>>& programs,
+                     DeviceTarget target, float lower, float upper,
+                     std::vector<ExhaustiveResult>* out, std::string* error) {
   const auto start_time = std::chrono::steady_clock::now();
   if (!IsFinite(lower) || !IsFinite(upper) || !(lower <= upper)) {
     *error = "interval: expected finite lower <= upper";
@@ -330,43 +370,75 @@ bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget targe
     *error = "interval: sin and cos are verified on the device for |x| <= 2^20 only";
     return false;
   }
-  DeviceProgram<float> packed;
-  if (!Pack(p, &packed, error)) return false;
+  if (programs.size() > static_cast<size_t>(kMaxVerifyBatch)) {
+    *error = "batch: " + std::to_string(programs.size()) + " programs; at most " +
+             std::to_string(kMaxVerifyBatch) + " per launch";
+    return false;
+  }
+  const int count = static_cast<int>(programs.size());
+  std::vector<DeviceProgram<float>> packed(count);
+  for (int j = 0; j < count; ++j) {
+    if (!Pack(programs[j], &packed[j], error)) return false;
+  }
+  if (count == 0) {
+    out->clear();
+    return true;
+  }
   int blocks = 0;
   if (!UseDevice(device, &blocks, error)) return false;
   const int64_t first = OrderedOf(lower), last = OrderedOf(upper);
   const uint64_t total = static_cast<uint64_t>(last - first + 1);
+  const int groups = (count + kGroup - 1) / kGroup;
   blocks = static_cast<int>(std::min<uint64_t>(blocks, (total + kThreads - 1) / kThreads));
-  DeviceBuffer<DeviceProgram<float>> d_program;
+  DeviceBuffer<DeviceProgram<float>> d_programs;
   DeviceBuffer<BlockWorst> d_worst;
-  if (!d_program.Allocate(1, error) || !d_worst.Allocate(blocks, error)) return false;
-  if (!Check(cudaMemcpy(d_program.get(), &packed, sizeof packed, cudaMemcpyHostToDevice),
+  const size_t cells = static_cast<size_t>(blocks) * groups * kGroup;
+  if (!d_programs.Allocate(count, error) || !d_worst.Allocate(cells, error)) return false;
+  if (!Check(cudaMemcpy(d_programs.get(), packed.data(), count * sizeof(DeviceProgram<float>),
+                        cudaMemcpyHostToDevice),
              "cudaMemcpy", error)) {
     return false;
   }
-  VerifyKernel<<<blocks, kThreads>>>(d_program.get(), target, first, total, d_worst.get());
+  VerifyKernel<<<dim3(blocks, groups), kThreads>>>(d_programs.get(), count, target, first, total,
+                                                   d_worst.get());
   if (!Check(cudaGetLastError(), "verify kernel launch", error)) return false;
-  std::vector<BlockWorst> worst(blocks);
-  if (!Check(cudaMemcpy(worst.data(), d_worst.get(), worst.size() * sizeof(BlockWorst),
+  std::vector<BlockWorst> worst(cells);
+  if (!Check(cudaMemcpy(worst.data(), d_worst.get(), cells * sizeof(BlockWorst),
                         cudaMemcpyDeviceToHost),
              "verify kernel", error)) {
     return false;
   }
-  ExhaustiveResult result;
-  result.checked = total;
-  int64_t worst_k = INT64_MAX;
-  for (const BlockWorst& b : worst) {
-    result.slow_path += b.slow;
-    if (b.max_ulp > result.max_ulp ||
-        (b.max_ulp == result.max_ulp && b.max_ulp > 0 && b.worst < worst_k)) {
-      result.max_ulp = b.max_ulp;
-      worst_k = b.worst;
-    }
-  }
-  result.worst_x = result.max_ulp > 0 ? FloatOfOrdered(worst_k) : lower;
-  result.seconds =
+  const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-  *out = result;
+  out->assign(count, ExhaustiveResult{});
+  for (int j = 0; j < count; ++j) {
+    ExhaustiveResult& result = (*out)[j];
+    result.checked = total;
+    int64_t worst_k = INT64_MAX;
+    for (int b = 0; b < blocks; ++b) {
+      const BlockWorst& w =
+          worst[(static_cast<size_t>(j / kGroup) * blocks + b) * kGroup + j % kGroup];
+      result.slow_path += w.slow;
+      if (w.max_ulp > result.max_ulp ||
+          (w.max_ulp == result.max_ulp && w.max_ulp > 0 && w.worst < worst_k)) {
+        result.max_ulp = w.max_ulp;
+        worst_k = w.worst;
+      }
+    }
+    result.worst_x = result.max_ulp > 0 ? FloatOfOrdered(worst_k) : lower;
+    result.seconds = seconds / count;
+  }
+  return true;
+}
+
+bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget target, float lower,
+                     float upper, ExhaustiveResult* out, std::string* error) {
+  std::vector<ExhaustiveResult> results;
+  if (!VerifyAllFloats(device, std::vector<FlatProgram<float>>{p}, target, lower, upper, &results,
+                       error)) {
+    return false;
+  }
+  *out = results.front();
   return true;
 }
 

@@ -50,4 +50,14 @@ bool ReferenceFloats(int device, DeviceTarget target, const std::vector<float>& 
 bool VerifyAllFloats(int device, const FlatProgram<float>& p, DeviceTarget target, float lower,
                      float upper, ExhaustiveResult* out, std::string* error);
 
+// The most programs one VerifyAllFloats launch takes (evolv-worker's --max-batch bound).
+inline constexpr int kMaxVerifyBatch = 1024;
+
+// VerifyAllFloats for several programs in one launch: (*out)[j] is what programs[j] alone gives,
+// except `seconds`, the launch's wall time shared evenly among them. The programs share each
+// float's reference, so a batch costs far less than its programs one by one.
+bool VerifyAllFloats(int device, const std::vector<FlatProgram<float>>& programs,
+                     DeviceTarget target, float lower, float upper,
+                     std::vector<ExhaustiveResult>* out, std::string* error);
+
 }  // namespace evolv::numerics::cuda

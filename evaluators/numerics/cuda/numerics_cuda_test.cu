@@ -221,6 +221,48 @@ void VerifyMatchesHost() {
   }
 }
 
+// Programs verified in one launch give what each gives alone (the host twin), across groups of
+// the kernel (more than 8 programs) and with programs of different lengths in one group.
+void BatchedVerificationMatchesEachProgram() {
+  const DeviceTarget target = DeviceTarget::kExp;
+  const float lower = 0.5f, upper = 1.0f;
+  std::vector<FlatProgram<float>> programs;
+  for (int j = 0; j < 11; ++j) {
+    programs.push_back(Cubic(1.0f + j * 1e-3f, 1.0f, 0.5f - j * 1e-2f, 0.2f));
+    if (j % 3 == 1) {  // a quadratic: c1 + x (c2 + x c3)
+      programs.back().steps.resize(4);
+      programs.back().result = 4;
+    }
+  }
+  std::vector<ExhaustiveResult> batch;
+  std::string error;
+  if (!VerifyAllFloats(g_device, programs, target, lower, upper, &batch, &error)) {
+    Expect(false, "batch: " + error);
+    return;
+  }
+  if (batch.size() != programs.size()) {
+    Expect(false, "one result per program");
+    return;
+  }
+  for (size_t j = 0; j < programs.size(); ++j) {
+    const ExhaustiveResult host = VerifyOnHost(programs[j], target, lower, upper);
+    char line[300];
+    std::snprintf(line, sizeof line,
+                  "program %zu: batch %.0f ulp at %a (%llu double-double), host %.0f ulp at %a "
+                  "(%llu)",
+                  j, batch[j].max_ulp, batch[j].worst_x,
+                  static_cast<unsigned long long>(batch[j].slow_path), host.max_ulp, host.worst_x,
+                  static_cast<unsigned long long>(host.slow_path));
+    std::printf("    %s\n", line);
+    Expect(batch[j].max_ulp == host.max_ulp && Same(batch[j].worst_x, host.worst_x) &&
+               batch[j].checked == host.checked && batch[j].slow_path == host.slow_path,
+           line);
+  }
+  std::vector<FlatProgram<float>> too_many(kMaxVerifyBatch + 1, programs.front());
+  Expect(!VerifyAllFloats(g_device, too_many, target, lower, upper, &batch, &error),
+         "a batch over kMaxVerifyBatch accepted");
+}
+
 void RejectsWhatItCannotRun() {
   ExhaustiveResult r;
   std::string error;
@@ -259,6 +301,7 @@ int main(int argc, char** argv) {
       {"BatchDoubleMatchesHostBitForBit", [] { BatchMatchesHost<double>("double"); }},
       {"ReferencesMatchHostWhereDoubleIsAmbiguous", ReferencesMatchHost},
       {"ExhaustiveVerificationMatchesHost", VerifyMatchesHost},
+      {"BatchedVerificationMatchesEachProgram", BatchedVerificationMatchesEachProgram},
       {"RejectsWhatItCannotRun", RejectsWhatItCannotRun},
   };
   int failed_checks = 0;

@@ -222,6 +222,48 @@ TEST(NumericsProblemTest, VerifyEveryFloatScoresTheWorstFloatOfTheInterval) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(there.refined(), ev.refined()));
 }
 
+// A batch (what a worker on a device evaluates together, verifying the refined programs in one
+// launch) scores each candidate as Evaluate does alone, timing metrics aside; with or without a
+// device named, and with an invalid candidate among them.
+TEST(NumericsProblemTest, ABatchScoresEachCandidateAsEvaluateDoes) {
+  v1::NumericsSpec spec = Spec("exp2", 0.5, 0.625);
+  spec.set_mode(v1::FLOAT32);
+  spec.set_verify_every_float(true);
+  auto problem = Make(spec);
+  std::mt19937 rng(5);
+  std::vector<v1::Candidate> candidates = {ToCandidate(numerics::testing::EvenOddRational()),
+                                           v1::Candidate()};
+  for (int i = 0; i < 4; ++i)
+    candidates.push_back(ToCandidate(numerics::testing::RandomProgram(rng)));
+  std::vector<const v1::Candidate*> pointers;
+  for (const v1::Candidate& c : candidates) pointers.push_back(&c);
+  for (const int device : {-1, 0}) {
+    std::vector<EvalContext> contexts;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      EvalContext context{100 + i, 0};
+      context.cuda_device = device;
+      contexts.push_back(context);
+    }
+    const std::vector<v1::Evaluation> batch = problem->EvaluateBatch(pointers, contexts);
+    ASSERT_EQ(batch.size(), candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      v1::Evaluation alone = problem->Evaluate(candidates[i], contexts[i]);
+      v1::Evaluation together = batch[i];
+      for (v1::Evaluation* e : {&alone, &together}) {
+        e->mutable_metrics()->erase("fit_seconds");
+        e->mutable_metrics()->erase("every_float_seconds");
+      }
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(alone, together))
+          << "candidate " << i << " on device " << device << ":\n"
+          << alone.DebugString() << "\nvs\n"
+          << together.DebugString();
+    }
+    EXPECT_EQ(batch[1].status(), v1::FAILED);
+    EXPECT_EQ(batch[0].status(), v1::OK);
+    EXPECT_GT(batch[0].metrics().count("worst_x"), 0u);
+  }
+}
+
 TEST(NumericsProblemTest, ProbeIsTheFunctionalProbe) {
   v1::NumericsSpec spec = Spec("exp2", 0, 1);
   spec.set_mode(v1::FLOAT32);
