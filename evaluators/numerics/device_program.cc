@@ -74,14 +74,6 @@ void SayWhyNotOnDevice(int cuda_device, const std::string& why) {
 
 }  // namespace
 
-ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
-                                  int cuda_device, VerifiedOn* on) {
-  std::vector<VerifiedOn> where;
-  ExhaustiveResult r = VerifyEveryFloat({&p}, target, lower, upper, cuda_device, &where).front();
-  *on = where.front();
-  return r;
-}
-
 std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>& programs,
                                                const Target& target, float lower, float upper,
                                                int cuda_device, std::vector<VerifiedOn>* on) {

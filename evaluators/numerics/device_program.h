@@ -32,18 +32,13 @@ struct VerifiedOn {
   std::string why_not;  // empty when it ran on the device or none was asked for
 };
 
-// VerifyAllFloats (verify_float.h) on CUDA device `cuda_device` when this build has CUDA, the
-// index is >= 0 and the device takes the program and interval; on the CPU otherwise, with the
-// same result (the device computes the CPU's bits). A device asked for but not used is logged
-// (spdlog) with the reason, once per reason and process. Thread-safe.
-ExhaustiveResult VerifyEveryFloat(const Program& p, const Target& target, float lower, float upper,
-                                  int cuda_device, VerifiedOn* on);
-
-// VerifyEveryFloat for several programs: those the device takes in one launch
-// (cuda::VerifyAllFloats of a batch, which computes each float's reference once for all of
-// them), the others and all of them without a device on the CPU, one by one. (*on)[j] says where
-// programs[j] ran; results[j] equals VerifyEveryFloat's for it but for `seconds`, a share of the
-// launch's time for those run together.
+// VerifyAllFloats (verify_float.h) of each of `programs`: on CUDA device `cuda_device` when this
+// build has CUDA, the index is >= 0 and the device takes the program and interval, all such
+// programs in one launch (cuda::VerifyAllFloats of a batch, which computes each float's reference
+// once for all of them); on the CPU otherwise, one by one, with the same result (the device
+// computes the CPU's bits). (*on)[j] says where programs[j] ran; `seconds` of those run together
+// is a share of the launch's time. A device asked for but not used is logged (spdlog) with the
+// reason, once per reason and process. Thread-safe.
 std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>& programs,
                                                const Target& target, float lower, float upper,
                                                int cuda_device, std::vector<VerifiedOn>* on);

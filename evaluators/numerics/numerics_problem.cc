@@ -156,17 +156,10 @@ class NumericsProblem : public Problem {
     return CompareNumericsHit(cached, fresh);
   }
 
+  // A batch of one: the same steps, whether a worker evaluates alone or together.
   v1::Evaluation Evaluate(const v1::Candidate& candidate,
                           const EvalContext& context) const override {
-    Pending pending = Prepare(candidate, context);
-    if (pending.verify) {
-      numerics::VerifiedOn on;
-      const numerics::ExhaustiveResult every =
-          numerics::VerifyEveryFloat(pending.refined, target_, static_cast<float>(spec_.lower),
-                                     static_cast<float>(spec_.upper), context.cuda_device, &on);
-      Finish(&pending, every, on);
-    }
-    return std::move(pending.ev);
+    return std::move(EvaluateBatch({&candidate}, {context}).front());
   }
 
   // Each candidate as Evaluate scores it; a FLOAT32 job with verify_every_float verifies the
