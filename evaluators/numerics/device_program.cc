@@ -80,7 +80,6 @@ std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>
   const size_t n = programs.size();
   on->assign(n, VerifiedOn{});
   std::vector<ExhaustiveResult> results(n);
-  std::vector<bool> done(n, false);
   if (cuda_device >= 0 && n > 0) {
     std::string why_not;
 #if EVOLV_HAVE_CUDA
@@ -99,27 +98,24 @@ std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>
     std::vector<ExhaustiveResult> launched;
     if (!ToDeviceTarget(target, &device_target)) {
       why_not = "the target has no device reference";
-    } else if (flat.size() > static_cast<size_t>(cuda::kMaxVerifyBatch)) {
-      why_not = "the batch has more programs than one launch takes";
     } else if (!flat.empty() && cuda::VerifyAllFloats(cuda_device, flat, device_target, lower,
                                                       upper, &launched, &why_not)) {
       for (size_t i = 0; i < flat_of.size(); ++i) {
         results[flat_of[i]] = launched[i];
         (*on)[flat_of[i]].device = true;
-        done[flat_of[i]] = true;
       }
     }
 #else
     why_not = "this build has no CUDA support";
 #endif
     for (size_t j = 0; j < n; ++j) {
-      if (done[j]) continue;
+      if ((*on)[j].device) continue;
       if ((*on)[j].why_not.empty()) (*on)[j].why_not = why_not;
       SayWhyNotOnDevice(cuda_device, (*on)[j].why_not);
     }
   }
   for (size_t j = 0; j < n; ++j) {
-    if (!done[j]) results[j] = VerifyAllFloats(*programs[j], target, lower, upper);
+    if (!(*on)[j].device) results[j] = VerifyAllFloats(*programs[j], target, lower, upper);
   }
   return results;
 }
