@@ -334,6 +334,12 @@ void Deliver(Self self, uint64_t id, std::vector<std::string> results) {
     status.set_evaluations(status.evaluations() + results.size());
     status.set_last_seen_unix_ms(NowUnixMs());
   }
+  // A batch's tasks answer one sink: its outbox takes them all without growing step by step.
+  if (!landed.tasks.empty() && landed.tasks.front().reply.sink) {
+    Outbox& box = self->state.outbox[landed.tasks.front().reply.sink];
+    box.tokens.reserve(box.tokens.size() + results.size());
+    box.evaluations.reserve(box.evaluations.size() + results.size());
+  }
   for (size_t i = 0; i < results.size(); ++i) {
     NoteEvalSeconds(self, landed.tasks[i].job_id, results[i]);
     Answer(self, landed.tasks[i].reply, std::move(results[i]));

@@ -323,6 +323,7 @@ absl::Status JobEngine::Checkpoint(v1::JobState state) {
   snapshot.checkpoint.set_elapsed_seconds(ElapsedSeconds());
   batch.snapshot = std::move(snapshot);
 
+  batch.history.reserve(unflushed_history_.size());
   for (auto& entry : unflushed_history_) {
     batch.history.push_back({record_.id(), std::move(entry)});
   }

@@ -66,13 +66,25 @@ void Nsga2::Tell(uint64_t index, const v1::Candidate& candidate, const v1::Evalu
 
 void Nsga2::Survive() {
   std::vector<v1::Individual> pool = std::move(parents_);
+  pool.reserve(pool.size() + offspring_.size());
   for (auto& individual : offspring_) pool.push_back(std::move(individual));
   offspring_.clear();
   const std::vector<Objectives> points = ObjectivesOf(pool);
   std::vector<v1::Individual> survivors;
+  survivors.reserve(std::min<size_t>(mu_, pool.size()));
+  // The survivors' own fronts: the pool's fronts they came from, in the order they were taken.
+  // (Every member of a later front is dominated by one of the front before it, which survives
+  // whole, and no member of a front dominates another: sorting the survivors again would give
+  // these fronts.)
+  std::vector<std::vector<size_t>> fronts;
   for (const auto& front : NondominatedSort(points)) {
+    std::vector<size_t>& taken = fronts.emplace_back();
     if (survivors.size() + front.size() <= mu_) {
-      for (size_t i : front) survivors.push_back(std::move(pool[i]));
+      for (size_t i : front) {
+        taken.push_back(survivors.size());
+        survivors.push_back(std::move(pool[i]));
+      }
+      if (survivors.size() == mu_) break;
       continue;
     }
     const std::vector<double> crowding = CrowdingDistance(points, front);
@@ -80,19 +92,22 @@ void Nsga2::Survive() {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return crowding[a] > crowding[b]; });
-    for (size_t k = 0; survivors.size() < mu_; ++k)
+    for (size_t k = 0; survivors.size() < mu_; ++k) {
+      taken.push_back(survivors.size());
       survivors.push_back(std::move(pool[front[order[k]]]));
+    }
     break;
   }
   parents_ = std::move(survivors);
-  RankParents();
+  RankFronts(fronts);
 }
 
-void Nsga2::RankParents() {
+void Nsga2::RankParents() { RankFronts(NondominatedSort(ObjectivesOf(parents_))); }
+
+void Nsga2::RankFronts(const std::vector<std::vector<size_t>>& fronts) {
   const std::vector<Objectives> points = ObjectivesOf(parents_);
   rank_.assign(parents_.size(), 0);
   crowding_.assign(parents_.size(), 0.0);
-  const auto fronts = NondominatedSort(points);
   for (size_t r = 0; r < fronts.size(); ++r) {
     const std::vector<double> crowding = CrowdingDistance(points, fronts[r]);
     for (size_t k = 0; k < fronts[r].size(); ++k) {

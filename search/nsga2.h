@@ -30,6 +30,9 @@ class Nsga2 : public Strategy {
  private:
   void Survive();
   void RankParents();
+  // Sets rank_ and crowding_ from the parents' fronts (indices into parents_, as
+  // NondominatedSort gives them).
+  void RankFronts(const std::vector<std::vector<size_t>>& fronts);
   const v1::Individual& BinaryTournament();
 
   const Problem& problem_;

@@ -11,41 +11,82 @@ namespace {
 // NaN is mapped to +inf so that it is dominated by everything finite.
 double Sanitize(double v) { return std::isnan(v) ? std::numeric_limits<double>::infinity() : v; }
 
-}  // namespace
+enum class Dominance { kNeither, kFirst, kSecond };
 
-bool Dominates(const Objectives& a, const Objectives& b) {
-  bool strictly_better = false;
-  const size_t n = std::min(a.size(), b.size());
+// Which of `a` and `b` (`a_size` and `b_size` objectives) dominates the other, over the
+// objectives both have.
+Dominance DominanceOf(const double* a, size_t a_size, const double* b, size_t b_size) {
+  bool a_better = false;
+  bool b_better = false;
+  const size_t n = std::min(a_size, b_size);
   for (size_t i = 0; i < n; ++i) {
     const double x = Sanitize(a[i]);
     const double y = Sanitize(b[i]);
-    if (x > y) return false;
-    if (x < y) strictly_better = true;
+    if (x < y) {
+      a_better = true;
+    } else if (y < x) {
+      b_better = true;
+    }
+    if (a_better && b_better) return Dominance::kNeither;
   }
-  return strictly_better;
+  if (a_better == b_better) return Dominance::kNeither;
+  return a_better ? Dominance::kFirst : Dominance::kSecond;
+}
+
+}  // namespace
+
+bool Dominates(const Objectives& a, const Objectives& b) {
+  return DominanceOf(a.data(), a.size(), b.data(), b.size()) == Dominance::kFirst;
 }
 
 std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>& points) {
   const size_t n = points.size();
-  std::vector<std::vector<size_t>> dominated_by(n);
+  // The objectives side by side: point p's are values[start[p]] .. values[start[p + 1] - 1].
+  std::vector<size_t> start(n + 1, 0);
+  for (size_t p = 0; p < n; ++p) start[p + 1] = start[p] + points[p].size();
+  std::vector<double> values;
+  values.reserve(start[n]);
+  for (const Objectives& point : points) values.insert(values.end(), point.begin(), point.end());
+  auto objectives = [&](size_t p) { return values.data() + start[p]; };
+  auto size = [&](size_t p) { return start[p + 1] - start[p]; };
+
+  // Every pair (p, q) where p dominates q, each pair compared once (NSGA-II sorts its pool
+  // after every generation); then, by p, whom each point dominates.
+  std::vector<std::pair<size_t, size_t>> dominations;
   std::vector<size_t> domination_count(n, 0);
-  std::vector<std::vector<size_t>> fronts(1);
+  std::vector<size_t> first(n + 1, 0);
   for (size_t p = 0; p < n; ++p) {
-    for (size_t q = 0; q < n; ++q) {
-      if (p == q) continue;
-      if (Dominates(points[p], points[q])) {
-        dominated_by[p].push_back(q);
-      } else if (Dominates(points[q], points[p])) {
-        ++domination_count[p];
+    for (size_t q = p + 1; q < n; ++q) {
+      switch (DominanceOf(objectives(p), size(p), objectives(q), size(q))) {
+        case Dominance::kFirst:
+          dominations.emplace_back(p, q);
+          break;
+        case Dominance::kSecond:
+          dominations.emplace_back(q, p);
+          break;
+        case Dominance::kNeither:
+          break;
       }
     }
+  }
+  for (const auto& [p, q] : dominations) {
+    ++first[p + 1];
+    ++domination_count[q];
+  }
+  for (size_t p = 0; p < n; ++p) first[p + 1] += first[p];
+  std::vector<size_t> dominated(dominations.size());
+  std::vector<size_t> filled(first.begin(), first.end() - 1);
+  for (const auto& [p, q] : dominations) dominated[filled[p]++] = q;
+
+  std::vector<std::vector<size_t>> fronts(1);
+  for (size_t p = 0; p < n; ++p) {
     if (domination_count[p] == 0) fronts[0].push_back(p);
   }
   while (!fronts.back().empty()) {
     std::vector<size_t> next;
     for (size_t p : fronts.back()) {
-      for (size_t q : dominated_by[p]) {
-        if (--domination_count[q] == 0) next.push_back(q);
+      for (size_t k = first[p]; k < first[p + 1]; ++k) {
+        if (--domination_count[dominated[k]] == 0) next.push_back(dominated[k]);
       }
     }
     std::sort(next.begin(), next.end());

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 
 namespace evolv {
 namespace {
@@ -22,6 +23,44 @@ TEST(ParetoTest, NondominatedSortLayersFronts) {
   EXPECT_EQ(fronts[0], (std::vector<size_t>{0, 1, 2}));
   EXPECT_EQ(fronts[1], (std::vector<size_t>{3, 5}));
   EXPECT_EQ(fronts[2], (std::vector<size_t>{4}));
+}
+
+// Fronts by their definition: each is the set of remaining points that no remaining point
+// dominates, in input order.
+std::vector<std::vector<size_t>> PeeledFronts(const std::vector<Objectives>& points) {
+  std::vector<std::vector<size_t>> fronts;
+  std::vector<bool> taken(points.size(), false);
+  for (size_t left = points.size(); left > 0;) {
+    std::vector<size_t> front;
+    for (size_t p = 0; p < points.size(); ++p) {
+      if (taken[p]) continue;
+      bool dominated = false;
+      for (size_t q = 0; q < points.size() && !dominated; ++q) {
+        dominated = !taken[q] && Dominates(points[q], points[p]);
+      }
+      if (!dominated) front.push_back(p);
+    }
+    for (size_t p : front) taken[p] = true;
+    left -= front.size();
+    fronts.push_back(std::move(front));
+  }
+  return fronts;
+}
+
+TEST(ParetoTest, NondominatedSortMatchesTheDefinitionWithTiesAndNaN) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 200; ++trial) {
+    const size_t n = 1 + rng() % 60;
+    const size_t dims = 1 + rng() % 3;
+    std::vector<Objectives> points(n, Objectives(dims));
+    for (auto& point : points) {
+      for (double& v : point) {
+        const uint64_t draw = rng() % 20;
+        v = draw == 0 ? NAN : static_cast<double>(draw % 6);  // few values: many ties
+      }
+    }
+    EXPECT_EQ(NondominatedSort(points), PeeledFronts(points)) << "trial " << trial;
+  }
 }
 
 TEST(ParetoTest, CrowdingGivesBoundariesInfinity) {
