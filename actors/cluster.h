@@ -30,9 +30,10 @@ struct TlsOptions {
 };
 
 // The settings every evolv process gives its actor system: two scheduler threads that block
-// instead of polling (coordinators and dispatchers only move messages, and CAF's polling
-// work-stealing threads would take CPU from the evaluation threads and add up to a sleep interval
-// of latency per hop), and CAF's middleman (with TLS: its OpenSSL module and the given files)
+// instead of polling (the dispatcher, the job manager and the cluster's actors only move messages,
+// each job's coordinator has a thread of its own, and CAF's polling work-stealing threads would
+// take CPU from the evaluation threads and add up to a sleep interval of latency per hop), and
+// CAF's middleman (with TLS: its OpenSSL module and the given files)
 // for the cluster link. Call before creating the actor system.
 void ConfigureActorSystem(caf::actor_system_config& config, const TlsOptions& tls);
 

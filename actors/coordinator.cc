@@ -1,5 +1,7 @@
 #include "actors/coordinator.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <chrono>
 #include <iterator>
@@ -120,6 +122,7 @@ void Tell(Self self, std::vector<std::pair<uint64_t, v1::Evaluation>> results) {
   auto& state = self->state;
   if (state.finished) return;
   std::vector<EvalTask> next;
+  next.reserve(results.size());  // a result usually makes room for one new task
   for (auto& [index, evaluation] : results) {
     std::vector<EvalTask> tasks = state.engine->OnResult(index, std::move(evaluation));
     std::move(tasks.begin(), tasks.end(), std::back_inserter(next));
@@ -136,6 +139,7 @@ void Tell(Self self, std::vector<std::pair<uint64_t, v1::Evaluation>> results) {
 void OnResults(Self self, const std::vector<uint64_t>& indices,
                const std::vector<std::string>& evaluations) {
   std::vector<std::pair<uint64_t, v1::Evaluation>> results;
+  results.reserve(std::min(indices.size(), evaluations.size()));
   for (size_t i = 0; i < indices.size() && i < evaluations.size(); ++i) {
     v1::Evaluation& evaluation = results.emplace_back(indices[i], v1::Evaluation()).second;
     if (!evaluation.ParseFromString(evaluations[i])) {
@@ -286,6 +290,7 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
                                                      dispatcher_actor dispatcher,
                                                      job_listener_actor listener,
                                                      CoordinatorOptions options) {
+  pthread_setname_np(pthread_self(), "evolv.job");
   auto& state = self->state;
   state.engine = std::move(engine);
   state.dispatcher = std::move(dispatcher);
@@ -365,8 +370,8 @@ coordinator_actor::behavior_type CoordinatorBehavior(Self self, std::shared_ptr<
 coordinator_actor SpawnCoordinator(caf::actor_system& system, std::shared_ptr<JobEngine> engine,
                                    dispatcher_actor dispatcher, job_listener_actor listener,
                                    CoordinatorOptions options) {
-  return system.spawn(CoordinatorBehavior, std::move(engine), std::move(dispatcher),
-                      std::move(listener), options);
+  return system.spawn<caf::detached>(CoordinatorBehavior, std::move(engine), std::move(dispatcher),
+                                     std::move(listener), options);
 }
 
 }  // namespace evolv

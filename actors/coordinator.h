@@ -35,6 +35,10 @@ struct CoordinatorOptions {
 };
 
 // The coordinator owns `engine` from now on: nothing else may call it while the actor lives.
+// Each coordinator runs on a thread of its own (a detached actor, named "evolv.job"): its
+// handlers (a strategy's step, a checkpoint of a thousand results) take milliseconds, and on
+// CAF's shared scheduler threads they delayed the dispatcher and other jobs while the job's state
+// moved between cores (docs/adr/0022-checkpoint-cadence.md, "Third look").
 coordinator_actor SpawnCoordinator(caf::actor_system& system, std::shared_ptr<JobEngine> engine,
                                    dispatcher_actor dispatcher, job_listener_actor listener,
                                    CoordinatorOptions options = {});

@@ -13,14 +13,19 @@
 //
 // Every run also prints the CPU time its threads used per evaluation, read from
 // /proc/self/task/*/schedstat around the engine run: the worker actors' threads (the evaluation
-// and its wrapper), CAF's scheduler threads (the coordinator and the dispatcher) and the rest.
+// and its wrapper), the job's coordinator thread, CAF's scheduler threads (the dispatcher) and
+// the rest.
 // On 2 cores the speedup is about 2 x (plain loop time) / (sum of these): every microsecond the
 // coordinator spends is taken from a worker. These figures vary less between runs than the
-// speedup, so they tell whether a change to the engine helped.
+// speedup, so they tell whether a change to the engine helped. The idle CPU of the whole machine
+// during the engine run (from /proc/stat, in 10 ms ticks) is the rest of the gap to 2x: time in
+// which a worker waited for its next batch and nothing else was ready to run.
 //
 //   build/bench/engine_farming [evaluations=2000] [work_ms=1] [window=64] [--runs N]
 #include <dirent.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -80,11 +85,13 @@ std::map<std::string, ThreadCpu> ThreadCpuNow() {
   return threads;
 }
 
-// CPU used between two ThreadCpuNow() readings, in three groups: the worker actors (CAF's
-// detached threads, "caf.actor"), CAF's scheduler threads (CAF 0.17 names them
-// "caf.multiplexer"; the coordinator and the dispatcher run there) and every other thread.
+// CPU used between two ThreadCpuNow() readings, in four groups: the worker actors (CAF's
+// detached threads, "caf.actor"), the job's coordinator (a detached thread it names "evolv.job"),
+// CAF's scheduler threads (CAF 0.17 names them "caf.multiplexer"; the dispatcher runs there) and
+// every other thread.
 struct CpuSplit {
   double workers = 0;
+  double coordinator = 0;
   double scheduler = 0;
   double other = 0;
 };
@@ -97,6 +104,8 @@ CpuSplit CpuBetween(const std::map<std::string, ThreadCpu>& before,
     const double used = thread.seconds - (earlier == before.end() ? 0 : earlier->second.seconds);
     if (thread.name == "caf.actor") {
       split.workers += used;
+    } else if (thread.name == "evolv.job") {
+      split.coordinator += used;
     } else if (thread.name == "caf.multiplexer") {
       split.scheduler += used;
     } else {
@@ -106,10 +115,33 @@ CpuSplit CpuBetween(const std::map<std::string, ThreadCpu>& before,
   return split;
 }
 
+// Seconds all CPUs of the machine have been idle (idle and iowait in /proc/stat), and how many
+// CPUs it has.
+struct IdleCpu {
+  double seconds = 0;
+  int cpus = 0;
+};
+
+IdleCpu IdleCpuNow() {
+  IdleCpu idle;
+  std::ifstream stat("/proc/stat");
+  std::string label;
+  unsigned long long user, nice, system, idle_ticks, iowait;
+  if (stat >> label >> user >> nice >> system >> idle_ticks >> iowait && label == "cpu") {
+    idle.seconds = static_cast<double>(idle_ticks + iowait) / sysconf(_SC_CLK_TCK);
+  }
+  std::string line;
+  while (std::getline(stat, line)) {
+    if (line.rfind("cpu", 0) == 0) ++idle.cpus;
+  }
+  return idle;
+}
+
 struct Farming {
   double loop_seconds = 0;
   double farmed_seconds = -1;  // negative when the engine run failed
   CpuSplit cpu;                // of the engine run
+  double idle_share = 0;       // of all CPUs' time during the engine run
 };
 
 // The engine without actors: Fill, evaluate in this thread, OnResult, checkpoints as the
@@ -165,13 +197,18 @@ Farming Farm(const v1::JobRecord& job, const ProblemRegistry& registry, int run)
   auto engine = JobEngine::Create(job, store->get(), registry);
   double farmed_seconds;
   CpuSplit cpu;
+  double idle_share;
   {
     LocalRuntime runtime(2, registry);
     const auto threads_before = ThreadCpuNow();
+    const IdleCpu idle_before = IdleCpuNow();
     start = std::chrono::steady_clock::now();
     auto outcome = runtime.RunJob(std::move(*engine), CoordinatorOptions{}, nullptr, nullptr);
     farmed_seconds = Seconds(start);
+    const IdleCpu idle_after = IdleCpuNow();
     cpu = CpuBetween(threads_before, ThreadCpuNow());
+    idle_share = (idle_after.seconds - idle_before.seconds) /
+                 (std::max(idle_after.cpus, 1) * farmed_seconds);
     if (outcome.state != v1::SUCCEEDED) {
       std::fprintf(stderr, "engine run ended in state %d: %s\n", outcome.state,
                    outcome.error.c_str());
@@ -184,11 +221,12 @@ Farming Farm(const v1::JobRecord& job, const ProblemRegistry& registry, int run)
       run, loop_seconds, evaluations / loop_seconds, farmed_seconds, evaluations / farmed_seconds,
       loop_seconds / farmed_seconds);
   std::printf(
-      "       CPU per evaluation: worker threads %.2f us, scheduler threads (coordinator, "
-      "dispatcher) %.2f us, other threads %.2f us; plain loop %.2f us\n",
-      1e6 * cpu.workers / evaluations, 1e6 * cpu.scheduler / evaluations,
-      1e6 * cpu.other / evaluations, 1e6 * loop_seconds / evaluations);
-  return {loop_seconds, farmed_seconds, cpu};
+      "       CPU per evaluation: worker threads %.2f us, coordinator %.2f us, scheduler threads "
+      "(dispatcher) %.2f us, other threads %.2f us; plain loop %.2f us; idle CPU %.1f %%\n",
+      1e6 * cpu.workers / evaluations, 1e6 * cpu.coordinator / evaluations,
+      1e6 * cpu.scheduler / evaluations, 1e6 * cpu.other / evaluations,
+      1e6 * loop_seconds / evaluations, 100 * idle_share);
+  return {loop_seconds, farmed_seconds, cpu, idle_share};
 }
 
 }  // namespace
@@ -209,7 +247,7 @@ int main(int argc, char** argv) {
   std::printf("evaluations: %llu of %.2f ms CPU work each, window %u\n",
               static_cast<unsigned long long>(evaluations), work_ms, window);
   std::vector<double> speedups, per_second, engine_us, loop_us, alone_us, checkpoint_us;
-  std::vector<double> worker_cpu_us, scheduler_cpu_us;
+  std::vector<double> worker_cpu_us, coordinator_cpu_us, scheduler_cpu_us, idle_percent;
   for (int run = 1; run <= runs; ++run) {
     const Farming farming = Farm(job, registry, run);
     if (farming.farmed_seconds < 0) return 1;
@@ -217,7 +255,9 @@ int main(int argc, char** argv) {
     per_second.push_back(evaluations / farming.farmed_seconds);
     engine_us.push_back(1e6 * farming.farmed_seconds / evaluations);
     worker_cpu_us.push_back(1e6 * farming.cpu.workers / evaluations);
+    coordinator_cpu_us.push_back(1e6 * farming.cpu.coordinator / evaluations);
     scheduler_cpu_us.push_back(1e6 * farming.cpu.scheduler / evaluations);
+    idle_percent.push_back(100 * farming.idle_share);
     if (work_ms == 0) {
       const Alone alone = DriveAlone(job, registry);
       if (alone.seconds < 0) {
@@ -231,8 +271,11 @@ int main(int argc, char** argv) {
   }
   bench::TargetReport report;
   report.Report("CPU of the worker threads per evaluation", worker_cpu_us, " us", false);
-  report.Report("CPU of the scheduler threads (coordinator, dispatcher) per evaluation",
-                scheduler_cpu_us, " us", false);
+  report.Report("CPU of the coordinator's thread per evaluation", coordinator_cpu_us, " us", false);
+  report.Report("CPU of the scheduler threads (dispatcher) per evaluation", scheduler_cpu_us, " us",
+                false);
+  report.Report("idle CPU during the engine run (the machine's, 10 ms ticks)", idle_percent, " %",
+                false);
   if (work_ms == 0) {
     // Zero-cost evaluations: what is measured is the engine itself (ask, probe, dispatch, two
     // worker hops, tell, history, checkpoints). No target: the figures are reported.
