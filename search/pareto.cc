@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 
@@ -50,33 +51,26 @@ std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>&
   auto objectives = [&](size_t p) { return values.data() + start[p]; };
   auto size = [&](size_t p) { return start[p + 1] - start[p]; };
 
-  // Every pair (p, q) where p dominates q, each pair compared once (NSGA-II sorts its pool
-  // after every generation); then, by p, whom each point dominates.
-  std::vector<std::pair<size_t, size_t>> dominations;
+  // Whom each point dominates (as 32-bit indices: a pool is far below 2^32 points), each pair
+  // compared once (NSGA-II sorts its pool after every generation).
+  std::vector<std::vector<uint32_t>> dominated_by(n);
   std::vector<size_t> domination_count(n, 0);
-  std::vector<size_t> first(n + 1, 0);
   for (size_t p = 0; p < n; ++p) {
     for (size_t q = p + 1; q < n; ++q) {
       switch (DominanceOf(objectives(p), size(p), objectives(q), size(q))) {
         case Dominance::kFirst:
-          dominations.emplace_back(p, q);
+          dominated_by[p].push_back(static_cast<uint32_t>(q));
+          ++domination_count[q];
           break;
         case Dominance::kSecond:
-          dominations.emplace_back(q, p);
+          dominated_by[q].push_back(static_cast<uint32_t>(p));
+          ++domination_count[p];
           break;
         case Dominance::kNeither:
           break;
       }
     }
   }
-  for (const auto& [p, q] : dominations) {
-    ++first[p + 1];
-    ++domination_count[q];
-  }
-  for (size_t p = 0; p < n; ++p) first[p + 1] += first[p];
-  std::vector<size_t> dominated(dominations.size());
-  std::vector<size_t> filled(first.begin(), first.end() - 1);
-  for (const auto& [p, q] : dominations) dominated[filled[p]++] = q;
 
   std::vector<std::vector<size_t>> fronts(1);
   for (size_t p = 0; p < n; ++p) {
@@ -85,8 +79,8 @@ std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>&
   while (!fronts.back().empty()) {
     std::vector<size_t> next;
     for (size_t p : fronts.back()) {
-      for (size_t k = first[p]; k < first[p + 1]; ++k) {
-        if (--domination_count[dominated[k]] == 0) next.push_back(dominated[k]);
+      for (uint32_t q : dominated_by[p]) {
+        if (--domination_count[q] == 0) next.push_back(q);
       }
     }
     std::sort(next.begin(), next.end());
