@@ -99,13 +99,16 @@ void Nsga2::Survive() {
     break;
   }
   parents_ = std::move(survivors);
-  RankFronts(fronts);
+  RankFronts(ObjectivesOf(parents_), fronts);
 }
 
-void Nsga2::RankParents() { RankFronts(NondominatedSort(ObjectivesOf(parents_))); }
-
-void Nsga2::RankFronts(const std::vector<std::vector<size_t>>& fronts) {
+void Nsga2::RankParents() {
   const std::vector<Objectives> points = ObjectivesOf(parents_);
+  RankFronts(points, NondominatedSort(points));
+}
+
+void Nsga2::RankFronts(const std::vector<Objectives>& points,
+                       const std::vector<std::vector<size_t>>& fronts) {
   rank_.assign(parents_.size(), 0);
   crowding_.assign(parents_.size(), 0.0);
   for (size_t r = 0; r < fronts.size(); ++r) {

@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "search/pareto.h"
 #include "search/strategy.h"
 
 namespace evolv {
@@ -30,9 +31,10 @@ class Nsga2 : public Strategy {
  private:
   void Survive();
   void RankParents();
-  // Sets rank_ and crowding_ from the parents' fronts (indices into parents_, as
-  // NondominatedSort gives them).
-  void RankFronts(const std::vector<std::vector<size_t>>& fronts);
+  // Sets rank_ and crowding_ from the parents' objectives (`points`, in parents_' order) and
+  // fronts (indices into parents_, as NondominatedSort gives them).
+  void RankFronts(const std::vector<Objectives>& points,
+                  const std::vector<std::vector<size_t>>& fronts);
   const v1::Individual& BinaryTournament();
 
   const Problem& problem_;
