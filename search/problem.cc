@@ -16,6 +16,12 @@ v1::Evaluation UnscoredEvaluation(v1::EvaluationStatus status, const std::string
 
 Problem::HitDifference Problem::CompareHit(const v1::Evaluation& cached,
                                            const v1::Evaluation& fresh) const {
+  return CompareObjectives(cached, fresh, 1e-9);
+}
+
+Problem::HitDifference Problem::CompareObjectives(const v1::Evaluation& cached,
+                                                  const v1::Evaluation& fresh, double tolerance,
+                                                  const std::vector<double>& floors) {
   HitDifference d;
   if (cached.status() != fresh.status() || cached.objectives_size() != fresh.objectives_size()) {
     d.difference = INFINITY;
@@ -25,10 +31,11 @@ Problem::HitDifference Problem::CompareHit(const v1::Evaluation& cached,
   for (int i = 0; i < cached.objectives_size(); ++i) {
     const double x = cached.objectives(i), y = fresh.objectives(i);
     if (x == y || (std::isnan(x) && std::isnan(y))) continue;
-    const double gap = std::abs(x - y) / std::max(std::abs(x), std::abs(y));
+    const double floor = static_cast<size_t>(i) < floors.size() ? floors[i] : 0.0;
+    const double gap = std::abs(x - y) / std::max({std::abs(x), std::abs(y), floor});
     d.difference = std::max(d.difference, std::isnan(gap) ? INFINITY : gap);
   }
-  d.within = d.difference <= 1e-9;
+  d.within = d.difference <= tolerance;
   return d;
 }
 

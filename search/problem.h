@@ -33,7 +33,8 @@ struct EvalContext {
   // 0 for the first evaluation of a key; k for the k-th re-evaluation in AGGREGATE mode.
   uint32_t repeat = 0;
   // The CUDA device of the worker (evolv-worker --device cuda:K), which a domain with a device
-  // path may use; -1: none. Results must not depend on it (the cache serves them everywhere).
+  // path may use; -1: none. Results may depend on it only within the domain's CompareHit
+  // tolerance (the cache serves them everywhere).
   int cuda_device = -1;
 };
 
@@ -125,6 +126,11 @@ class Problem {
     bool within = true;
   };
   virtual HitDifference CompareHit(const v1::Evaluation& cached, const v1::Evaluation& fresh) const;
+  // The default's measure, for a domain's own tolerance: same status and objective count, else
+  // an infinite difference; otherwise the largest |x - y| / max(|x|, |y|, floors[i]) over the
+  // objectives (floors[i] 0 where `floors` is shorter), within when <= `tolerance`.
+  static HitDifference CompareObjectives(const v1::Evaluation& cached, const v1::Evaluation& fresh,
+                                         double tolerance, const std::vector<double>& floors = {});
   // Expensive: runs on a worker. Never throws; a failure is an Evaluation with status FAILED.
   virtual v1::Evaluation Evaluate(const v1::Candidate& candidate,
                                   const EvalContext& context) const = 0;

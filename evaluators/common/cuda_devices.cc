@@ -1,9 +1,12 @@
 #include "evaluators/common/cuda_devices.h"
 
 #include <charconv>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 
 #if EVOLV_HAVE_CUDA
 #include <cuda_runtime_api.h>
@@ -75,6 +78,16 @@ absl::StatusOr<CudaDevice> ProbeCudaDevice(int index) {
       "this build has no CUDA support: no CUDA compiler was found when it was configured "
       "(docs/adr/0025-cuda-evaluation.md)");
 #endif
+}
+
+void SayNotOnDevice(std::string_view domain, std::string_view what, int cuda_device,
+                    const std::string& why) {
+  constexpr size_t kMaxReasons = 16;
+  static std::mutex mutex;
+  static std::set<std::string> said;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (said.size() >= kMaxReasons || !said.insert(std::string(domain) + ": " + why).second) return;
+  spdlog::warn("{}: {} on cuda:{} ran on the CPU: {}", domain, what, cuda_device, why);
 }
 
 }  // namespace evolv

@@ -33,4 +33,10 @@ absl::StatusOr<int> ParseDevice(std::string_view text);
 // are). Thread-safe.
 absl::StatusOr<CudaDevice> ProbeCudaDevice(int index);
 
+// Logs (spdlog, the worker's log) that work a domain was asked to run on cuda:`cuda_device` ran
+// on the CPU, and `why`: "<domain>: <what> on cuda:K ran on the CPU: <why>", once per distinct
+// (domain, reason), at most 16 reasons per process. Thread-safe.
+void SayNotOnDevice(std::string_view domain, std::string_view what, int cuda_device,
+                    const std::string& why);
+
 }  // namespace evolv

@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "evaluators/common/cuda_devices.h"
 #include "evaluators/common/png_image.h"
+#include "evaluators/diffusion/device_network.h"
 #include "evaluators/diffusion/eigen_blocking.h"
 #include "evaluators/diffusion/learned_denoiser.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -306,7 +308,10 @@ absl::StatusOr<std::unique_ptr<Problem>> CreateDiffusionProblem(const v1::Diffus
 
   problem->mixture_ = std::make_unique<GaussianMixture>(*std::move(mixture));
   if (model) {
-    problem->denoiser_ = std::make_unique<LearnedDenoiser>(*model);
+    auto learned = std::make_unique<LearnedDenoiser>(*model);
+    problem->learned_ = learned.get();
+    problem->device_networks_ = std::make_unique<DeviceNetworks>(learned->network());
+    problem->denoiser_ = std::move(learned);
   } else {
     problem->denoiser_ = std::make_unique<ExactMixtureDenoiser>(*problem->mixture_);
   }
@@ -551,12 +556,17 @@ ScheduleScore DiffusionProblem::Score(const std::vector<int>& steps, SamplerKind
 }
 
 ScheduleScore DiffusionProblem::Score(const StepPlan& steps, SamplerKind sampler) const {
+  return Score(steps, sampler, *denoiser_);
+}
+
+ScheduleScore DiffusionProblem::Score(const StepPlan& steps, SamplerKind sampler,
+                                      const Denoiser& denoiser) const {
   std::vector<SamplerStep> plan;
   plan.reserve(steps.steps.size());
   for (size_t i = 0; i < steps.steps.size(); ++i) {
     plan.push_back({steps.steps[i], steps.skipped[i]});
   }
-  const Eigen::MatrixXd samples = RunSampler(*denoiser_, alpha_bars_, plan, sampler, noise_);
+  const Eigen::MatrixXd samples = RunSampler(denoiser, alpha_bars_, plan, sampler, noise_);
   ScheduleScore score;
   score.fd = moments_->FrechetDistance(ScoredFeatures(samples));
   if (!std::isfinite(score.fd)) {
@@ -577,13 +587,33 @@ ScheduleScore DiffusionProblem::Score(const StepPlan& steps, SamplerKind sampler
 
 v1::Evaluation DiffusionProblem::Evaluate(const v1::Candidate& candidate,
                                           const EvalContext& context) const {
-  (void)context;  // deterministic: fixed noises
   const std::optional<v1::DiffusionSchedule> schedule = ScheduleOf(candidate);
   if (!schedule) return Fail(v1::FAILED, "candidate holds no diffusion schedule");
   if (std::optional<v1::Evaluation> infeasible = CheckFeasible(candidate)) return *infeasible;
   const StepPlan plan = *PlanOf(candidate);
   const std::vector<int>& steps = plan.steps;
-  const ScheduleScore score = Score(plan, sampler_);
+  // On a worker's CUDA device, every call of the learned network runs there until one fails;
+  // the rest of the evaluation then runs on the CPU.
+  bool on_device = false;
+  ScheduleScore score;
+  if (learned_ != nullptr && context.cuda_device >= 0) {
+    on_device = true;
+    std::string why_not;
+    const NetworkDenoiser device_denoiser(
+        *learned_, [&](const Eigen::MatrixXf& input, const std::vector<bool>& skipped) {
+          Eigen::MatrixXf out;
+          if (on_device &&
+              device_networks_->Forward(context.cuda_device, input, skipped, &out, &why_not)) {
+            return out;
+          }
+          on_device = false;
+          return learned_->network().Forward(input, skipped, nullptr);
+        });
+    score = Score(plan, sampler_, device_denoiser);
+    if (!on_device) SayNotOnDevice("diffusion", "the denoiser", context.cuda_device, why_not);
+  } else {
+    score = Score(plan, sampler_);
+  }
   if (!std::isfinite(score.fd)) return Fail(v1::FAILED, "the sampler produced non-finite samples");
   v1::Evaluation e;
   e.set_status(v1::OK);
@@ -600,7 +630,14 @@ v1::Evaluation DiffusionProblem::Evaluate(const v1::Candidate& candidate,
   if (limits_.blocks > 0) {
     m["block_evaluations"] = static_cast<double>(BlockEvaluations(plan, limits_.blocks));
   }
+  if (learned_ != nullptr) m["denoiser_on_device"] = on_device ? 1 : 0;
   return e;
+}
+
+Problem::HitDifference DiffusionProblem::CompareHit(const v1::Evaluation& cached,
+                                                    const v1::Evaluation& fresh) const {
+  if (learned_ == nullptr) return CompareObjectives(cached, fresh, 1e-9);
+  return CompareObjectives(cached, fresh, kDeviceHitTolerance, {noise_floor_, 1.0});
 }
 
 std::string DiffusionProblem::Render(const v1::Candidate& candidate, RenderFormat format) const {

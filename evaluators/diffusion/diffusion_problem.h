@@ -19,7 +19,9 @@
 // permutations of a candidate share a key; CanonicalSpec is the normalized mixture, schedule,
 // sampler, N and noise seed — not K or the baselines, which only decide feasibility and the
 // report. Cache contract: evaluation is deterministic, the same on every machine with the same
-// build (Eigen's blocking is pinned: eigen_blocking.h), the default CompareHit (exact to 1e-9).
+// build (Eigen's blocking is pinned: eigen_blocking.h), exact to 1e-9 (CompareHit); with a learned
+// denoiser a worker's CUDA device may run the network (device_network.h), whose last bits differ,
+// so objectives then agree within kDeviceHitTolerance.
 //
 // The denoiser: the mixture's exact one, or (`denoiser`) a learned residual MLP read from a model
 // file (learned_denoiser.h), trained on the same mixture; the mixture stays the data of the
@@ -51,8 +53,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "evaluators/diffusion/device_network.h"
 #include "evaluators/diffusion/gaussian_mixture.h"
 #include "evaluators/diffusion/image_data.h"
+#include "evaluators/diffusion/learned_denoiser.h"
 #include "evaluators/diffusion/noise_schedule.h"
 #include "evaluators/diffusion/sample_metrics.h"
 #include "evaluators/diffusion/sampler.h"
@@ -103,6 +107,11 @@ struct ScheduleScore {
   double mass_error = 0;
 };
 
+// How far two evaluations of one candidate with a learned denoiser may differ, relative (see
+// CompareHit): one made on a CUDA device, the other on a CPU. Measured: at most 3e-7 over 48
+// plans of the two example models, both samplers (docs/adr/0025-cuda-evaluation.md).
+inline constexpr double kDeviceHitTolerance = 1e-5;
+
 class DiffusionProblem : public Problem, public EvolvableSpace {
  public:
   std::string Domain() const override { return "diffusion"; }
@@ -126,8 +135,17 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   // step, skipped blocks the denoiser does not have ("diffusion.skipped[i]..."), or more block
   // evaluations than the joint budget ("diffusion.joint.block_budget: ...").
   std::optional<v1::Evaluation> CheckFeasible(const v1::Candidate& candidate) const override;
+  // With a learned denoiser and a worker's CUDA device (context.cuda_device), the denoiser's
+  // network runs there (device_network.h); metric denoiser_on_device says whether it did (1) or
+  // ran on the CPU (0).
   v1::Evaluation Evaluate(const v1::Candidate& candidate,
                           const EvalContext& context) const override;
+  // Same status and objectives within 1e-9 relative (the exact denoiser), or within
+  // kDeviceHitTolerance (a learned one, whose evaluations a CUDA device may have made). Each
+  // gap is relative to the larger of the two values and a floor below which differences mean
+  // nothing: the noise floor for fd, 1 nat for loglik_gap.
+  HitDifference CompareHit(const v1::Evaluation& cached,
+                           const v1::Evaluation& fresh) const override;
   // Text: "{0, 250, 500, 750}"; JSON: {"steps": [...]}.
   std::string Render(const v1::Candidate& candidate, RenderFormat format) const override;
   // The noise floor, then FD and loglik gap with DDIM and DPM-Solver++(2M) for: uniform
@@ -160,6 +178,8 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   ScheduleScore Score(const std::vector<int>& steps, SamplerKind sampler) const;
   // The same for a plan whose steps may skip blocks (each < NumBlocks(), checked by the caller).
   ScheduleScore Score(const StepPlan& plan, SamplerKind sampler) const;
+  // The same with `denoiser` in place of the problem's (the learned one on a device, say).
+  ScheduleScore Score(const StepPlan& plan, SamplerKind sampler, const Denoiser& denoiser) const;
   // The plan of a candidate that passes CheckFeasible's structure checks (the budget aside);
   // nullopt otherwise.
   std::optional<StepPlan> PlanOf(const v1::Candidate& candidate) const;
@@ -171,6 +191,8 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   int blocks() const { return limits_.blocks; }
   const PlanLimits& limits() const { return limits_; }
   const Denoiser& denoiser() const { return *denoiser_; }
+  // The learned denoiser, or nullptr for the exact one.
+  const LearnedDenoiser* learned_denoiser() const { return learned_; }
   SamplerKind sampler() const { return sampler_; }
   double noise_floor() const { return noise_floor_; }
   double reference_loglik() const { return reference_loglik_; }
@@ -201,6 +223,8 @@ class DiffusionProblem : public Problem, public EvolvableSpace {
   std::unique_ptr<GaussianMixture> mixture_;  // the data, or the images' class Gaussians
   std::unique_ptr<ImageData> images_;          // image data only
   std::unique_ptr<Denoiser> denoiser_;
+  const LearnedDenoiser* learned_ = nullptr;         // denoiser_, when it is the learned one
+  std::unique_ptr<DeviceNetworks> device_networks_;  // learned denoiser only: on CUDA devices
   std::unique_ptr<ExactMoments> moments_;
   std::vector<double> alpha_bars_;
   SamplerKind sampler_ = SamplerKind::kDdim;

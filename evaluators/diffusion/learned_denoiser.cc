@@ -429,18 +429,28 @@ LearnedDenoiser::LearnedDenoiser(const v1::DenoiserModel& model)
 
 Eigen::MatrixXd LearnedDenoiser::Denoise(const Eigen::MatrixXd& x_t, int step, double alpha_bar,
                                          const std::vector<int>& skipped_blocks) const {
+  return DenoiseWith(
+      [this](const Eigen::MatrixXf& input, const std::vector<bool>& skipped) {
+        return mlp_.Forward(input, skipped, nullptr);
+      },
+      kDenoiseChunk, x_t, step, alpha_bar, skipped_blocks);
+}
+
+Eigen::MatrixXd LearnedDenoiser::DenoiseWith(const Network& network, Eigen::Index chunk,
+                                             const Eigen::MatrixXd& x_t, int step, double alpha_bar,
+                                             const std::vector<int>& skipped_blocks) const {
   std::vector<bool> skipped(NumBlocks(), false);
   for (int b : skipped_blocks) {
     if (b >= 0 && b < NumBlocks()) skipped[b] = true;  // the caller checks; out of range is ignored
   }
   const Scaling c(alpha_bar, data_scale_);
   Eigen::MatrixXd x0(x_t.rows(), x_t.cols());
-  for (Eigen::Index first = 0; first < x_t.cols(); first += kDenoiseChunk) {
-    const Eigen::Index n = std::min<Eigen::Index>(kDenoiseChunk, x_t.cols() - first);
-    const auto chunk = x_t.middleCols(first, n);
-    const Eigen::MatrixXf f = mlp_.Forward(
-        DenoiserInput(chunk, step, alpha_bar, data_scale_, frequencies_), skipped, nullptr);
-    x0.middleCols(first, n) = c.c_skip * chunk + c.c_out * f.cast<double>();
+  for (Eigen::Index first = 0; first < x_t.cols(); first += chunk) {
+    const Eigen::Index n = std::min<Eigen::Index>(chunk, x_t.cols() - first);
+    const auto columns = x_t.middleCols(first, n);
+    const Eigen::MatrixXf f =
+        network(DenoiserInput(columns, step, alpha_bar, data_scale_, frequencies_), skipped);
+    x0.middleCols(first, n) = c.c_skip * columns + c.c_out * f.cast<double>();
   }
   return x0;
 }

@@ -111,6 +111,15 @@ class LearnedDenoiser : public Denoiser {
 
   const ResidualMlp<float>& network() const { return mlp_; }
 
+  // The network's output for its input columns, the blocks skipped where skipped[b].
+  using Network = std::function<Eigen::MatrixXf(const Eigen::MatrixXf& input,
+                                                const std::vector<bool>& skipped)>;
+  // Denoise with `network` in place of this process's Eigen forward pass (a CUDA device, or the
+  // device's host twin), called on chunks of at most `chunk` columns (> 0).
+  Eigen::MatrixXd DenoiseWith(const Network& network, Eigen::Index chunk,
+                              const Eigen::MatrixXd& x_t, int step, double alpha_bar,
+                              const std::vector<int>& skipped_blocks) const;
+
  private:
   int dimension_;
   int frequencies_;

@@ -2,27 +2,15 @@
 
 #include <cmath>
 
+#include "evaluators/diffusion/cuda/mlp_math.h"
+
 namespace evolv {
 namespace {
 
-// Offsets of the flat layout.
-struct Layout {
-  int64_t w_in, b_in, first_block, block_size, w_out, b_out, total;
-
-  explicit Layout(const MlpShape& s) {
-    const int64_t w = s.width;
-    w_in = 0;
-    b_in = w * s.input;
-    first_block = b_in + w;
-    block_size = 2 * w * w + 2 * w;
-    w_out = first_block + s.blocks * block_size;
-    b_out = w_out + int64_t{s.output} * w;
-    total = b_out + s.output;
-  }
-  int64_t W1(int b) const { return first_block + b * block_size; }
-  int64_t B1(int b, int64_t w) const { return W1(b) + w * w; }
-  int64_t W2(int b, int64_t w) const { return B1(b, w) + w; }
-  int64_t B2(int b, int64_t w) const { return W2(b, w) + w * w; }
+// Offsets of the flat layout: the one the device path reads (cuda/mlp_math.h).
+struct Layout : diffusion::cuda::MlpLayout {
+  explicit Layout(const MlpShape& s)
+      : diffusion::cuda::MlpLayout({s.input, s.width, s.blocks, s.output}) {}
 };
 
 template <typename Scalar>
@@ -73,7 +61,7 @@ void ResidualMlp<Scalar>::Initialize(Rng& rng) {
   fill(l.w_in, int64_t{w} * shape_.input, 1.0 / std::sqrt(shape_.input));
   for (int b = 0; b < shape_.blocks; ++b) {
     fill(l.W1(b), int64_t{w} * w, 1.0 / std::sqrt(w));
-    fill(l.W2(b, w), int64_t{w} * w, 1.0 / std::sqrt(static_cast<double>(w) * shape_.blocks));
+    fill(l.W2(b), int64_t{w} * w, 1.0 / std::sqrt(static_cast<double>(w) * shape_.blocks));
   }
   fill(l.w_out, int64_t{shape_.output} * w, 1.0 / std::sqrt(w));
 }
@@ -99,14 +87,14 @@ typename ResidualMlp<Scalar>::Matrix ResidualMlp<Scalar>::Forward(const Matrix& 
       continue;
     }
     Matrix pre = ConstBlock<Scalar>(p, l.W1(b), w, w) * h;
-    pre.colwise() += ConstBlock<Scalar>(p, l.B1(b, w), w, 1).col(0);
+    pre.colwise() += ConstBlock<Scalar>(p, l.B1(b), w, 1).col(0);
     const Matrix branch = Silu<Scalar>(pre);
     if (trace != nullptr) {
       trace->block_in[b] = h;
       trace->pre[b] = std::move(pre);
     }
-    h.noalias() += ConstBlock<Scalar>(p, l.W2(b, w), w, w) * branch;
-    h.colwise() += ConstBlock<Scalar>(p, l.B2(b, w), w, 1).col(0);
+    h.noalias() += ConstBlock<Scalar>(p, l.W2(b), w, w) * branch;
+    h.colwise() += ConstBlock<Scalar>(p, l.B2(b), w, 1).col(0);
   }
   Matrix y = ConstBlock<Scalar>(p, l.w_out, shape_.output, w) * h;
   y.colwise() += ConstBlock<Scalar>(p, l.b_out, shape_.output, 1).col(0);
@@ -125,13 +113,13 @@ void ResidualMlp<Scalar>::Backward(const Trace& trace, const Matrix& dy, Vector*
   for (int b = shape_.blocks - 1; b >= 0; --b) {
     if (trace.skipped[b]) continue;  // the identity: dh passes through unchanged
     const Matrix& pre = trace.pre[b];
-    Block<Scalar>(gradient, l.W2(b, w), w, w).noalias() += dh * Silu<Scalar>(pre).transpose();
-    Block<Scalar>(gradient, l.B2(b, w), w, 1).col(0) += dh.rowwise().sum();
-    const Matrix dz = ((ConstBlock<Scalar>(p, l.W2(b, w), w, w).transpose() * dh).array() *
+    Block<Scalar>(gradient, l.W2(b), w, w).noalias() += dh * Silu<Scalar>(pre).transpose();
+    Block<Scalar>(gradient, l.B2(b), w, 1).col(0) += dh.rowwise().sum();
+    const Matrix dz = ((ConstBlock<Scalar>(p, l.W2(b), w, w).transpose() * dh).array() *
                        SiluDerivative<Scalar>(pre).array())
                           .matrix();
     Block<Scalar>(gradient, l.W1(b), w, w).noalias() += dz * trace.block_in[b].transpose();
-    Block<Scalar>(gradient, l.B1(b, w), w, 1).col(0) += dz.rowwise().sum();
+    Block<Scalar>(gradient, l.B1(b), w, 1).col(0) += dz.rowwise().sum();
     dh.noalias() += ConstBlock<Scalar>(p, l.W1(b), w, w).transpose() * dz;
   }
   Block<Scalar>(gradient, l.w_in, w, shape_.input).noalias() += dh * trace.input.transpose();

@@ -1,13 +1,11 @@
 #include "evaluators/numerics/device_program.h"
 
 #include <cstdint>
-#include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "evaluators/common/cuda_devices.h"
 #include "evaluators/numerics/interpreter.h"
-#include "spdlog/spdlog.h"
 
 #if EVOLV_HAVE_CUDA
 #include "evaluators/numerics/cuda/numerics_cuda.h"
@@ -58,22 +56,6 @@ bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out) {
   return cuda::DeviceTargetByName(target.name, out);
 }
 
-namespace {
-
-// Logs (the worker's log) why a verification asked of a device ran on the CPU: once
-// per distinct reason, at most kMaxReasons of them per process.
-void SayWhyNotOnDevice(int cuda_device, const std::string& why) {
-  constexpr size_t kMaxReasons = 16;
-  static std::mutex mutex;
-  static std::set<std::string> said;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (said.size() >= kMaxReasons || !said.insert(why).second) return;
-  spdlog::warn("numerics: every-float verification on cuda:{} ran on the CPU: {}", cuda_device,
-               why);
-}
-
-}  // namespace
-
 std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>& programs,
                                                const Target& target, float lower, float upper,
                                                int cuda_device, std::vector<VerifiedOn>* on) {
@@ -111,7 +93,7 @@ std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>
     for (size_t j = 0; j < n; ++j) {
       if ((*on)[j].device) continue;
       if ((*on)[j].why_not.empty()) (*on)[j].why_not = why_not;
-      SayWhyNotOnDevice(cuda_device, (*on)[j].why_not);
+      SayNotOnDevice("numerics", "every-float verification", cuda_device, (*on)[j].why_not);
     }
   }
   for (size_t j = 0; j < n; ++j) {

@@ -654,6 +654,49 @@ class Cluster(Base):
             self.assertGreaterEqual(metrics["max_ulp"], metrics["validation_max_ulp"])
             self.assertTrue(0.5 <= metrics["worst_x"] <= 0.5078125)
 
+    def test_a_learned_denoiser_runs_on_the_workers_device_and_rows_name_it(self):
+        """A diffusion job with a learned denoiser: a worker started with --device cuda:0 runs
+        every denoiser call of its sampler on the GPU where this machine has one (metric
+        denoiser_on_device 1; else the job runs on a CPU worker, 0), and every evaluation row
+        names the device it ran on."""
+        tmp = h.temp_dir("denoiser-on-device-")
+        model = os.path.join(tmp, "tiny.model")
+        spec_path = h.write_spec(tmp, {
+            "name": "denoiser-on-device",
+            "diffusion": {"mixture": {"dimension": 4, "components": 3, "seed": 2},
+                          "steps": 4, "samples": 200,
+                          "denoiser": {"model": model, "blocks": 3, "width": 16,
+                                       "training_steps": 200, "batch": 64,
+                                       "learning_rate": 0.003, "seed": 5}},
+            "strategy": {"top_k_evolution": {"population": 8, "top_k": 4, "mutants": 4,
+                                             "crossovers": 2, "initial_random": 4,
+                                             "generations": 2}},
+            "budget": {"max_evaluations": 12}, "seed": 1, "window": 4})
+        trained = subprocess.run([h.Paths.evolv, "train-denoiser", spec_path],
+                                 capture_output=True, text=True, timeout=120)
+        self.assertEqual(trained.returncode, 0, trained.stderr)
+        server = self.start_cluster()
+        stub = self.stub(server)
+        proc, _ = self.start_cuda_worker(server, stub)
+        gpu = proc.poll() is None
+        if not gpu:
+            self.start_worker(server)
+        wait_for(lambda: len(self.workers(stub)) == 1, 30, "the worker to join")
+        info = self.workers(stub)[0].info
+        label = "cuda:0 " + info.device_name if gpu else "cpu"
+        submitted = server.cli("submit", spec_path)
+        self.assertEqual(submitted.returncode, 0, submitted.stderr)
+        job_id = submitted.stdout.strip()
+        events = self.watch_to_end(stub, job_id)
+        self.assertEqual(events[-1].state, job_pb2.SUCCEEDED)
+        rows = self.all_rows(stub, job_id)
+        self.assertEqual(len(rows), 12)
+        ok = [r for r in rows if r.evaluation.status == job_pb2.OK]
+        self.assertTrue(ok)
+        for r in ok:
+            self.assertEqual(r.evaluation.device, label)
+            self.assertEqual(r.evaluation.metrics["denoiser_on_device"], 1 if gpu else 0)
+
     def test_a_job_timed_on_a_gpu_model_runs_only_on_workers_on_it(self):
         """A scaling job whose runtimes are measured on one GPU model (timing.device "cuda")
         requires workers on that device: a CPU worker that has joined runs none of its

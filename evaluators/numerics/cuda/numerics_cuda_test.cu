@@ -15,20 +15,14 @@
 #include <thread>
 #include <vector>
 
+#include "evaluators/common/cuda_checks.h"
 #include "evaluators/numerics/cuda/numerics_cuda.h"
 
 namespace evolv::numerics::cuda {
 namespace {
 
 int g_device = 0;
-int g_failures = 0;
-
-void Expect(bool ok, const std::string& what) {
-  if (!ok) {
-    ++g_failures;
-    std::printf("    mismatch: %s\n", what.c_str());
-  }
-}
+using cuda_checks::Expect;
 
 bool Same(float a, float b) { return (a != a && b != b) || BitsOf(a) == BitsOf(b); }
 bool Same(double a, double b) {
@@ -296,22 +290,12 @@ int main(int argc, char** argv) {
   const DeviceInfo& d = devices[g_device];
   std::printf("device %d: %s, %.1f GiB, compute capability %d.%d\n", d.index, d.name.c_str(),
               d.memory_bytes / 1073741824.0, d.major, d.minor);
-  const std::pair<const char*, std::function<void()>> checks[] = {
+  return evolv::cuda_checks::RunChecks({
       {"BatchFloatMatchesHostBitForBit", [] { BatchMatchesHost<float>("float"); }},
       {"BatchDoubleMatchesHostBitForBit", [] { BatchMatchesHost<double>("double"); }},
       {"ReferencesMatchHostWhereDoubleIsAmbiguous", ReferencesMatchHost},
       {"ExhaustiveVerificationMatchesHost", VerifyMatchesHost},
       {"BatchedVerificationMatchesEachProgram", BatchedVerificationMatchesEachProgram},
       {"RejectsWhatItCannotRun", RejectsWhatItCannotRun},
-  };
-  int failed_checks = 0;
-  for (const auto& [name, run] : checks) {
-    const int before = g_failures;
-    run();
-    const bool ok = g_failures == before;
-    failed_checks += ok ? 0 : 1;
-    std::printf("[ %s ] %s\n", ok ? "PASS" : "FAIL", name);
-  }
-  std::printf("%d of %zu checks failed\n", failed_checks, std::size(checks));
-  return failed_checks == 0 ? 0 : 1;
+  });
 }

@@ -1,40 +1,18 @@
-// Shared by host and device code of the numerics CUDA path: the function qualifier, bit casts
-// and the float ordering. Everything under evaluators/numerics/cuda/ builds with nvcc and CMake
-// alone (no protobuf, no abseil), so the kernels and their tests build on a GPU machine that has
-// none of the project's other libraries. Headers here compile as plain C++ too: the main build's
-// tests run the same code on the CPU.
+// Shared by host and device code of the numerics CUDA path: the function qualifier and bit casts
+// (evaluators/common/cuda_portable.h) and the float ordering. Everything under
+// evaluators/numerics/cuda/ builds with nvcc and CMake alone (no protobuf, no abseil), so the
+// kernels and their tests build on a GPU machine that has none of the project's other libraries.
+// Headers here compile as plain C++ too: the main build's tests run the same code on the CPU.
 #pragma once
 
 #include <cstdint>
-#include <cstring>
 
-#if defined(__CUDACC__)
-#define EVOLV_HD __host__ __device__
-#else
-#define EVOLV_HD
-#endif
+#include "evaluators/common/cuda_portable.h"
 
 namespace evolv::numerics::cuda {
 
-EVOLV_HD inline uint32_t BitsOf(float v) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(v);
-#else
-  uint32_t u;
-  std::memcpy(&u, &v, sizeof u);
-  return u;
-#endif
-}
-
-EVOLV_HD inline float FloatOfBits(uint32_t u) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(u);
-#else
-  float v;
-  std::memcpy(&v, &u, sizeof v);
-  return v;
-#endif
-}
+using portable::BitsOf;
+using portable::FloatOfBits;
 
 // Floats in increasing order <-> signed integers (+0 and -0 both map to 0).
 EVOLV_HD inline int64_t OrderedOf(float v) {
