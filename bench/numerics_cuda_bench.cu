@@ -10,7 +10,9 @@
 //   fraction of the device's fp32 peak (SMs x 128 lanes x clock, one op per lane per cycle; an
 //   fma would count two, but the programs hold none): target >= 0.5;
 // - the same batch on the host twin (flat_program.h on all host threads), for scale only: the
-//   CPU interpreter's own figure is bench/numerics_throughput's, on the CPU build.
+//   CPU interpreter's own figure is bench/numerics_throughput's, on the CPU build;
+// - a FLOAT32 refinement's launch (8 programs over 10,000 and 1,000,000 points), wall time with
+//   the copies, beside the host twin on one thread: what the device saves a refinement.
 // Exit 0 when every median meets its target, 1 otherwise, 77 without a device.
 #include <cuda_runtime.h>
 
@@ -29,6 +31,8 @@
 namespace {
 
 using namespace evolv::numerics::cuda;
+
+volatile float g_sink = 0;
 
 // y = ((E + O) / (E - O)) * c4 with x2 = x*x, E = c0 + c2*x2, O = x*(c1 + c3*x2): 10 steps.
 FlatProgram<float> TenOps(float c0, float c1, float c2, float c3, float c4) {
@@ -153,6 +157,40 @@ int main(int argc, char** argv) {
   report.Check(
       {"batch evaluation, fraction of fp32 peak", evolv::bench::Compare::kAtLeast, 0.5, ""},
       fraction);
+  // A FLOAT32 refinement's launch: one constant's 8 neighbours over the validation points (10,000
+  // by default, 1,000,000 at most), wall time with the copies, against the host twin on one
+  // thread: where the device starts to pay for a refinement.
+  const std::vector<FlatProgram<float>> neighbours(programs.begin(), programs.begin() + 8);
+  for (const size_t points : {size_t{10000}, size_t{1000000}}) {
+    std::vector<float> vx(points);
+    for (size_t i = 0; i < points; ++i) vx[i] = static_cast<float>(i) / points;
+    std::vector<double> device_ms, host_ms;
+    for (int run = 0; run < runs + 1; ++run) {
+      auto start = std::chrono::steady_clock::now();
+      if (!EvaluateBatch(device, neighbours, vx, &out, &error)) {
+        std::printf("refinement batch: %s\n", error.c_str());
+        return 1;
+      }
+      if (run > 0) {
+        device_ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count());
+      }
+      if (run == 0 || run > 3) continue;  // three host runs: it is slow
+      start = std::chrono::steady_clock::now();
+      float sink = 0;
+      for (const FlatProgram<float>& p : neighbours) {
+        for (float v : vx) sink += RunFlat(p, v);
+      }
+      host_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+      g_sink = sink;  // keeps the loop
+    }
+    const std::string what = "refinement batch, 8 programs x " + std::to_string(points) + " points";
+    report.Report(what + ", device with copies", device_ms, " ms", false);
+    report.Report(what + ", host twin on one thread", host_ms, " ms", false);
+  }
   const std::vector<FlatProgram<float>> host_programs(programs.begin(), programs.begin() + 64);
   std::vector<double> host_rate;
   for (int run = 0; run < runs; ++run) {

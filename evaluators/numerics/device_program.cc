@@ -56,6 +56,28 @@ bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out) {
   return cuda::DeviceTargetByName(target.name, out);
 }
 
+bool FloatBatchOnDevice(int cuda_device, const std::vector<Program>& programs,
+                        const std::vector<float>& x, std::vector<float>* out,
+                        std::string* why_not) {
+#if EVOLV_HAVE_CUDA
+  std::vector<cuda::FlatProgram<float>> flat(programs.size());
+  for (size_t j = 0; j < programs.size(); ++j) {
+    if (!ToFlatProgram(programs[j], &flat[j])) {
+      *why_not = "the program has more steps than the device takes";
+      return false;
+    }
+  }
+  return cuda::EvaluateBatch(cuda_device, flat, x, out, why_not);
+#else
+  (void)cuda_device;
+  (void)programs;
+  (void)x;
+  (void)out;
+  *why_not = "this build has no CUDA support";
+  return false;
+#endif
+}
+
 std::vector<ExhaustiveResult> VerifyEveryFloat(const std::vector<const Program*>& programs,
                                                const Target& target, float lower, float upper,
                                                int cuda_device, std::vector<VerifiedOn>* on) {

@@ -26,6 +26,13 @@ extern template bool ToFlatProgram<double>(const Program& p, cuda::FlatProgram<d
 // The device reference of `target`; false for a target without one.
 bool ToDeviceTarget(const Target& target, cuda::DeviceTarget* out);
 
+// programs[j](x[i]) in float for every j and i, as out[j * x.size() + i], in one launch on CUDA
+// device `cuda_device` (cuda::EvaluateBatch: CompiledProgram<float>'s bits); RefineFloatConstants'
+// batch runner on a GPU worker. False with *why_not when this build has no CUDA, a program has
+// more steps than the device takes, or the launch fails: the caller then runs them on the CPU.
+bool FloatBatchOnDevice(int cuda_device, const std::vector<Program>& programs,
+                        const std::vector<float>& x, std::vector<float>* out, std::string* why_not);
+
 // Where VerifyEveryFloat ran, and why not on the device when it was asked for.
 struct VerifiedOn {
   bool device = false;

@@ -324,9 +324,9 @@ struct FloatScore {
   }
 };
 
-FloatScore ScoreFloat(const Program& p, const std::vector<float>& x, const std::vector<float>& ref,
-                      std::vector<float>& out) {
-  CompiledProgram<float>(p).Run(x.data(), out.data(), x.size());
+// The score of outputs out[0..x.size()) against the correctly rounded `ref`.
+FloatScore ScoreOutputs(const std::vector<float>& x, const std::vector<float>& ref,
+                        const float* out) {
   FloatScore score;
   score.max_ulp = 0;
   for (size_t i = 0; i < x.size(); ++i) {
@@ -346,6 +346,12 @@ FloatScore ScoreFloat(const Program& p, const std::vector<float>& x, const std::
   return score;
 }
 
+FloatScore ScoreFloat(const Program& p, const std::vector<float>& x, const std::vector<float>& ref,
+                      std::vector<float>& out) {
+  CompiledProgram<float>(p).Run(x.data(), out.data(), x.size());
+  return ScoreOutputs(x, ref, out.data());
+}
+
 float StepUlps(float v, int steps) {
   const float toward =
       steps > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
@@ -355,13 +361,14 @@ float StepUlps(float v, int steps) {
 
 }  // namespace
 
-FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s, int radius, int passes) {
+FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s, int radius, int passes,
+                                       const FloatBatchRunner& batch) {
   FloatRefineResult result;
   result.program = p;
   Program& q = result.program;
   for (double& c : q.constants) c = static_cast<float>(c);
   const std::vector<float> x(s.x.begin(), s.x.end());
-  std::vector<float> ref(s.y.size()), out(x.size());
+  std::vector<float> ref(s.y.size()), out(x.size()), batched;
   for (size_t i = 0; i < ref.size(); ++i) ref[i] = static_cast<float>(s.y[i]);
   const std::vector<bool> live = LiveValues(q);
   FloatScore best = ScoreFloat(q, x, ref, out);
@@ -371,17 +378,35 @@ FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s, int r
     for (size_t k = 0; k < q.constants.size(); ++k) {
       if (!live[1 + k]) continue;
       const float base = static_cast<float>(q.constants[k]);
-      float best_value = base;
+      // The neighbours, in the order they are compared: -1, +1, -2, +2, ... ULPs.
+      std::vector<float> values;
+      std::vector<Program> neighbours;
       for (int d = 1; d <= radius; ++d) {
         for (int sign : {-1, 1}) {
           const float v = StepUlps(base, sign * d);
           if (!std::isfinite(v)) continue;
-          q.constants[k] = v;
-          const FloatScore score = ScoreFloat(q, x, ref, out);
-          if (score < best) {
-            best = score;
-            best_value = v;
-          }
+          values.push_back(v);
+          neighbours.push_back(q);
+          neighbours.back().constants[k] = v;
+        }
+      }
+      if (neighbours.empty()) continue;
+      ++result.batches;
+      std::vector<FloatScore> scores;
+      if (batch && batch(neighbours, x, &batched) &&
+          batched.size() == neighbours.size() * x.size()) {
+        ++result.batches_by_runner;
+        for (size_t j = 0; j < neighbours.size(); ++j) {
+          scores.push_back(ScoreOutputs(x, ref, batched.data() + j * x.size()));
+        }
+      } else {
+        for (const Program& n : neighbours) scores.push_back(ScoreFloat(n, x, ref, out));
+      }
+      float best_value = base;
+      for (size_t j = 0; j < scores.size(); ++j) {
+        if (scores[j] < best) {
+          best = scores[j];
+          best_value = values[j];
         }
       }
       q.constants[k] = best_value;

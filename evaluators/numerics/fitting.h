@@ -18,6 +18,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "evaluators/numerics/error_metrics.h"
 #include "evaluators/numerics/program.h"
@@ -53,12 +55,24 @@ FitResult FitConstants(const Program& p, const Samples& fit, uint64_t seed,
 // nothing) minimizes, in order, the max ULP error on `s`, then the number of samples at that max.
 // The result is never worse than the rounded start on `s`. Deterministic and thread-safe; costs
 // about (live constants) x 2 radius x passes runs of the program over `s`.
+//
+// The 2 radius neighbours of a constant are scored together: `batch` (when set) runs them, as
+// out[j * x.size() + i] = programs[j](x[i]) in float, and returns false to leave a batch to the
+// CPU interpreter. A runner that computes CompiledProgram<float>'s bits (a CUDA device's batch
+// kernel: device_program.h's FloatBatchOnDevice) gives the same refinement, bit for bit.
 struct FloatRefineResult {
   Program program;  // constants are floats (stored as double)
   UlpError error;   // on `s`
   int changed_constants = 0;
+  int batches = 0;            // neighbour batches scored
+  int batches_by_runner = 0;  // of those, run by `batch`
 };
-FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s, int radius = 4,
-                                       int passes = 3);
+inline constexpr int kRefineRadius = 4;
+inline constexpr int kRefinePasses = 3;
+using FloatBatchRunner = std::function<bool(const std::vector<Program>& programs,
+                                            const std::vector<float>& x, std::vector<float>* out)>;
+FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s,
+                                       int radius = kRefineRadius, int passes = kRefinePasses,
+                                       const FloatBatchRunner& batch = nullptr);
 
 }  // namespace evolv::numerics

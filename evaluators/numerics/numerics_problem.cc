@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "evaluators/common/cuda_devices.h"
 #include "evaluators/numerics/baselines.h"
 #include "evaluators/numerics/device_program.h"
 #include "evaluators/numerics/error_metrics.h"
@@ -345,9 +346,25 @@ class NumericsProblem : public Problem {
     }
     // Rounded to float, the real-arithmetic fit loses ULPs; a local search over neighbouring
     // floats wins them back (never worse than the rounded constants on the validation points).
-    numerics::FloatRefineResult r = numerics::RefineFloatConstants(fit.program, validation_);
+    // On a worker's CUDA device, each constant's neighbours are scored in one launch.
+    numerics::FloatBatchRunner on_device;
+    std::string why_not;
+    if (context.cuda_device >= 0) {
+      on_device = [&](const std::vector<Program>& programs, const std::vector<float>& x,
+                      std::vector<float>* out) {
+        return why_not.empty() &&
+               numerics::FloatBatchOnDevice(context.cuda_device, programs, x, out, &why_not);
+      };
+    }
+    numerics::FloatRefineResult r = numerics::RefineFloatConstants(
+        fit.program, validation_, numerics::kRefineRadius, numerics::kRefinePasses, on_device);
+    if (!why_not.empty()) {
+      SayNotOnDevice("numerics", "float refinement", context.cuda_device, why_not);
+    }
     pending.refined = std::move(r.program);
     (*ev.mutable_metrics())["refined_constants"] = r.changed_constants;
+    (*ev.mutable_metrics())["refined_on_device"] =
+        r.batches > 0 && r.batches_by_runner == r.batches ? 1 : 0;
     if (spec_.verify_every_float) {
       pending.verify = true;
       pending.validation_ulp = r.error.max_ulp;

@@ -651,6 +651,7 @@ class Cluster(Base):
         for r in ok:
             metrics = r.evaluation.metrics
             self.assertEqual(metrics["every_float_on_device"], 1 if gpu else 0)
+            self.assertEqual(metrics["refined_on_device"], 1 if gpu else 0)
             self.assertGreaterEqual(metrics["max_ulp"], metrics["validation_max_ulp"])
             self.assertTrue(0.5 <= metrics["worst_x"] <= 0.5078125)
 

@@ -13,7 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "evaluators/common/cuda_devices.h"
+#include "evaluators/numerics/baselines.h"
+#include "evaluators/numerics/fitting.h"
 #include "evaluators/numerics/interpreter.h"
+#include "evaluators/numerics/targets.h"
 #include "evaluators/numerics/verify_float.h"
 #include "tests/evaluators/numerics/test_programs.h"
 
@@ -257,6 +261,49 @@ TEST(DeviceReferenceTest, HostTwinOfTheDeviceVerificationMatchesTheCpu) {
     EXPECT_EQ(twin.checked, cpu.checked) << name;
     EXPECT_GT(twin.max_ulp, 0) << name;
   }
+}
+
+// A FLOAT32 refinement whose neighbour batches a device scores (here its host twin: the flat
+// programs run on the CPU, as the batch kernel runs them) is the CPU's refinement, bit for bit;
+// a runner that declines leaves every batch to the CPU with the same result.
+TEST(DeviceProgramTest, ARefinementScoredInBatchesByTheHostTwinIsTheCpusOwn) {
+  const Target& exp2 = *FindTarget("exp2");
+  Program p = HornerProgram(MinimaxPolynomial(exp2, 0, 1, 6));
+  for (double& c : p.constants) c *= 1.0 + 3e-7;  // some ULPs off, so the refinement moves
+  const Samples val = MakeValidationPoints(exp2, 0, 1, 20000, 7, true);
+  int launches = 0;
+  const FloatBatchRunner twin = [&](const std::vector<Program>& programs,
+                                    const std::vector<float>& x, std::vector<float>* out) {
+    ++launches;
+    out->resize(programs.size() * x.size());
+    for (size_t j = 0; j < programs.size(); ++j) {
+      cuda::FlatProgram<float> flat;
+      if (!ToFlatProgram(programs[j], &flat)) return false;
+      for (size_t i = 0; i < x.size(); ++i) (*out)[j * x.size() + i] = cuda::RunFlat(flat, x[i]);
+    }
+    return true;
+  };
+  const FloatBatchRunner declines = [](const std::vector<Program>&, const std::vector<float>&,
+                                       std::vector<float>*) { return false; };
+  const FloatRefineResult cpu = RefineFloatConstants(p, val);
+  const FloatRefineResult batched =
+      RefineFloatConstants(p, val, kRefineRadius, kRefinePasses, twin);
+  const FloatRefineResult declined =
+      RefineFloatConstants(p, val, kRefineRadius, kRefinePasses, declines);
+  EXPECT_GE(cpu.changed_constants, 1);
+  EXPECT_EQ(batched.program, cpu.program);
+  EXPECT_EQ(batched.error.max_ulp, cpu.error.max_ulp);
+  EXPECT_EQ(batched.error.worst_x, cpu.error.worst_x);
+  EXPECT_GT(batched.batches, 0);
+  EXPECT_EQ(batched.batches_by_runner, batched.batches);
+  EXPECT_EQ(launches, batched.batches);
+  EXPECT_EQ(declined.program, cpu.program);
+  EXPECT_EQ(declined.batches_by_runner, 0);
+  // Without CUDA support or a device, the device runner says why and runs nothing.
+  std::vector<float> out;
+  std::string why_not;
+  EXPECT_FALSE(FloatBatchOnDevice(kMaxCudaDeviceIndex, {p}, {0.5f}, &out, &why_not));
+  EXPECT_FALSE(why_not.empty());
 }
 
 }  // namespace

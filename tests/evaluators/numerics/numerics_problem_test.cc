@@ -220,6 +220,10 @@ TEST(NumericsProblemTest, VerifyEveryFloatScoresTheWorstFloatOfTheInterval) {
   EXPECT_EQ(there.metrics().at("max_ulp"), all.max_ulp);
   EXPECT_EQ(there.metrics().at("worst_x"), all.worst_x);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(there.refined(), ev.refined()));
+  // The refinement's neighbour batches ran where the verification did: both on a device, or
+  // both on the CPU.
+  EXPECT_EQ(ev.metrics().at("refined_on_device"), 0);
+  EXPECT_EQ(there.metrics().at("refined_on_device"), there.metrics().at("every_float_on_device"));
 }
 
 // A batch (what a worker on a device evaluates together, verifying the refined programs in one
