@@ -636,7 +636,7 @@ v1::Evaluation DiffusionProblem::Evaluate(const v1::Candidate& candidate,
 
 Problem::HitDifference DiffusionProblem::CompareHit(const v1::Evaluation& cached,
                                                     const v1::Evaluation& fresh) const {
-  if (learned_ == nullptr) return CompareObjectives(cached, fresh, 1e-9);
+  if (learned_ == nullptr) return Problem::CompareHit(cached, fresh);
   return CompareObjectives(cached, fresh, kDeviceHitTolerance, {noise_floor_, 1.0});
 }
 

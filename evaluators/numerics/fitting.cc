@@ -379,13 +379,11 @@ FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s, int r
       if (!live[1 + k]) continue;
       const float base = static_cast<float>(q.constants[k]);
       // The neighbours, in the order they are compared: -1, +1, -2, +2, ... ULPs.
-      std::vector<float> values;
       std::vector<Program> neighbours;
       for (int d = 1; d <= radius; ++d) {
         for (int sign : {-1, 1}) {
           const float v = StepUlps(base, sign * d);
           if (!std::isfinite(v)) continue;
-          values.push_back(v);
           neighbours.push_back(q);
           neighbours.back().constants[k] = v;
         }
@@ -406,7 +404,7 @@ FloatRefineResult RefineFloatConstants(const Program& p, const Samples& s, int r
       for (size_t j = 0; j < scores.size(); ++j) {
         if (scores[j] < best) {
           best = scores[j];
-          best_value = values[j];
+          best_value = static_cast<float>(neighbours[j].constants[k]);
         }
       }
       q.constants[k] = best_value;
