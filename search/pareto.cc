@@ -40,7 +40,11 @@ bool Dominates(const Objectives& a, const Objectives& b) {
   return DominanceOf(a.data(), a.size(), b.data(), b.size()) == Dominance::kFirst;
 }
 
-std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>& points) {
+namespace {
+
+// The pairwise sort of NSGA-II (Deb et al. 2002): every pair compared once, then fronts peeled by
+// domination counts. For points with different numbers of objectives.
+std::vector<std::vector<size_t>> PairwiseSort(const std::vector<Objectives>& points) {
   const size_t n = points.size();
   // The objectives side by side: point p's are values[start[p]] .. values[start[p + 1] - 1].
   std::vector<size_t> start(n + 1, 0);
@@ -51,8 +55,7 @@ std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>&
   auto objectives = [&](size_t p) { return values.data() + start[p]; };
   auto size = [&](size_t p) { return start[p + 1] - start[p]; };
 
-  // Whom each point dominates (as 32-bit indices: a pool is far below 2^32 points), each pair
-  // compared once (NSGA-II sorts its pool after every generation).
+  // Whom each point dominates (as 32-bit indices: a pool is far below 2^32 points).
   std::vector<std::vector<uint32_t>> dominated_by(n);
   std::vector<size_t> domination_count(n, 0);
   for (size_t p = 0; p < n; ++p) {
@@ -88,6 +91,65 @@ std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>&
   }
   fronts.pop_back();
   return fronts;
+}
+
+// Efficient non-dominated sort with sequential search (ENS-SS, Zhang et al. 2015), for points
+// that all have `dims` objectives. In lexicographic order of the (sanitized) objectives a point
+// can only be dominated by points before it, so each point, in that order, joins the first front
+// none of whose members dominates it: its dominators are all placed already, and dominance is
+// transitive, so a point dominated from a later front is dominated from every front before it.
+// Each front's members are tried newest first, the likeliest to dominate the next point. With at
+// most two objectives the newest alone decides: along a front in this order the first objective
+// never falls and the second strictly falls (equal points aside), so the newest member has the
+// smallest second objective, and if any member dominates the point, the newest does. Then the
+// sort is O(n log n + n x fronts); with more objectives at most one comparison per (point, front
+// member) pair, and in practice far fewer than the pairwise sort's n^2 / 2.
+std::vector<std::vector<size_t>> SequentialSort(const std::vector<Objectives>& points,
+                                                size_t dims) {
+  const size_t n = points.size();
+  std::vector<double> values(n * dims);
+  for (size_t p = 0; p < n; ++p) {
+    for (size_t m = 0; m < dims; ++m) values[p * dims + m] = Sanitize(points[p][m]);
+  }
+  auto objectives = [&](size_t p) { return values.data() + p * dims; };
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return std::lexicographical_compare(objectives(a), objectives(a) + dims, objectives(b),
+                                        objectives(b) + dims);
+  });
+  std::vector<std::vector<uint32_t>> placed;
+  for (uint32_t p : order) {
+    size_t front = 0;
+    for (; front < placed.size(); ++front) {
+      const std::vector<uint32_t>& members = placed[front];
+      const auto last = dims <= 2 ? members.rbegin() + 1 : members.rend();
+      bool dominated = false;
+      for (auto it = members.rbegin(); it != last && !dominated; ++it) {
+        dominated = DominanceOf(objectives(*it), dims, objectives(p), dims) == Dominance::kFirst;
+      }
+      if (!dominated) break;
+    }
+    if (front == placed.size()) placed.emplace_back();
+    placed[front].push_back(p);
+  }
+  std::vector<std::vector<size_t>> fronts(placed.size());
+  for (size_t f = 0; f < placed.size(); ++f) {
+    fronts[f].assign(placed[f].begin(), placed[f].end());
+    std::sort(fronts[f].begin(), fronts[f].end());
+  }
+  return fronts;
+}
+
+}  // namespace
+
+std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>& points) {
+  if (points.empty()) return {};
+  const size_t dims = points[0].size();
+  for (const Objectives& point : points) {
+    if (point.size() != dims) return PairwiseSort(points);
+  }
+  return SequentialSort(points, dims);
 }
 
 std::vector<double> CrowdingDistance(const std::vector<Objectives>& points,

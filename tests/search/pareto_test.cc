@@ -63,6 +63,26 @@ TEST(ParetoTest, NondominatedSortMatchesTheDefinitionWithTiesAndNaN) {
   }
 }
 
+// Larger pools than the test above, with few distinct values (long fronts of ties) and with
+// many (many fronts), and pools whose points have different numbers of objectives.
+TEST(ParetoTest, NondominatedSortMatchesTheDefinitionOnLargePoolsAndMixedSizes) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 60; ++trial) {
+    const size_t n = 100 + rng() % 200;
+    const size_t dims = 1 + trial % 4;
+    const uint64_t distinct = trial % 2 == 0 ? 4 : 1000;
+    const bool mixed = trial % 5 == 4;
+    std::vector<Objectives> points(n);
+    for (auto& point : points) {
+      point.resize(mixed ? 1 + rng() % dims : dims);
+      for (double& v : point) {
+        v = rng() % 50 == 0 ? NAN : static_cast<double>(rng() % distinct);
+      }
+    }
+    EXPECT_EQ(NondominatedSort(points), PeeledFronts(points)) << "trial " << trial;
+  }
+}
+
 TEST(ParetoTest, CrowdingGivesBoundariesInfinity) {
   const std::vector<Objectives> points = {{0, 4}, {1, 3}, {2, 1}, {4, 0}};
   const auto d = CrowdingDistance(points, {0, 1, 2, 3});
