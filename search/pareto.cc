@@ -40,11 +40,7 @@ bool Dominates(const Objectives& a, const Objectives& b) {
   return DominanceOf(a.data(), a.size(), b.data(), b.size()) == Dominance::kFirst;
 }
 
-namespace {
-
-// The pairwise sort of NSGA-II (Deb et al. 2002): every pair compared once, then fronts peeled by
-// domination counts. For points with different numbers of objectives.
-std::vector<std::vector<size_t>> PairwiseSort(const std::vector<Objectives>& points) {
+std::vector<std::vector<size_t>> PairwiseNondominatedSort(const std::vector<Objectives>& points) {
   const size_t n = points.size();
   // The objectives side by side: point p's are values[start[p]] .. values[start[p + 1] - 1].
   std::vector<size_t> start(n + 1, 0);
@@ -92,6 +88,8 @@ std::vector<std::vector<size_t>> PairwiseSort(const std::vector<Objectives>& poi
   fronts.pop_back();
   return fronts;
 }
+
+namespace {
 
 // Efficient non-dominated sort with sequential search (ENS-SS, Zhang et al. 2015), for points
 // that all have `dims` objectives. In lexicographic order of the (sanitized) objectives a point
@@ -147,7 +145,7 @@ std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>&
   if (points.empty()) return {};
   const size_t dims = points[0].size();
   for (const Objectives& point : points) {
-    if (point.size() != dims) return PairwiseSort(points);
+    if (point.size() != dims) return PairwiseNondominatedSort(points);
   }
   return SequentialSort(points, dims);
 }

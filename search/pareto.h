@@ -17,8 +17,13 @@ bool Dominates(const Objectives& a, const Objectives& b);
 // 0 is removed, and so on. Every index appears in exactly one front; order within a front follows
 // the input order. Fewer than 2^32 points. When all points have the same number of objectives,
 // O(n log n) to order them and then, with two objectives, about one comparison per point and
-// front (ENS-SS); otherwise every pair is compared (O(n^2), memory for every dominating pair).
+// front (ENS-SS); otherwise PairwiseNondominatedSort.
 std::vector<std::vector<size_t>> NondominatedSort(const std::vector<Objectives>& points);
+
+// The same fronts by NSGA-II's own sort (Deb et al. 2002): every pair compared once, then fronts
+// peeled by domination counts. O(n^2). NondominatedSort uses it for points of mixed sizes;
+// bench/pareto_sort compares the two.
+std::vector<std::vector<size_t>> PairwiseNondominatedSort(const std::vector<Objectives>& points);
 
 // Crowding distance of each member of `front` (indices into `points`), in the front's order.
 // Boundary points of each objective get +infinity.

@@ -79,7 +79,9 @@ TEST(ParetoTest, NondominatedSortMatchesTheDefinitionOnLargePoolsAndMixedSizes) 
         v = rng() % 50 == 0 ? NAN : static_cast<double>(rng() % distinct);
       }
     }
-    EXPECT_EQ(NondominatedSort(points), PeeledFronts(points)) << "trial " << trial;
+    const auto peeled = PeeledFronts(points);
+    EXPECT_EQ(NondominatedSort(points), peeled) << "trial " << trial;
+    EXPECT_EQ(PairwiseNondominatedSort(points), peeled) << "trial " << trial;
   }
 }
 
