@@ -16,13 +16,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "bench/bench_target.h"
+#include "bench/cuda_bench_device.h"
 #include "evaluators/diffusion/cuda/mlp_cuda.h"
 
 namespace {
@@ -41,10 +40,7 @@ double Operations(const MlpDims& d, int64_t n) {
 
 int main(int argc, char** argv) {
   const int runs = evolv::bench::TakeRuns(argc, argv);
-  int device = 0;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--device") == 0) device = std::atoi(argv[i + 1]);
-  }
+  const int device = evolv::bench::DeviceArgument(argc, argv);
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || device < 0 || device >= count) {
     std::printf("SKIPPED: no CUDA device %d\n", device);
@@ -52,12 +48,7 @@ int main(int argc, char** argv) {
   }
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, device);
-  int sms = 0, clock_khz = 0;
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device);
-  const double peak = static_cast<double>(sms) * 128 * clock_khz * 1e3;
-  std::printf("device %d: %s, %d SMs at %.2f GHz: fp32 peak %.1f Tops/s (no fma)\n", device,
-              prop.name, sms, clock_khz / 1e6, peak / 1e12);
+  const double peak = evolv::bench::Fp32Peak(device, prop.name);
 
   evolv::bench::TargetReport report;
   std::mt19937 rng(1);

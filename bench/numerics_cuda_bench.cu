@@ -18,14 +18,13 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench/bench_target.h"
+#include "bench/cuda_bench_device.h"
 #include "evaluators/numerics/cuda/numerics_cuda.h"
 
 namespace {
@@ -79,22 +78,14 @@ double HostTwinPointsPerSecond(const std::vector<FlatProgram<float>>& programs,
 
 int main(int argc, char** argv) {
   const int runs = evolv::bench::TakeRuns(argc, argv);
-  int device = 0;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--device") == 0) device = std::atoi(argv[i + 1]);
-  }
+  const int device = evolv::bench::DeviceArgument(argc, argv);
   std::vector<DeviceInfo> devices;
   std::string error;
   if (!ListDevices(&devices, &error) || device < 0 || device >= static_cast<int>(devices.size())) {
     std::printf("SKIPPED: no CUDA device %d (%s)\n", device, error.c_str());
     return 77;
   }
-  int sms = 0, clock_khz = 0;
-  cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, device);
-  const double peak = static_cast<double>(sms) * 128 * clock_khz * 1e3;
-  std::printf("device %d: %s, %d SMs at %.2f GHz: fp32 peak %.1f Tops/s (no fma)\n", device,
-              devices[device].name.c_str(), sms, clock_khz / 1e6, peak / 1e12);
+  const double peak = evolv::bench::Fp32Peak(device, devices[device].name.c_str());
 
   evolv::bench::TargetReport report;
   const FlatProgram<float> ten = TenOps(1.0f, 0.34657359f, 0.040037781f, 0.000962f, 1.0000001f);
